@@ -1,0 +1,737 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * gt_encoder.c — GIL events to Perfetto TracePackets (see gt_encoder.h and
+ * docs/trace-format.md).
+ *
+ * Size matters here: the worst case is one packet per GIL event at millions of
+ * events per second. So event packets lean on the sequence's defaults (thread
+ * track, incremental clock), interned names and annotation values, and whole
+ * chunks are deflated, which turns the repetitive event stream into a few
+ * bytes per event.
+ */
+#include "gt_encoder.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#include "gt_pb.h"
+#include "gt_perfetto_fields.h"
+#include "gt_version.h"
+
+/* Interned ids, the same on every thread sequence (see intern_table()). */
+enum { NAME_WAIT = 1, NAME_HOLD, NAME_DROP_REQUEST, NAME_CONTENDED, NAME_THREAD_FIRST = 8 };
+enum { AN_HOLDER = 1, AN_TIMEOUTS, AN_ENDED, AN_REQUESTED_BY, AN_PREV_HOLDER };
+
+const char *const gt_end_reason_names[GT_END_REASON_MAX] = {
+	[GT_END_VOLUNTARY] = "voluntary",     [GT_END_FORCED] = "forced",
+	[GT_END_THREAD_EXIT] = "thread exit", [GT_END_PROCESS_EXIT] = "process exit",
+	[GT_END_ABANDONED] = "abandoned",
+};
+
+#define META_SEQ_ID 1u
+#define PKT_MAX 1024          /* any event or thread packet */
+#define PKT_MAX_PROCESS 4096  /* the process descriptor carries the cmdline */
+#define CMDLINE_MAX 2048
+
+/* uuids: everything is keyed by pid so traces of several processes can be
+ * loaded together. tids fit in 22 bits (pid_max), so the top bits of the low
+ * word are free for per-GIL and metadata tracks. */
+uint64_t gt_uuid_process(uint32_t pid) { return (uint64_t)pid << 32; }
+uint64_t gt_uuid_thread(uint32_t pid, uint32_t tid) { return ((uint64_t)pid << 32) | tid; }
+uint64_t gt_uuid_gil(uint32_t pid, unsigned slot, enum gt_gil_track kind)
+{
+	return ((uint64_t)pid << 32) | 0x80000000u | (slot << 4) | (unsigned)kind;
+}
+uint64_t gt_uuid_meta(uint32_t pid) { return ((uint64_t)pid << 32) | 0xc0000000u; }
+uint64_t gt_flow_id(uint32_t pid, unsigned slot, uint32_t seq)
+{
+	return ((uint64_t)pid << 40) | ((uint64_t)slot << 32) | seq;
+}
+
+/* ---- output ------------------------------------------------------------- */
+
+static void set_error(struct gt_enc *e, int err)
+{
+	if (!e->error)
+		e->error = err;
+}
+
+static int sink_write(struct gt_enc *e, const void *data, size_t len)
+{
+	if (e->error)
+		return e->error;
+	int rc = e->sink.write(e->sink.ctx, data, len);
+	if (rc)
+		set_error(e, rc);
+	else
+		e->bytes_out += len;
+	return rc;
+}
+
+int gt_enc_flush(struct gt_enc *e)
+{
+	if (!e->chunk_len || e->error) {
+		e->chunk_len = 0;
+		return e->error;
+	}
+	if (!e->opt.compress_level) {
+		sink_write(e, e->chunk, e->chunk_len);
+		e->chunk_len = 0;
+		return e->error;
+	}
+	/* Deflate into zout+16, then put the two headers (Trace.packet and
+	 * TracePacket.compressed_packets) in front of it. */
+	z_stream *z = e->z;
+	const size_t head = 16;
+	deflateReset(z);
+	z->next_in = e->chunk;
+	z->avail_in = (uInt)e->chunk_len;
+	z->next_out = e->zout + head;
+	z->avail_out = (uInt)(e->zout_cap - head);
+	if (deflate(z, Z_FINISH) != Z_STREAM_END) {
+		set_error(e, -EIO);
+		e->chunk_len = 0;
+		return e->error;
+	}
+	size_t clen = z->total_out;
+	uint8_t hdr[2 + 2 * GT_PB_VARINT_MAX + 2];
+	size_t inner = 2 + gt_pb_varint_size(clen) + clen; /* field 50 = 2-byte tag */
+	size_t n = 0;
+	hdr[n++] = (PF_TRACE_PACKET << 3) | GT_PB_LEN;
+	n += gt_pb_put_varint(hdr + n, inner);
+	n += gt_pb_put_varint(hdr + n, (PF_PKT_COMPRESSED_PACKETS << 3) | GT_PB_LEN);
+	n += gt_pb_put_varint(hdr + n, clen);
+	memcpy(e->zout + head - n, hdr, n);
+	sink_write(e, e->zout + head - n, n + clen);
+	e->chunk_len = 0;
+	return e->error;
+}
+
+/* Appends one finished TracePacket to the current chunk. */
+static void emit(struct gt_enc *e, struct gt_pb *b)
+{
+	if (b->overflow) {
+		e->packets_lost++;
+		return;
+	}
+	size_t len = gt_pb_len(b);
+	size_t need = 1 + gt_pb_varint_size(len) + len;
+	if (e->chunk_len + need > e->chunk_cap)
+		gt_enc_flush(e);
+	if (need > e->chunk_cap) {
+		e->packets_lost++;
+		return;
+	}
+	uint8_t *p = e->chunk + e->chunk_len;
+	*p++ = (PF_TRACE_PACKET << 3) | GT_PB_LEN;
+	p += gt_pb_put_varint(p, len);
+	memcpy(p, b->buf, len);
+	e->chunk_len += need;
+	e->packets++;
+}
+
+/* ---- packet helpers ----------------------------------------------------- */
+
+static void ts_absolute(struct gt_pb *b, uint64_t ts)
+{
+	gt_pb_uint(b, PF_PKT_TIMESTAMP, ts);
+	gt_pb_uint(b, PF_PKT_TIMESTAMP_CLOCK_ID, PF_CLOCK_BOOTTIME);
+}
+
+/* Timestamp on the thread's incremental clock; a packet that would go back in
+ * time (a contention episode's start) is written absolute, as Perfetto's own
+ * SDK does, and leaves the incremental clock alone. */
+static void ts_thread(struct gt_enc_thread *th, struct gt_pb *b, uint64_t ts)
+{
+	if (ts >= th->last_ts) {
+		gt_pb_uint(b, PF_PKT_TIMESTAMP, ts - th->last_ts);
+		th->last_ts = ts;
+	} else {
+		ts_absolute(b, ts);
+	}
+}
+
+static void annotation_uint(struct gt_pb *b, unsigned name_iid, uint64_t v)
+{
+	size_t m = gt_pb_begin(b, PF_TE_DEBUG_ANNOTATIONS);
+	gt_pb_uint(b, PF_DA_NAME_IID, name_iid);
+	gt_pb_uint(b, PF_DA_UINT, v);
+	gt_pb_end(b, m);
+}
+
+static void annotation_ended(struct gt_pb *b, enum gt_end_reason why)
+{
+	size_t m = gt_pb_begin(b, PF_TE_DEBUG_ANNOTATIONS);
+	gt_pb_uint(b, PF_DA_NAME_IID, AN_ENDED);
+	gt_pb_uint(b, PF_DA_STRING_IID, (uint64_t)why);
+	gt_pb_end(b, m);
+}
+
+static void annotation_str(struct gt_pb *b, const char *name, const char *v)
+{
+	size_t m = gt_pb_begin(b, PF_TE_DEBUG_ANNOTATIONS);
+	gt_pb_string(b, PF_DA_NAME, name);
+	gt_pb_string(b, PF_DA_STRING, v);
+	gt_pb_end(b, m);
+}
+
+static void annotation_uint_named(struct gt_pb *b, const char *name, uint64_t v)
+{
+	size_t m = gt_pb_begin(b, PF_TE_DEBUG_ANNOTATIONS);
+	gt_pb_string(b, PF_DA_NAME, name);
+	gt_pb_uint(b, PF_DA_UINT, v);
+	gt_pb_end(b, m);
+}
+
+static void waiters_counter(struct gt_enc *e, struct gt_pb *b, unsigned gil, uint32_t count)
+{
+	gt_pb_uint(b, PF_TE_EXTRA_COUNTER_UUIDS, gt_uuid_gil(e->pid, gil, GT_TRACK_WAITERS));
+	gt_pb_uint(b, PF_TE_EXTRA_COUNTER_VALUES, count);
+}
+
+/* Starts a thread-sequence packet with a track event; returns the event mark. */
+static size_t thread_event_begin(struct gt_pb *b, struct gt_enc_thread *th, uint64_t ts,
+				 unsigned type)
+{
+	ts_thread(th, b, ts);
+	gt_pb_uint(b, PF_PKT_SEQUENCE_ID, th->seq_id);
+	size_t m = gt_pb_begin(b, PF_PKT_TRACK_EVENT);
+	gt_pb_uint(b, PF_TE_TYPE, type);
+	return m;
+}
+
+static void interned(struct gt_pb *b, uint32_t field, uint64_t iid, const char *s)
+{
+	size_t m = gt_pb_begin(b, field);
+	gt_pb_uint(b, PF_INTERNED_IID, iid);
+	gt_pb_string(b, PF_INTERNED_NAME, s);
+	gt_pb_end(b, m);
+}
+
+/* The name a thread's slices carry on the "GIL holder" track. */
+static void holder_name(char *out, size_t n, const struct gt_enc_thread *th)
+{
+	snprintf(out, n, "%s %u", th->name[0] ? th->name : "thread", th->tid);
+}
+
+/* ---- setup -------------------------------------------------------------- */
+
+int gt_enc_init(struct gt_enc *e, const struct gt_enc_options *opt, struct gt_enc_sink sink,
+		uint32_t pid)
+{
+	memset(e, 0, sizeof(*e));
+	e->sink = sink;
+	e->opt = *opt;
+	e->pid = pid;
+	e->next_seq_id = META_SEQ_ID + 1;
+	if (e->opt.chunk_size < 4096)
+		e->opt.chunk_size = 4096;
+	if (e->opt.chunk_size > 480 * 1024) /* Perfetto wants < 512 KB per chunk */
+		e->opt.chunk_size = 480 * 1024;
+	e->chunk_cap = e->opt.chunk_size;
+	e->chunk = malloc(e->chunk_cap);
+	if (!e->chunk)
+		return -ENOMEM;
+	if (e->opt.compress_level) {
+		z_stream *z = calloc(1, sizeof(*z));
+		if (!z || deflateInit(z, e->opt.compress_level) != Z_OK) {
+			free(z);
+			gt_enc_free(e);
+			return -ENOMEM;
+		}
+		e->z = z;
+		e->zout_cap = deflateBound(z, (uLong)e->chunk_cap) + 32;
+		e->zout = malloc(e->zout_cap);
+		if (!e->zout) {
+			gt_enc_free(e);
+			return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+void gt_enc_free(struct gt_enc *e)
+{
+	if (e->z) {
+		deflateEnd(e->z);
+		free(e->z);
+	}
+	free(e->zout);
+	free(e->chunk);
+	e->z = NULL;
+	e->zout = NULL;
+	e->chunk = NULL;
+}
+
+void gt_enc_process(struct gt_enc *e, uint64_t ts, const char *name, const char *const *argv,
+		    int argc)
+{
+	uint8_t buf[PKT_MAX_PROCESS];
+	struct gt_pb b;
+
+	/* The metadata sequence: absolute timestamps only, no interning. */
+	gt_pb_init(&b, buf, sizeof(buf));
+	ts_absolute(&b, ts);
+	gt_pb_uint(&b, PF_PKT_SEQUENCE_ID, META_SEQ_ID);
+	gt_pb_uint(&b, PF_PKT_SEQUENCE_FLAGS, PF_SEQ_INCREMENTAL_STATE_CLEARED);
+	size_t td = gt_pb_begin(&b, PF_PKT_TRACK_DESCRIPTOR);
+	gt_pb_uint(&b, PF_TD_UUID, gt_uuid_process(e->pid));
+	size_t pd = gt_pb_begin(&b, PF_TD_PROCESS);
+	gt_pb_uint(&b, PF_PROC_PID, e->pid);
+	size_t used = 0;
+	for (int i = 0; argv && i < argc && argv[i]; i++) {
+		size_t len = strlen(argv[i]);
+		if (used + len > CMDLINE_MAX)
+			break;
+		gt_pb_string(&b, PF_PROC_CMDLINE, argv[i]);
+		used += len;
+	}
+	if (name && *name)
+		gt_pb_string(&b, PF_PROC_NAME, name);
+	gt_pb_end(&b, pd);
+	gt_pb_end(&b, td);
+	emit(e, &b);
+
+	gt_pb_init(&b, buf, sizeof(buf));
+	ts_absolute(&b, ts);
+	gt_pb_uint(&b, PF_PKT_SEQUENCE_ID, META_SEQ_ID);
+	td = gt_pb_begin(&b, PF_PKT_TRACK_DESCRIPTOR);
+	gt_pb_uint(&b, PF_TD_UUID, gt_uuid_meta(e->pid));
+	gt_pb_uint(&b, PF_TD_PARENT_UUID, gt_uuid_process(e->pid));
+	gt_pb_string(&b, PF_TD_NAME, "giltrace");
+	gt_pb_string(&b, PF_TD_DESCRIPTION, "giltrace session metadata");
+	gt_pb_end(&b, td);
+	emit(e, &b);
+}
+
+static void gil_track(struct gt_enc *e, uint64_t ts, unsigned slot, enum gt_gil_track kind,
+		      const char *what, const char *desc, int counter)
+{
+	uint8_t buf[PKT_MAX];
+	struct gt_pb b;
+	char name[64];
+	int64_t interp = e->gils[slot].interp_id;
+
+	if (interp > 0)
+		snprintf(name, sizeof(name), "%s (interp %lld)", what, (long long)interp);
+	else
+		snprintf(name, sizeof(name), "%s", what);
+	gt_pb_init(&b, buf, sizeof(buf));
+	ts_absolute(&b, ts);
+	gt_pb_uint(&b, PF_PKT_SEQUENCE_ID, META_SEQ_ID);
+	size_t td = gt_pb_begin(&b, PF_PKT_TRACK_DESCRIPTOR);
+	gt_pb_uint(&b, PF_TD_UUID, gt_uuid_gil(e->pid, slot, kind));
+	gt_pb_uint(&b, PF_TD_PARENT_UUID, gt_uuid_process(e->pid));
+	gt_pb_string(&b, PF_TD_NAME, name);
+	gt_pb_string(&b, PF_TD_DESCRIPTION, desc);
+	if (counter) {
+		size_t c = gt_pb_begin(&b, PF_TD_COUNTER);
+		if (counter == PF_COUNTER_UNIT_COUNT)
+			gt_pb_uint(&b, PF_COUNTER_UNIT, PF_COUNTER_UNIT_COUNT);
+		gt_pb_end(&b, c);
+	}
+	gt_pb_end(&b, td);
+	emit(e, &b);
+}
+
+void gt_enc_gil(struct gt_enc *e, uint64_t ts, unsigned slot, int64_t interp_id)
+{
+	if (slot >= GT_MAX_GILS || e->gils[slot].declared)
+		return;
+	e->gils[slot].declared = 1;
+	e->gils[slot].interp_id = interp_id;
+	gil_track(e, ts, slot, GT_TRACK_HOLDER, "GIL holder",
+		  "Which thread holds this GIL; instants mark drop requests", 0);
+	gil_track(e, ts, slot, GT_TRACK_WAITERS, "GIL waiters",
+		  "Threads waiting for this GIL", PF_COUNTER_UNIT_COUNT);
+	gil_track(e, ts, slot, GT_TRACK_CONTENDED, "GIL contended",
+		  "Spans during which at least one thread waited for this GIL", 0);
+}
+
+static void thread_descriptor(struct gt_enc *e, struct gt_enc_thread *th, uint64_t ts)
+{
+	uint8_t buf[PKT_MAX];
+	struct gt_pb b;
+
+	gt_pb_init(&b, buf, sizeof(buf));
+	ts_thread(th, &b, ts);
+	gt_pb_uint(&b, PF_PKT_SEQUENCE_ID, th->seq_id);
+	size_t td = gt_pb_begin(&b, PF_PKT_TRACK_DESCRIPTOR);
+	gt_pb_uint(&b, PF_TD_UUID, gt_uuid_thread(e->pid, th->tid));
+	size_t t = gt_pb_begin(&b, PF_TD_THREAD);
+	gt_pb_uint(&b, PF_THREAD_PID, e->pid);
+	gt_pb_uint(&b, PF_THREAD_TID, th->tid);
+	if (th->name[0])
+		gt_pb_string(&b, PF_THREAD_NAME, th->name);
+	gt_pb_end(&b, t);
+	gt_pb_end(&b, td);
+	emit(e, &b);
+}
+
+void gt_enc_thread_start(struct gt_enc *e, struct gt_enc_thread *th, uint32_t tid,
+			 const char *name, uint64_t ts)
+{
+	uint8_t buf[PKT_MAX];
+	struct gt_pb b;
+	char hname[48];
+
+	memset(th, 0, sizeof(*th));
+	th->tid = tid;
+	th->seq_id = e->next_seq_id++;
+	th->first_ts = ts;
+	th->last_ts = ts;
+	th->name_iid = NAME_THREAD_FIRST;
+	snprintf(th->name, sizeof(th->name), "%s", name ? name : "");
+	holder_name(hname, sizeof(hname), th);
+
+	/* The sequence's first packet: clears incremental state, anchors the
+	 * incremental clock 64 to BOOTTIME, sets the defaults (clock 64, this
+	 * thread's track) and interns every name the sequence uses. */
+	gt_pb_init(&b, buf, sizeof(buf));
+	ts_absolute(&b, ts);
+	gt_pb_uint(&b, PF_PKT_SEQUENCE_ID, th->seq_id);
+	gt_pb_uint(&b, PF_PKT_SEQUENCE_FLAGS,
+		   PF_SEQ_INCREMENTAL_STATE_CLEARED | PF_SEQ_NEEDS_INCREMENTAL_STATE);
+	size_t cs = gt_pb_begin(&b, PF_PKT_CLOCK_SNAPSHOT);
+	size_t c = gt_pb_begin(&b, PF_SNAPSHOT_CLOCKS);
+	gt_pb_uint(&b, PF_CLOCK_ID, PF_CLOCK_BOOTTIME);
+	gt_pb_uint(&b, PF_CLOCK_TIMESTAMP, ts);
+	gt_pb_end(&b, c);
+	if (e->opt.monotonic_offset > 0 && (uint64_t)e->opt.monotonic_offset < ts) {
+		c = gt_pb_begin(&b, PF_SNAPSHOT_CLOCKS);
+		gt_pb_uint(&b, PF_CLOCK_ID, PF_CLOCK_MONOTONIC);
+		gt_pb_uint(&b, PF_CLOCK_TIMESTAMP, ts - (uint64_t)e->opt.monotonic_offset);
+		gt_pb_end(&b, c);
+	}
+	c = gt_pb_begin(&b, PF_SNAPSHOT_CLOCKS);
+	gt_pb_uint(&b, PF_CLOCK_ID, PF_CLOCK_SEQ_FIRST);
+	gt_pb_uint(&b, PF_CLOCK_TIMESTAMP, ts);
+	gt_pb_uint(&b, PF_CLOCK_IS_INCREMENTAL, 1);
+	gt_pb_end(&b, c);
+	gt_pb_end(&b, cs);
+	size_t d = gt_pb_begin(&b, PF_PKT_DEFAULTS);
+	gt_pb_uint(&b, PF_DEFAULTS_CLOCK_ID, PF_CLOCK_SEQ_FIRST);
+	size_t ted = gt_pb_begin(&b, PF_DEFAULTS_TRACK_EVENT);
+	gt_pb_uint(&b, PF_TE_DEFAULTS_TRACK_UUID, gt_uuid_thread(e->pid, tid));
+	gt_pb_end(&b, ted);
+	gt_pb_end(&b, d);
+	size_t in = gt_pb_begin(&b, PF_PKT_INTERNED_DATA);
+	interned(&b, PF_INTERN_EVENT_NAMES, NAME_WAIT, "GIL wait");
+	interned(&b, PF_INTERN_EVENT_NAMES, NAME_HOLD, "GIL hold");
+	interned(&b, PF_INTERN_EVENT_NAMES, NAME_DROP_REQUEST, "drop request");
+	interned(&b, PF_INTERN_EVENT_NAMES, NAME_CONTENDED, "contended");
+	interned(&b, PF_INTERN_EVENT_NAMES, th->name_iid, hname);
+	interned(&b, PF_INTERN_ANNOTATION_NAMES, AN_HOLDER, "holder_tid");
+	interned(&b, PF_INTERN_ANNOTATION_NAMES, AN_TIMEOUTS, "timeouts");
+	interned(&b, PF_INTERN_ANNOTATION_NAMES, AN_ENDED, "ended");
+	interned(&b, PF_INTERN_ANNOTATION_NAMES, AN_REQUESTED_BY, "requested_by");
+	interned(&b, PF_INTERN_ANNOTATION_NAMES, AN_PREV_HOLDER, "prev_holder");
+	for (int r = GT_END_VOLUNTARY; r < GT_END_REASON_MAX; r++)
+		interned(&b, PF_INTERN_ANNOTATION_STRINGS, (uint64_t)r, gt_end_reason_names[r]);
+	gt_pb_end(&b, in);
+	emit(e, &b);
+
+	thread_descriptor(e, th, ts);
+	th->started = 1;
+}
+
+void gt_enc_thread_rename(struct gt_enc *e, struct gt_enc_thread *th, const char *name,
+			  uint64_t ts)
+{
+	uint8_t buf[PKT_MAX];
+	struct gt_pb b;
+	char hname[48];
+
+	if (!th->started || !strncmp(th->name, name, sizeof(th->name) - 1))
+		return;
+	snprintf(th->name, sizeof(th->name), "%s", name);
+	if (ts < th->last_ts)
+		ts = th->last_ts;
+	thread_descriptor(e, th, ts);
+	/* New holds get the new name; a hold already open keeps the old one. */
+	th->name_iid++;
+	holder_name(hname, sizeof(hname), th);
+	gt_pb_init(&b, buf, sizeof(buf));
+	ts_thread(th, &b, ts);
+	gt_pb_uint(&b, PF_PKT_SEQUENCE_ID, th->seq_id);
+	size_t in = gt_pb_begin(&b, PF_PKT_INTERNED_DATA);
+	interned(&b, PF_INTERN_EVENT_NAMES, th->name_iid, hname);
+	gt_pb_end(&b, in);
+	emit(e, &b);
+}
+
+/* ---- events ------------------------------------------------------------- */
+
+static void end_hold(struct gt_enc *e, struct gt_enc_thread *th, uint64_t ts, unsigned gil,
+		     enum gt_end_reason why, uint32_t flow_seq, int flow)
+{
+	uint8_t buf[PKT_MAX];
+	struct gt_pb b;
+
+	gt_pb_init(&b, buf, sizeof(buf));
+	size_t m = thread_event_begin(&b, th, ts, PF_TE_SLICE_END);
+	annotation_ended(&b, why);
+	if (flow)
+		gt_pb_fixed64(&b, PF_TE_FLOW_IDS, gt_flow_id(e->pid, gil, flow_seq));
+	gt_pb_end(&b, m);
+	emit(e, &b);
+
+	gt_pb_init(&b, buf, sizeof(buf));
+	m = thread_event_begin(&b, th, ts, PF_TE_SLICE_END);
+	gt_pb_uint(&b, PF_TE_TRACK_UUID, gt_uuid_gil(e->pid, gil, GT_TRACK_HOLDER));
+	gt_pb_end(&b, m);
+	emit(e, &b);
+	th->in_hold = 0;
+}
+
+static void end_wait(struct gt_enc *e, struct gt_enc_thread *th, uint64_t ts, uint32_t timeouts,
+		     uint32_t waiters, enum gt_end_reason why)
+{
+	uint8_t buf[PKT_MAX];
+	struct gt_pb b;
+
+	gt_pb_init(&b, buf, sizeof(buf));
+	size_t m = thread_event_begin(&b, th, ts, PF_TE_SLICE_END);
+	annotation_uint(&b, AN_TIMEOUTS, timeouts);
+	if (why)
+		annotation_ended(&b, why);
+	waiters_counter(e, &b, th->gil, waiters);
+	gt_pb_end(&b, m);
+	emit(e, &b);
+	th->in_wait = 0;
+}
+
+static void settle(struct gt_enc *e, struct gt_enc_thread *th, enum gt_end_reason why)
+{
+	if (!th->pending)
+		return;
+	th->pending = 0;
+	if (th->pending_forced)
+		why = GT_END_FORCED;
+	end_hold(e, th, th->pending_ts, th->pending_gil, why, th->pending_seq,
+		 th->pending_count > 0);
+}
+
+void gt_enc_thread_settle(struct gt_enc *e, struct gt_enc_thread *th)
+{
+	settle(e, th, GT_END_VOLUNTARY);
+}
+
+static void gil_interval(struct gt_enc *e, struct gt_enc_thread *th, unsigned gil, uint64_t ts,
+			 uint32_t us)
+{
+	uint8_t buf[PKT_MAX];
+	struct gt_pb b;
+	struct gt_enc_gil *g = &e->gils[gil];
+
+	if (!us || us == g->interval_us)
+		return;
+	if (!g->interval_declared) {
+		g->interval_declared = 1;
+		gil_track(e, ts, gil, GT_TRACK_INTERVAL, "GIL switch interval (us)",
+			  "sys.getswitchinterval() in force, in microseconds", 1);
+	}
+	g->interval_us = us;
+	gt_pb_init(&b, buf, sizeof(buf));
+	size_t m = thread_event_begin(&b, th, ts, PF_TE_COUNTER);
+	gt_pb_uint(&b, PF_TE_TRACK_UUID, gt_uuid_gil(e->pid, gil, GT_TRACK_INTERVAL));
+	gt_pb_uint(&b, PF_TE_COUNTER_VALUE, us);
+	gt_pb_end(&b, m);
+	emit(e, &b);
+}
+
+static void on_wait(struct gt_enc *e, struct gt_enc_thread *th, const struct gt_event *ev,
+		    uint64_t ts)
+{
+	uint8_t buf[PKT_MAX];
+	struct gt_pb b;
+
+	settle(e, th, GT_END_VOLUNTARY);
+	if (th->in_wait) /* a lost acquire; keep the slices balanced */
+		end_wait(e, th, ts, 0, ev->count, GT_END_ABANDONED);
+	gil_interval(e, th, ev->gil, ts, ev->arg);
+	th->gil = ev->gil;
+	gt_pb_init(&b, buf, sizeof(buf));
+	size_t m = thread_event_begin(&b, th, ts, PF_TE_SLICE_BEGIN);
+	gt_pb_uint(&b, PF_TE_NAME_IID, NAME_WAIT);
+	annotation_uint(&b, AN_HOLDER, ev->peer);
+	waiters_counter(e, &b, ev->gil, ev->count);
+	gt_pb_end(&b, m);
+	emit(e, &b);
+	th->in_wait = 1;
+}
+
+static void contended_span(struct gt_enc *e, struct gt_enc_thread *th, unsigned gil, uint64_t t0,
+			   uint64_t t1)
+{
+	uint8_t buf[PKT_MAX];
+	struct gt_pb b;
+	uint64_t uuid = gt_uuid_gil(e->pid, gil, GT_TRACK_CONTENDED);
+
+	if (t0 > t1)
+		t0 = t1;
+	gt_pb_init(&b, buf, sizeof(buf));
+	size_t m = thread_event_begin(&b, th, t0, PF_TE_SLICE_BEGIN);
+	gt_pb_uint(&b, PF_TE_TRACK_UUID, uuid);
+	gt_pb_uint(&b, PF_TE_NAME_IID, NAME_CONTENDED);
+	gt_pb_end(&b, m);
+	emit(e, &b);
+
+	gt_pb_init(&b, buf, sizeof(buf));
+	m = thread_event_begin(&b, th, t1, PF_TE_SLICE_END);
+	gt_pb_uint(&b, PF_TE_TRACK_UUID, uuid);
+	gt_pb_end(&b, m);
+	emit(e, &b);
+}
+
+static void on_acquire(struct gt_enc *e, struct gt_enc_thread *th, const struct gt_event *ev,
+		       uint64_t ts, uint64_t t0)
+{
+	uint8_t buf[PKT_MAX];
+	struct gt_pb b;
+
+	settle(e, th, GT_END_VOLUNTARY);
+	if (th->in_hold) /* a lost release; keep the slices balanced */
+		end_hold(e, th, ts, th->gil, GT_END_VOLUNTARY, 0, 0);
+	if (th->in_wait)
+		end_wait(e, th, ts, ev->arg, ev->count, 0);
+	if (ev->flags & GT_F_CONTENTION_END)
+		contended_span(e, th, ev->gil, t0, ts);
+	th->gil = ev->gil;
+
+	gt_pb_init(&b, buf, sizeof(buf));
+	size_t m = thread_event_begin(&b, th, ts, PF_TE_SLICE_BEGIN);
+	gt_pb_uint(&b, PF_TE_NAME_IID, NAME_HOLD);
+	if (ev->flags & GT_F_FLOW_IN)
+		gt_pb_fixed64(&b, PF_TE_TERMINATING_FLOW_IDS, gt_flow_id(e->pid, ev->gil, ev->seq));
+	gt_pb_end(&b, m);
+	emit(e, &b);
+
+	gt_pb_init(&b, buf, sizeof(buf));
+	m = thread_event_begin(&b, th, ts, PF_TE_SLICE_BEGIN);
+	gt_pb_uint(&b, PF_TE_TRACK_UUID, gt_uuid_gil(e->pid, ev->gil, GT_TRACK_HOLDER));
+	gt_pb_uint(&b, PF_TE_NAME_IID, th->name_iid);
+	/* A switch: the GIL comes from another thread. Said here so that
+	 * switches can be counted without ordering all threads' events. */
+	if (ev->peer && ev->peer != th->tid)
+		annotation_uint(&b, AN_PREV_HOLDER, ev->peer);
+	gt_pb_end(&b, m);
+	emit(e, &b);
+	th->in_hold = 1;
+}
+
+static void on_drop_request(struct gt_enc *e, struct gt_enc_thread *th, const struct gt_event *ev,
+			    uint64_t ts)
+{
+	uint8_t buf[PKT_MAX];
+	struct gt_pb b;
+
+	gt_pb_init(&b, buf, sizeof(buf));
+	size_t m = thread_event_begin(&b, th, ts, PF_TE_INSTANT);
+	gt_pb_uint(&b, PF_TE_TRACK_UUID, gt_uuid_gil(e->pid, ev->gil, GT_TRACK_HOLDER));
+	gt_pb_uint(&b, PF_TE_NAME_IID, NAME_DROP_REQUEST);
+	annotation_uint(&b, AN_REQUESTED_BY, th->tid);
+	annotation_uint(&b, AN_HOLDER, ev->peer);
+	gt_pb_end(&b, m);
+	emit(e, &b);
+}
+
+void gt_enc_event(struct gt_enc *e, struct gt_enc_thread *th, const struct gt_event *ev,
+		  uint64_t ts, uint64_t t0)
+{
+	if (!th->started || ev->gil >= GT_MAX_GILS)
+		return;
+	if (ts < th->last_ts) /* never let a thread's own slices go backwards */
+		ts = th->last_ts;
+	switch (ev->kind) {
+	case GT_EV_WAIT:
+		on_wait(e, th, ev, ts);
+		break;
+	case GT_EV_ACQUIRE:
+		on_acquire(e, th, ev, ts, t0);
+		break;
+	case GT_EV_RELEASE:
+		settle(e, th, GT_END_VOLUNTARY);
+		if (!th->in_hold)
+			break; /* never saw the acquire (tracing began mid-hold) */
+		th->pending = 1;
+		th->pending_forced = 0;
+		th->pending_gil = ev->gil;
+		th->pending_ts = ts;
+		th->pending_seq = ev->seq;
+		th->pending_count = ev->count;
+		break;
+	case GT_EV_FORCED:
+		if (th->pending) {
+			th->pending_forced = 1;
+			settle(e, th, GT_END_FORCED);
+		}
+		break;
+	case GT_EV_DROP_REQUEST:
+		on_drop_request(e, th, ev, ts);
+		break;
+	case GT_EV_ABANDON:
+		settle(e, th, GT_END_VOLUNTARY);
+		if (th->in_wait)
+			end_wait(e, th, ts, ev->arg, ev->count, GT_END_ABANDONED);
+		if (ev->flags & GT_F_CONTENTION_END)
+			contended_span(e, th, ev->gil, t0, ts);
+		break;
+	case GT_EV_THREAD_EXIT:
+		gt_enc_thread_end(e, th, ts, GT_END_THREAD_EXIT);
+		break;
+	default:
+		break;
+	}
+}
+
+void gt_enc_thread_end(struct gt_enc *e, struct gt_enc_thread *th, uint64_t ts,
+		       enum gt_end_reason why)
+{
+	if (!th->started)
+		return;
+	if (ts < th->last_ts)
+		ts = th->last_ts;
+	/* A thread's last release is how it left the GIL at exit. */
+	settle(e, th, why == GT_END_THREAD_EXIT ? GT_END_THREAD_EXIT : GT_END_VOLUNTARY);
+	if (th->in_wait)
+		end_wait(e, th, ts, 0, 0, why);
+	if (th->in_hold)
+		end_hold(e, th, ts, th->gil, why, 0, 0);
+}
+
+void gt_enc_meta(struct gt_enc *e, uint64_t ts, const struct gt_enc_meta *m)
+{
+	uint8_t buf[PKT_MAX];
+	struct gt_pb b;
+
+	gt_pb_init(&b, buf, sizeof(buf));
+	ts_absolute(&b, ts);
+	gt_pb_uint(&b, PF_PKT_SEQUENCE_ID, META_SEQ_ID);
+	size_t te = gt_pb_begin(&b, PF_PKT_TRACK_EVENT);
+	gt_pb_uint(&b, PF_TE_TYPE, PF_TE_INSTANT);
+	gt_pb_uint(&b, PF_TE_TRACK_UUID, gt_uuid_meta(e->pid));
+	gt_pb_string(&b, PF_TE_NAME, m->final ? "giltrace end" : "giltrace start");
+	annotation_str(&b, "giltrace_version", GT_VERSION);
+	annotation_uint_named(&b, "trace_format", GT_TRACE_FORMAT);
+	if (m->recorder)
+		annotation_str(&b, "recorder", m->recorder);
+	if (m->clock)
+		annotation_str(&b, "clock", m->clock);
+	if (m->python_version)
+		annotation_str(&b, "python_version", m->python_version);
+	if (m->gil_method)
+		annotation_str(&b, "gil_method", m->gil_method);
+	if (m->notes && *m->notes)
+		annotation_str(&b, "notes", m->notes);
+	if (m->final) {
+		annotation_uint_named(&b, "events", m->events);
+		annotation_uint_named(&b, "events_dropped", m->events_dropped);
+		annotation_uint_named(&b, "threads", m->threads);
+	}
+	gt_pb_end(&b, te);
+	emit(e, &b);
+}

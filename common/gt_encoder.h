@@ -1,0 +1,149 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * gt_encoder.h — turns GIL events into a Perfetto protobuf trace.
+ *
+ * One encoder per traced process. Each thread gets its own packet sequence
+ * (its own interning and incremental timestamps), so a thread's events can be
+ * encoded in order without looking at other threads. Per-GIL tracks (holder,
+ * waiters, contention) are written by whichever thread's sequence the event
+ * belongs to; Perfetto merges them by timestamp. Output goes through a sink
+ * in chunks that are optionally deflate-compressed (TracePacket field 50).
+ *
+ * Timestamps passed in are nanoseconds on CLOCK_BOOTTIME (the caller converts
+ * its recorder clock). The encoder never allocates after gt_enc_init().
+ * See docs/trace-format.md for what is written.
+ */
+#ifndef GT_ENCODER_H
+#define GT_ENCODER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gt_event.h"
+
+struct gt_enc_sink {
+	/* Writes all of data or fails; returns 0 or a negative errno. */
+	int (*write)(void *ctx, const void *data, size_t len);
+	void *ctx;
+};
+
+struct gt_enc_options {
+	int compress_level;        /* 0 = plain packets, 1..9 = zlib level */
+	size_t chunk_size;         /* bytes of packets per compressed chunk */
+	int64_t monotonic_offset;  /* BOOTTIME - MONOTONIC in ns, for the snapshot */
+};
+
+/* How a hold or a wait ended; also the `ended` annotation's values. */
+enum gt_end_reason {
+	GT_END_VOLUNTARY = 1,
+	GT_END_FORCED,
+	GT_END_THREAD_EXIT,
+	GT_END_PROCESS_EXIT,
+	GT_END_ABANDONED, /* left take_gil without the GIL (finalisation) */
+	GT_END_REASON_MAX
+};
+
+/* Per-thread encoder state. The caller owns the storage (the preload writer
+ * keeps one per ring slot) and zeroes it before gt_enc_thread_start(). */
+struct gt_enc_thread {
+	uint32_t tid;
+	uint32_t seq_id;  /* trusted_packet_sequence_id */
+	uint64_t last_ts; /* timestamp of the last packet on the sequence */
+	uint64_t first_ts;
+	uint8_t started;
+	uint8_t in_wait;
+	uint8_t in_hold;
+	uint8_t gil;      /* GIL of the open wait or hold */
+	uint32_t name_iid;
+	char name[16];
+	/* A release is held back until the thread's next event tells whether
+	 * it was forced (handshake follows) or ended the thread. */
+	uint8_t pending;
+	uint8_t pending_forced;
+	uint8_t pending_gil;
+	uint32_t pending_count;
+	uint32_t pending_seq;
+	uint64_t pending_ts;
+};
+
+struct gt_enc_gil {
+	uint8_t declared;
+	uint8_t interval_declared;
+	int64_t interp_id;
+	uint32_t interval_us;
+};
+
+struct gt_enc {
+	struct gt_enc_sink sink;
+	struct gt_enc_options opt;
+	uint32_t pid;
+	uint32_t next_seq_id;
+	uint8_t *chunk;
+	size_t chunk_len;
+	size_t chunk_cap;
+	uint8_t *zout;
+	size_t zout_cap;
+	void *z; /* z_stream, kept opaque so users need not include zlib.h */
+	struct gt_enc_gil gils[GT_MAX_GILS];
+	int error;             /* first sink or compression error, sticky */
+	uint64_t bytes_out;    /* bytes handed to the sink */
+	uint64_t packets;      /* packets encoded */
+	uint64_t packets_lost; /* packets that did not fit (a bug if non-zero) */
+};
+
+/* Metadata written at the start and at the end of the trace. */
+struct gt_enc_meta {
+	const char *python_version; /* e.g. "3.11.7" */
+	const char *gil_method;     /* how the GIL was identified */
+	const char *recorder;       /* "preload" or "bpf" */
+	const char *clock;          /* recorder clock, e.g. "tsc" */
+	const char *notes;          /* free text (warnings), may be NULL */
+	uint64_t events;            /* events recorded */
+	uint64_t events_dropped;    /* events lost: rings full, no slot */
+	uint32_t threads;           /* threads seen */
+	int final;                  /* 1 for the end-of-trace record */
+};
+
+int gt_enc_init(struct gt_enc *e, const struct gt_enc_options *opt, struct gt_enc_sink sink,
+		uint32_t pid);
+void gt_enc_free(struct gt_enc *e);
+
+/* Process descriptor; write before anything else. argv may be NULL. */
+void gt_enc_process(struct gt_enc *e, uint64_t ts, const char *name, const char *const *argv,
+		    int argc);
+
+/* Declares a GIL's tracks; write before the first event that uses slot. */
+void gt_enc_gil(struct gt_enc *e, uint64_t ts, unsigned slot, int64_t interp_id);
+
+void gt_enc_thread_start(struct gt_enc *e, struct gt_enc_thread *th, uint32_t tid,
+			 const char *name, uint64_t ts);
+/* The OS thread name changed: re-describe the thread and name later holds
+ * after the new name. */
+void gt_enc_thread_rename(struct gt_enc *e, struct gt_enc_thread *th, const char *name,
+			  uint64_t ts);
+/* One event of th, in the thread's order. ts and t0 are ev's timestamps
+ * converted to ns. */
+void gt_enc_event(struct gt_enc *e, struct gt_enc_thread *th, const struct gt_event *ev,
+		  uint64_t ts, uint64_t t0);
+/* Settles a held-back release once no handshake can follow any more. */
+void gt_enc_thread_settle(struct gt_enc *e, struct gt_enc_thread *th);
+/* Closes whatever the thread has open at ts (thread or process exit). */
+void gt_enc_thread_end(struct gt_enc *e, struct gt_enc_thread *th, uint64_t ts,
+		       enum gt_end_reason why);
+
+void gt_enc_meta(struct gt_enc *e, uint64_t ts, const struct gt_enc_meta *m);
+
+/* Hands everything encoded so far to the sink. Returns e->error. */
+int gt_enc_flush(struct gt_enc *e);
+
+/* Track uuids and flow ids, shared with the reader and the tests. */
+uint64_t gt_uuid_process(uint32_t pid);
+uint64_t gt_uuid_thread(uint32_t pid, uint32_t tid);
+enum gt_gil_track { GT_TRACK_HOLDER = 1, GT_TRACK_WAITERS, GT_TRACK_CONTENDED, GT_TRACK_INTERVAL };
+uint64_t gt_uuid_gil(uint32_t pid, unsigned slot, enum gt_gil_track kind);
+uint64_t gt_uuid_meta(uint32_t pid);
+uint64_t gt_flow_id(uint32_t pid, unsigned slot, uint32_t seq);
+
+extern const char *const gt_end_reason_names[GT_END_REASON_MAX];
+
+#endif

@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * gt_event.h — the one GIL event record.
+ *
+ * Both recorders produce it: the LD_PRELOAD interposer writes it into
+ * per-thread rings, the eBPF mode into a BPF ring buffer. The encoder turns a
+ * thread's events, in order, into Perfetto packets. Everything a metric needs
+ * across threads (holder, waiter count, flow sequence, contention episode) is
+ * computed when the event is recorded, under the GIL's own mutex, so that a
+ * thread's stream can be encoded without looking at any other thread's.
+ */
+#ifndef GT_EVENT_H
+#define GT_EVENT_H
+
+#include <stdint.h>
+
+enum gt_event_kind {
+	GT_EV_NONE = 0,
+	/* First timed wait of a take: the thread starts waiting for the GIL.
+	 * peer = holder tid (0 if unknown), count = waiters including this
+	 * one, arg = switch interval in µs (0 if unknown). */
+	GT_EV_WAIT = 1,
+	/* The thread took the GIL. peer = thread that released it last (0 if
+	 * none), count = waiters left, arg = timed waits that ran out during
+	 * this take, seq = release sequence number this acquire follows.
+	 * Flags: GT_F_WAITED, GT_F_CONTENTION_END (t0 = when the contention
+	 * episode began), GT_F_FLOW_IN. */
+	GT_EV_ACQUIRE = 2,
+	/* The thread released the GIL. count = waiters at that moment,
+	 * seq = this release's sequence number (flow id when count > 0). */
+	GT_EV_RELEASE = 3,
+	/* The release just recorded was forced: a drop request was pending and
+	 * the thread performed CPython's FORCE_SWITCHING handshake. No ts. */
+	GT_EV_FORCED = 4,
+	/* This waiter's timed wait ran out while the GIL stayed with the same
+	 * holder: CPython sets the drop request. peer = holder tid. */
+	GT_EV_DROP_REQUEST = 5,
+	/* The thread is exiting (its last release, if any, ended its hold). */
+	GT_EV_THREAD_EXIT = 6,
+	/* The thread left take_gil without the GIL after waiting (a daemon
+	 * thread told to exit during finalisation). count = waiters left,
+	 * arg = timed waits that ran out. */
+	GT_EV_ABANDON = 7,
+	GT_EV_KIND_MAX
+};
+
+enum gt_event_flag {
+	GT_F_WAITED = 1u << 0,
+	GT_F_CONTENTION_END = 1u << 1,
+	/* ACQUIRE: the release it follows had waiters, so it started a flow
+	 * (id from seq) that this acquire terminates. */
+	GT_F_FLOW_IN = 1u << 2,
+};
+
+/* 48 bytes: six stores on the hot path. Field meanings depend on kind (see
+ * enum gt_event_kind); unused fields are zero. */
+struct gt_event {
+	uint64_t ts;       /* recorder clock (TSC ticks or CLOCK_BOOTTIME ns) */
+	uint64_t t0;       /* kind-specific earlier timestamp, same clock */
+	uint32_t tid;      /* OS thread id the event belongs to */
+	uint32_t peer;     /* another thread's tid, see kind */
+	uint32_t count;    /* waiter count, see kind */
+	uint32_t seq;      /* release sequence number, see kind */
+	uint32_t arg;      /* kind-specific small value */
+	uint32_t stack_id; /* 0 = none; reserved for stack capture */
+	uint8_t kind;      /* enum gt_event_kind */
+	uint8_t gil;       /* GIL slot, see struct gt_gil_info */
+	uint16_t flags;    /* enum gt_event_flag */
+	uint32_t reserved;
+};
+
+_Static_assert(sizeof(struct gt_event) == 48, "gt_event must stay 48 bytes");
+
+#define GT_MAX_GILS 64
+
+#endif

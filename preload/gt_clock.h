@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * gt_clock.h — event timestamps: cheap to take, exact to convert.
+ *
+ * The hot path reads the TSC (~10 ns here, half of a vDSO clock_gettime) when
+ * the kernel itself trusts it (clocksource "tsc": constant rate, synchronised
+ * across CPUs). The writer maps ticks to CLOCK_BOOTTIME nanoseconds with a
+ * rate it measures against clock_gettime, so the trace lines up with other
+ * Perfetto traces. Without a trusted TSC, ticks are BOOTTIME ns already.
+ */
+#ifndef GT_CLOCK_H
+#define GT_CLOCK_H
+
+#include <stdint.h>
+#include <time.h>
+#if defined(__x86_64__) || defined(__i386__)
+#include <x86intrin.h>
+#define GT_HAVE_TSC 1
+#endif
+
+extern int gt_clock_use_tsc;
+
+static inline uint64_t gt_clock_boottime_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* The recorder clock (hot path). */
+static inline uint64_t gt_clock_now(void)
+{
+#ifdef GT_HAVE_TSC
+	if (__builtin_expect(gt_clock_use_tsc, 1))
+		return __rdtsc();
+#endif
+	return gt_clock_boottime_ns();
+}
+
+/* Smallest tick difference that is still >= 1 ns after conversion; used to
+ * keep events of one GIL strictly ordered. */
+#define GT_CLOCK_MIN_GAP 8
+
+/* Decides the clock and takes the anchor sample (tracer start). */
+void gt_clock_init(void);
+/* Measures the rate once at least min_ns have passed since the anchor;
+ * afterwards refines it about once a second. Returns 1 once ticks can be
+ * converted. Only the writer (or the finisher when no writer runs) calls. */
+int gt_clock_calibrate(uint64_t min_ns);
+uint64_t gt_clock_to_ns(uint64_t ticks);
+/* CLOCK_BOOTTIME minus CLOCK_MONOTONIC at the anchor, in ns. */
+int64_t gt_clock_monotonic_offset(void);
+const char *gt_clock_name(void);
+
+#endif

@@ -1,0 +1,179 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * gt_gil.c — registering GILs and cross-checking how they were found.
+ *
+ * The primary evidence is behavioural (create_gil's four init calls, or a
+ * timed wait, made from the interpreter's own code); the layout knowledge in
+ * gt_python.c then predicts where that GIL should be and records whether it
+ * agrees. Prediction never overrides observation: a build with an unknown
+ * layout is still traced, only less confirmed.
+ */
+#include "gt_gil.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "gt_log.h"
+#include "gt_python.h"
+
+struct gt_gil_id gt_gil_ids[GT_MAX_GILS];
+struct gt_gil gt_gils[GT_MAX_GILS];
+_Atomic unsigned gt_ngils;
+/* Empty range: no pointer matches until a GIL is registered. */
+uintptr_t gt_gil_lo = UINTPTR_MAX, gt_gil_span;
+
+static atomic_flag reg_lock = ATOMIC_FLAG_INIT;
+
+static void widen_range(const void *p)
+{
+	uintptr_t a = (uintptr_t)p;
+	if (!a)
+		return;
+	uintptr_t lo = gt_gil_lo, hi = gt_gil_span ? gt_gil_lo + gt_gil_span : 0;
+	if (a < lo)
+		lo = a;
+	if (a + 1 > hi)
+		hi = a + 1;
+	/* Widen span before moving lo down would briefly exclude old
+	 * objects; both are only ever widened and only in registration, and a
+	 * reader racing with it is the thread creating the new GIL. */
+	gt_gil_span = hi - lo;
+	gt_gil_lo = lo;
+}
+
+/* What the layout predicts about a GIL whose condvar is at cond. */
+static void cross_check(struct gt_gil *g, void *cond, void *mutex, void *sc, void *sm)
+{
+	uintptr_t c = (uintptr_t)cond;
+	uintptr_t base = c - GT_GIL_COND_OFF;
+	if (gt_py.major == 3 && gt_py.minor >= 7 && (uintptr_t)mutex == base + GT_GIL_MUTEX_OFF &&
+	    (!sc || (uintptr_t)sc == base + GT_GIL_SWITCH_COND_OFF) &&
+	    (!sm || (uintptr_t)sm == base + GT_GIL_SWITCH_MUTEX_OFF)) {
+		g->method |= GT_ID_STRUCT;
+		g->base = base;
+	}
+	if (!gt_py.have_layout || !g->base)
+		return;
+	const struct gt_layout *l = &gt_py.layout;
+	uint32_t bit = l->source[0] == '_' ? GT_ID_DEBUG_OFFSETS : GT_ID_RUNTIME;
+	uintptr_t rt = gt_py.runtime;
+	if (l->runtime_gil >= 0) {
+		/* 3.7-3.11: one GIL, inside _PyRuntime. */
+		g->interp_id = 0;
+		g->method |= base == rt + (uintptr_t)l->runtime_gil ? bit : GT_ID_MISMATCH;
+		return;
+	}
+	if (l->interp_gil < 0)
+		return;
+	/* 3.12+: the GIL is embedded in its interpreter. The interpreter is
+	 * the allocation the GIL lives in, so reading its id is safe even for
+	 * a subinterpreter on the heap. */
+	uintptr_t interp = base - (uintptr_t)l->interp_gil;
+	uintptr_t main = 0;
+	if (l->main_interp >= 0)
+		main = rt + (uintptr_t)l->main_interp;
+	else if (l->main_interp_ptr >= 0)
+		main = *(const uintptr_t *)(rt + (uintptr_t)l->main_interp_ptr);
+	g->interp = interp;
+	g->interp_id = *(const int64_t *)(interp + (uintptr_t)l->interp_id);
+	if (interp == main)
+		g->method |= g->interp_id == 0 ? bit : GT_ID_MISMATCH;
+	else if (g->interp_id <= 0 || g->interp_id > (1 << 30))
+		g->method |= GT_ID_MISMATCH; /* not a plausible subinterpreter */
+	g->check_interp = 1;
+}
+
+int gt_gil_register(void *cond, void *mutex, void *switch_cond, void *switch_mutex,
+		    uint32_t method, int clock)
+{
+	while (atomic_flag_test_and_set_explicit(&reg_lock, memory_order_acquire))
+		;
+	int k = -1;
+	unsigned n = atomic_load_explicit(&gt_ngils, memory_order_relaxed);
+	for (unsigned i = 0; i < n; i++)
+		if (gt_gil_ids[i].cond == cond)
+			k = (int)i;
+	if (k < 0 && n < GT_MAX_GILS)
+		k = (int)n;
+	if (k >= 0) {
+		struct gt_gil *g = &gt_gils[k];
+		memset(g, 0, sizeof(*g));
+		g->interp_id = -1;
+		g->method = method;
+		g->clock = clock;
+		cross_check(g, cond, mutex, switch_cond, switch_mutex);
+		gt_gil_ids[k] = (struct gt_gil_id){cond, mutex, switch_cond, switch_mutex};
+		widen_range(cond);
+		widen_range(mutex);
+		widen_range(switch_cond);
+		widen_range(switch_mutex);
+		if ((unsigned)k == n) /* publish: pairs with the acquire in find */
+			atomic_store_explicit(&gt_ngils, n + 1, memory_order_release);
+		char how[256];
+		gt_gil_method_describe(g->method, how, sizeof(how));
+		gt_log_debug("GIL %d: cond %p mutex %p switch %p/%p interp %lld: %s", k, cond,
+			     mutex, switch_cond, switch_mutex, (long long)g->interp_id, how);
+	}
+	atomic_flag_clear_explicit(&reg_lock, memory_order_release);
+	return k;
+}
+
+void gt_gil_forget(const void *obj)
+{
+	unsigned n = atomic_load_explicit(&gt_ngils, memory_order_acquire);
+	for (unsigned i = 0; i < n; i++) {
+		struct gt_gil_id *id = &gt_gil_ids[i];
+		if (obj && (id->cond == obj || id->mutex == obj || id->switch_cond == obj ||
+			    id->switch_mutex == obj)) {
+			gt_log_debug("GIL %u destroyed", i);
+			/* The memory may be reused for another lock: stop
+			 * matching it. The slot stays, so its events and tracks
+			 * keep their meaning. */
+			*id = (struct gt_gil_id){0};
+		}
+	}
+}
+
+void gt_gil_reset(void)
+{
+	atomic_store(&gt_ngils, 0);
+	memset(gt_gil_ids, 0, sizeof(gt_gil_ids));
+	gt_gil_lo = UINTPTR_MAX;
+	gt_gil_span = 0;
+}
+
+void gt_gil_check_interp(struct gt_gil *g)
+{
+	g->check_interp = 0;
+	const struct gt_layout *l = &gt_py.layout;
+	if (!g->interp || l->interp_ceval_gil < 0)
+		return;
+	uintptr_t ptr = *(const uintptr_t *)(g->interp + (uintptr_t)l->interp_ceval_gil);
+	g->method |= ptr == g->base ? GT_ID_INTERP : GT_ID_MISMATCH;
+}
+
+void gt_gil_method_describe(uint32_t method, char *out, unsigned long size)
+{
+	static const struct {
+		uint32_t bit;
+		const char *words;
+	} parts[] = {
+		{GT_ID_INIT_SEQUENCE, "create_gil init sequence from the interpreter"},
+		{GT_ID_CALLER, "timed wait from the interpreter"},
+		{GT_ID_STRUCT, "struct layout"},
+		{GT_ID_RUNTIME, "_PyRuntime offsets"},
+		{GT_ID_DEBUG_OFFSETS, "_Py_DebugOffsets"},
+		{GT_ID_INTERP, "interp->ceval.gil"},
+		{GT_ID_MISMATCH, "LAYOUT MISMATCH (observed objects used)"},
+	};
+	size_t n = 0;
+	out[0] = 0;
+	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
+		if (!(method & parts[i].bit))
+			continue;
+		int w = snprintf(out + n, size - n, "%s%s", n ? " + " : "", parts[i].words);
+		if (w < 0 || (size_t)w >= size - n)
+			break;
+		n += (size_t)w;
+	}
+}

@@ -1,0 +1,115 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * gt_gil.h — the GILs of this process and how they were identified.
+ *
+ * Every hooked call compares its mutex or condvar against this table, so the
+ * lookup is a single range check for the common "not a GIL object" case and
+ * a short scan otherwise. The identity part is written once before it is
+ * published; the dynamic part is written only by a thread holding that GIL's
+ * own mutex, which is what makes holder, waiter count and sequence numbers
+ * consistent without any lock of ours.
+ */
+#ifndef GT_GIL_H
+#define GT_GIL_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "gt_event.h"
+
+/* How a GIL was found and what confirmed it (a bit set; see
+ * gt_gil_method_describe() for the words used in the trace). */
+enum gt_gil_method {
+	GT_ID_INIT_SEQUENCE = 1u << 0, /* create_gil's init calls from the interpreter */
+	GT_ID_CALLER = 1u << 1,        /* a timed wait from the interpreter's code */
+	GT_ID_STRUCT = 1u << 2,        /* the four objects sit at the 3.7+ offsets */
+	GT_ID_RUNTIME = 1u << 3,       /* _PyRuntime + version layout predicts it */
+	GT_ID_DEBUG_OFFSETS = 1u << 4, /* 3.13+ _Py_DebugOffsets predicts it */
+	GT_ID_INTERP = 1u << 5,        /* interp->ceval.gil points at it (3.12+) */
+	GT_ID_MISMATCH = 1u << 6,      /* a prediction disagreed: observed wins */
+};
+
+struct gt_gil_id {
+	void *cond, *mutex, *switch_cond, *switch_mutex;
+};
+
+struct gt_gil {
+	/* Identity, written before the GIL is published. */
+	uintptr_t base;      /* struct _gil_runtime_state, 0 if layout unknown */
+	uintptr_t interp;    /* PyInterpreterState holding it (3.12+), or 0 */
+	int64_t interp_id;   /* -1 if unknown */
+	uint32_t method;     /* enum gt_gil_method bits */
+	int clock;           /* clock of the condvar's timed waits */
+	uint8_t check_interp; /* confirm interp->ceval.gil at the first acquire */
+	/* Dynamic, written only while holding the GIL's mutex. */
+	_Alignas(64) uint32_t holder; /* tid, 0 = free or unknown */
+	uint32_t last_holder;
+	uint32_t last_releaser;
+	uint32_t waiters;
+	uint32_t switches;    /* like CPython's switch_number */
+	uint32_t release_seq;
+	uint8_t flow_open;    /* the last release had waiters */
+	uint64_t last_ts;     /* newest timestamp given to this GIL's events */
+	uint64_t contended_since;
+};
+
+extern struct gt_gil_id gt_gil_ids[GT_MAX_GILS];
+extern struct gt_gil gt_gils[GT_MAX_GILS];
+extern _Atomic unsigned gt_ngils;
+extern uintptr_t gt_gil_lo, gt_gil_span;
+
+enum gt_gil_obj { GT_OBJ_COND, GT_OBJ_MUTEX, GT_OBJ_SWITCH_COND, GT_OBJ_SWITCH_MUTEX };
+
+/* Is p one of the GIL mutexes? Sets *k (GIL slot) and *sw (switch mutex). */
+static inline int gt_gil_find_mutex(const void *p, unsigned *k, int *sw)
+{
+	if (__builtin_expect((uintptr_t)p - gt_gil_lo >= gt_gil_span, 1))
+		return 0;
+	unsigned n = atomic_load_explicit(&gt_ngils, memory_order_acquire);
+	for (unsigned i = 0; i < n; i++) {
+		if (gt_gil_ids[i].mutex == p) {
+			*k = i, *sw = 0;
+			return 1;
+		}
+		if (gt_gil_ids[i].switch_mutex == p) {
+			*k = i, *sw = 1;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* Is p one of the GIL condvars? */
+static inline int gt_gil_find_cond(const void *p, unsigned *k, int *sw)
+{
+	if (__builtin_expect((uintptr_t)p - gt_gil_lo >= gt_gil_span, 1))
+		return 0;
+	unsigned n = atomic_load_explicit(&gt_ngils, memory_order_acquire);
+	for (unsigned i = 0; i < n; i++) {
+		if (gt_gil_ids[i].cond == p) {
+			*k = i, *sw = 0;
+			return 1;
+		}
+		if (gt_gil_ids[i].switch_cond == p) {
+			*k = i, *sw = 1;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* Adds (or, for the same objects re-created after fork, resets) a GIL;
+ * returns its slot or -1 when the table is full. switch objects may be NULL
+ * when not known yet. */
+int gt_gil_register(void *cond, void *mutex, void *switch_cond, void *switch_mutex,
+		    uint32_t method, int clock);
+/* A GIL object is being destroyed: stop matching that GIL. */
+void gt_gil_forget(const void *obj);
+/* Every GIL gone (forked child before the interpreter re-creates it). */
+void gt_gil_reset(void);
+/* First acquire of a 3.12+ GIL: check interp->ceval.gil (under the mutex). */
+void gt_gil_check_interp(struct gt_gil *g);
+/* Words for the trace metadata. */
+void gt_gil_method_describe(uint32_t method, char *out, unsigned long size);
+
+#endif

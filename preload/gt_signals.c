@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * gt_signals.c — the stand-in handler and the sigaction() view that hides it.
+ *
+ * Why a stand-in: SIGTERM's default action kills the process without running
+ * destructors, and CPython ends an unhandled KeyboardInterrupt by resetting
+ * SIGINT to SIG_DFL and killing itself with it (exit_sigint) — both would
+ * leave open slices and a trace cut mid-chunk.
+ */
+#define _GNU_SOURCE
+#include "gt_signals.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <string.h>
+
+#include "gt_real.h"
+#include "gt_tracer.h"
+
+#define GT_EXPORT __attribute__((visibility("default")))
+
+static const int watched[] = {SIGINT, SIGTERM, SIGHUP};
+#define NWATCHED (int)(sizeof(watched) / sizeof(watched[0]))
+/* 1 while our handler stands in for SIG_DFL on watched[i]. */
+static _Atomic int standing_in[NWATCHED];
+
+static int watched_index(int sig)
+{
+	for (int i = 0; i < NWATCHED; i++)
+		if (watched[i] == sig)
+			return i;
+	return -1;
+}
+
+static void on_signal(int sig)
+{
+	int saved = errno;
+	int i = watched_index(sig);
+	gt_finish();
+	/* Now behave as the default action would have: die of sig. */
+	struct sigaction dfl;
+	memset(&dfl, 0, sizeof(dfl));
+	dfl.sa_handler = SIG_DFL;
+	gt_real.sigaction(sig, &dfl, NULL);
+	if (i >= 0)
+		atomic_store(&standing_in[i], 0);
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, sig);
+	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	raise(sig);
+	errno = saved; /* only reached if the signal was ignored meanwhile */
+}
+
+static void stand_in(int i)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigfillset(&sa.sa_mask);
+	sa.sa_flags = SA_RESTART;
+	if (!gt_real.sigaction(watched[i], &sa, NULL))
+		atomic_store(&standing_in[i], 1);
+}
+
+void gt_signals_install(void)
+{
+	for (int i = 0; i < NWATCHED; i++) {
+		struct sigaction cur;
+		if (gt_real.sigaction(watched[i], NULL, &cur))
+			continue;
+		if (!(cur.sa_flags & SA_SIGINFO) && cur.sa_handler == SIG_DFL)
+			stand_in(i);
+	}
+}
+
+GT_EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction *old)
+{
+	int i = watched_index(sig);
+	if (i < 0 || atomic_load(&gt_state) == GT_OFF)
+		return gt_real.sigaction(sig, act, old);
+	struct sigaction prev;
+	if (atomic_load(&standing_in[i])) {
+		memset(&prev, 0, sizeof(prev));
+		prev.sa_handler = SIG_DFL;
+	} else if (gt_real.sigaction(sig, NULL, &prev)) {
+		return -1;
+	}
+	if (act) {
+		int to_default = !(act->sa_flags & SA_SIGINFO) && act->sa_handler == SIG_DFL;
+		if (to_default && gt_tracing()) {
+			stand_in(i);
+		} else {
+			if (gt_real.sigaction(sig, act, NULL))
+				return -1;
+			atomic_store(&standing_in[i], 0);
+		}
+	}
+	if (old)
+		*old = prev;
+	return 0;
+}

@@ -1,0 +1,286 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * gt_tracer.c — start, fork, thread exit and finish (see gt_tracer.h).
+ *
+ * Policy (docs/design.md, "Processes"): the process `giltrace run` starts is
+ * traced, and so is every child it fork()s that keeps running Python (the
+ * interpreter re-creates its GIL in the child, which starts a new trace in
+ * a file of its own). Programs it exec()s are traced only with
+ * GILTRACE_CHILDREN=1; the exec()ing image's trace is completed first.
+ */
+#define _GNU_SOURCE
+#include "gt_tracer.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "gt_clock.h"
+#include "gt_config.h"
+#include "gt_gil.h"
+#include "gt_log.h"
+#include "gt_python.h"
+#include "gt_real.h"
+#include "gt_ring.h"
+#include "gt_signals.h"
+#include "gt_tls.h"
+#include "gt_writer.h"
+
+#define GT_EXPORT __attribute__((visibility("default")))
+#define FINISH_TIMEOUT_MS 10000
+
+_Atomic int gt_state;
+struct gt_process gt_proc;
+
+static pthread_key_t thread_key;
+static int have_thread_key;
+static _Atomic int start_lock;
+
+/* ---- threads ------------------------------------------------------------ */
+
+/* pthread key destructor: runs in the exiting thread. */
+static void thread_exit(void *arg)
+{
+	struct gt_slot *s = arg;
+	if (!gt_tls.has_slot || gt_tls.slot != s)
+		return; /* a stale key value inherited through fork */
+	int saved = errno;
+	if (gt_tracing()) {
+		struct gt_event *e = gt_ring_reserve(s);
+		if (e) {
+			memset(e, 0, sizeof(*e));
+			e->ts = gt_clock_now();
+			e->tid = gt_tls.tid;
+			e->kind = GT_EV_THREAD_EXIT;
+			gt_ring_commit(s);
+		}
+	}
+	prctl(PR_GET_NAME, s->exit_name, 0, 0, 0);
+	/* Release: the writer that sees EXITED sees every event above. */
+	atomic_store_explicit(&s->state, GT_SLOT_EXITED, memory_order_release);
+	gt_tls.has_slot = 0;
+	gt_tls.slot = NULL;
+	errno = saved;
+}
+
+void gt_tracer_bind_thread(void *slot)
+{
+	/* Keys below PTHREAD_KEY_2NDLEVEL_SIZE (ours is created first thing)
+	 * need no allocation in pthread_setspecific. */
+	if (have_thread_key)
+		pthread_setspecific(thread_key, slot);
+}
+
+/* ---- output naming ------------------------------------------------------ */
+
+/* trace.pftrace -> trace.<pid>.pftrace for processes other than the one
+ * `giltrace run` started, unless the template already has %p. */
+static int output_path(char *out, size_t size, int *exclusive)
+{
+	int pid = gt_proc.pid;
+	int is_root = !gt_proc.forked_child && (!gt_cfg.root_pid || gt_cfg.root_pid == pid);
+	*exclusive = 0;
+	if (gt_config_expand(gt_cfg.output, pid, out, size))
+		return -ENAMETOOLONG;
+	if (is_root) {
+		/* `giltrace run` removed the file before starting us; if it
+		 * exists again, this is the same process after exec(). */
+		*exclusive = gt_cfg.root_pid != 0;
+		return 0;
+	}
+	if (strstr(gt_cfg.output, "%p"))
+		return 0;
+	char *slash = strrchr(out, '/');
+	char *dot = strrchr(out, '.');
+	if (!dot || (slash && dot < slash))
+		dot = out + strlen(out);
+	char tail[PATH_MAX];
+	snprintf(tail, sizeof(tail), "%s", dot);
+	if ((size_t)(dot - out) + strlen(tail) + 16 > size)
+		return -ENAMETOOLONG;
+	snprintf(dot, size - (size_t)(dot - out), ".%d%s", pid, tail);
+	return 0;
+}
+
+/* ---- start -------------------------------------------------------------- */
+
+void gt_tracer_start(void)
+{
+	int expected = 0;
+	if (atomic_load(&gt_state) != GT_OFF ||
+	    !atomic_compare_exchange_strong(&start_lock, &expected, 1))
+		return;
+	gt_proc.gil_seen = 1;
+	char path[PATH_MAX];
+	int exclusive, rc = output_path(path, sizeof(path), &exclusive);
+	if (!rc) {
+		gt_clock_init();
+		rc = gt_writer_prepare(path, exclusive);
+		if (rc == -EEXIST) {
+			/* The same pid started a second trace (exec of itself). */
+			char alt[PATH_MAX];
+			for (int n = 1; n < 100 && rc == -EEXIST; n++) {
+				snprintf(alt, sizeof(alt), "%s.%d", path, n);
+				rc = gt_writer_prepare(alt, 1);
+			}
+		}
+	}
+	if (rc) {
+		gt_log_error("cannot write the trace %s: %s; not tracing", path, strerror(-rc));
+		atomic_store(&gt_state, GT_DONE);
+		return;
+	}
+	gt_signals_install();
+	atomic_store(&gt_state, GT_TRACING);
+	if (gt_writer_start())
+		gt_log_error("cannot start the trace writer thread; the trace is written at exit");
+	atomic_store(&start_lock, 0);
+}
+
+/* ---- finish ------------------------------------------------------------- */
+
+void gt_finish(void)
+{
+	/* A vfork()ed child shares our memory but is not us. */
+	if (getpid() != gt_proc.pid)
+		return;
+	int expected = GT_TRACING;
+	if (!atomic_compare_exchange_strong(&gt_state, &expected, GT_FINISHING))
+		return;
+	int was_busy = gt_tls.busy;
+	gt_tls.busy = 1;
+	gt_writer_finish(gt_clock_now(), FINISH_TIMEOUT_MS);
+	gt_tls.busy = was_busy;
+	atomic_store(&gt_state, GT_DONE);
+}
+
+/* ---- fork --------------------------------------------------------------- */
+
+static void before_fork(void)
+{
+	if (getpid() == gt_proc.pid)
+		gt_writer_stop();
+}
+
+static void in_child(void)
+{
+	/* Only this thread exists here. Its TLS still describes the parent's
+	 * rings and GILs; the interpreter re-creates the GIL at the same
+	 * addresses right after fork (PyOS_AfterFork_Child), which starts a
+	 * fresh trace for the child. */
+	if (have_thread_key)
+		pthread_setspecific(thread_key, NULL);
+	int was_busy = gt_tls.busy;
+	memset(&gt_tls, 0, sizeof(gt_tls));
+	gt_tls.busy = (uint8_t)was_busy;
+	int traced = atomic_load(&gt_state) != GT_OFF;
+	gt_proc.pid = (int)syscall(SYS_getpid);
+	gt_proc.forked_child = 1;
+	if (!traced && !gt_proc.gil_seen)
+		return;
+	gt_proc.gil_seen = 0;
+	atomic_store(&gt_state, GT_OFF);
+	atomic_store(&start_lock, 0);
+	gt_gil_reset();
+	gt_pool_reset();
+	gt_writer_forget();
+}
+
+/* ---- construction and exit ---------------------------------------------- */
+
+static __attribute__((constructor(101))) void gt_init(void)
+{
+	int saved = errno;
+	gt_tls.busy = 1;
+	gt_real_resolve();
+	gt_config_load();
+	gt_proc.pid = (int)getpid();
+	int is_root = !gt_cfg.root_pid || gt_cfg.root_pid == gt_proc.pid;
+	int wanted = !gt_cfg.disable && (is_root || gt_cfg.children);
+	if (wanted) {
+		gt_python_detect();
+		if (!gt_py.found) {
+			if (is_root)
+				gt_log_info("no CPython interpreter in this process; nothing is traced");
+		} else if (gt_py.free_threaded) {
+			if (is_root)
+				gt_log_info("CPython %s is a free-threading build: it has no GIL to "
+					    "trace; nothing is traced",
+					    gt_py.version);
+		} else if (gt_pool_init(gt_cfg.max_threads, gt_cfg.ring_events)) {
+			gt_log_error("cannot reserve trace buffers; nothing is traced");
+		} else if (!pthread_key_create(&thread_key, thread_exit)) {
+			have_thread_key = 1;
+			pthread_atfork(before_fork, NULL, in_child);
+			gt_proc.eligible = 1;
+		}
+	}
+	gt_tls.busy = 0;
+	errno = saved;
+}
+
+static __attribute__((destructor(101))) void gt_fini(void)
+{
+	int saved = errno;
+	if (gt_proc.eligible && getpid() == gt_proc.pid) {
+		if (atomic_load(&gt_state) == GT_OFF && !gt_proc.gil_seen && !gt_proc.forked_child &&
+		    (!gt_cfg.root_pid || gt_cfg.root_pid == gt_proc.pid))
+			gt_log_info("CPython %s never created its GIL (3.6 creates it when a "
+				    "second thread starts); nothing was traced",
+				    gt_py.version);
+		gt_finish();
+	}
+	errno = saved;
+}
+
+/* _exit() skips destructors; os._exit() in a multiprocessing or forked
+ * child is the common way a traced child ends. */
+GT_EXPORT void _exit(int status)
+{
+	gt_finish();
+	gt_real.exit_(status);
+	__builtin_unreachable();
+}
+
+GT_EXPORT void _Exit(int status)
+{
+	gt_finish();
+	gt_real.Exit(status);
+	__builtin_unreachable();
+}
+
+/* exec replaces the image without running destructors: complete the trace
+ * first. If exec fails, the rest of this image's run is not traced. */
+GT_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
+{
+	gt_finish();
+	return gt_real.execve(path, argv, envp);
+}
+
+GT_EXPORT int execv(const char *path, char *const argv[])
+{
+	gt_finish();
+	return gt_real.execv(path, argv);
+}
+
+GT_EXPORT int execvp(const char *file, char *const argv[])
+{
+	gt_finish();
+	return gt_real.execvp(file, argv);
+}
+
+GT_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
+{
+	gt_finish();
+	return gt_real.execvpe(file, argv, envp);
+}
+
+GT_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
+{
+	gt_finish();
+	return gt_real.fexecve(fd, argv, envp);
+}

@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * gt_writer.h — the thread that turns rings into the trace file.
+ *
+ * It runs with every signal blocked, never touches the interpreter, and is
+ * stopped before fork() (so a forking program sees only its own threads —
+ * CPython 3.12+ warns when it forks with threads) and restarted lazily
+ * afterwards. Finishing the trace works with or without it running.
+ */
+#ifndef GT_WRITER_H
+#define GT_WRITER_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+extern _Atomic int gt_writer_running;
+
+/* Allocates the writer's state and opens the output; 0 or -errno. */
+int gt_writer_prepare(const char *path, int exclusive);
+int gt_writer_start(void);
+/* Stops the thread without finishing the trace (fork). */
+void gt_writer_stop(void);
+/* Drains everything, closes open slices at end_ticks, writes the metadata
+ * and closes the file. Waits at most timeout_ms for a running writer. */
+void gt_writer_finish(uint64_t end_ticks, unsigned timeout_ms);
+/* Forked child: forget the parent's file and encoder. */
+void gt_writer_forget(void);
+const char *gt_writer_path(void);
+
+#endif

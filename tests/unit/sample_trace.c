@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sample_trace.c — the scenario, in µs after T0 = 1 s, per thread:
+ *
+ *   main (4242):   acquire 0; release 1000 (no waiter); wait 2000 (holder
+ *                  4243, 1 waiter); drop request 7000 (holder 4243);
+ *                  acquire 7100 (1 timeout, contention since 2000, flow in,
+ *                  a switch from 4243); release 9000 (no waiter);
+ *                  still alive at the end, 10000.
+ *   worker (4243): acquire 1500 (a switch from 4242); release 7050 (1 waiter,
+ *                  flow out), forced; exits 8000.
+ *
+ * Hand-computed metrics: wall 10000 (start record 0, end record 10000);
+ * holds: main 1000 + 1900 = 2900, worker 5550, held 8450 = 84.5%;
+ * contended 2000..7100 = 5100 = 51%; main waited once for 5100 with one
+ * timeout and caused one drop request; worker suffered 1 forced release;
+ * 2 switches; releases: 1 forced, 2 voluntary, 0 at thread exit.
+ */
+#include "sample_trace.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "gt_encoder.h"
+
+struct buf {
+	uint8_t *p;
+	size_t len, cap;
+};
+
+static int sink(void *ctx, const void *data, size_t len)
+{
+	struct buf *b = ctx;
+	if (b->len + len > b->cap) {
+		size_t cap = (b->len + len) * 2;
+		uint8_t *p = realloc(b->p, cap);
+		if (!p)
+			return -1;
+		b->p = p;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, data, len);
+	b->len += len;
+	return 0;
+}
+
+#define T(us) (1000000000ull + (uint64_t)(us) * 1000u)
+
+static void ev(struct gt_enc *e, struct gt_enc_thread *th, uint8_t kind, uint64_t ts,
+	       uint64_t t0, uint32_t peer, uint32_t count, uint32_t seq, uint32_t arg, uint16_t flags)
+{
+	struct gt_event x;
+	memset(&x, 0, sizeof(x));
+	x.kind = kind;
+	x.tid = th->tid;
+	x.peer = peer;
+	x.count = count;
+	x.seq = seq;
+	x.arg = arg;
+	x.flags = flags;
+	gt_enc_event(e, th, &x, ts, t0);
+}
+
+uint8_t *sample_trace(int compress_level, size_t *len)
+{
+	struct buf b = {0};
+	struct gt_enc e;
+	struct gt_enc_options opt = {compress_level, 64 * 1024, 0};
+	struct gt_enc_sink s = {sink, &b};
+	if (gt_enc_init(&e, &opt, s, SAMPLE_PID))
+		return NULL;
+	const char *argv[] = {"python3", "sample.py"};
+	gt_enc_process(&e, T(0), "python3", argv, 2);
+	struct gt_enc_meta start = {.python_version = "3.11.7", .gil_method = "sample",
+				    .recorder = "test", .clock = "boottime"};
+	gt_enc_meta(&e, T(0), &start);
+	gt_enc_gil(&e, T(0), 0, 0);
+
+	struct gt_enc_thread m, w;
+	gt_enc_thread_start(&e, &m, SAMPLE_MAIN, "MainThread", T(0));
+	gt_enc_thread_start(&e, &w, SAMPLE_WORKER, "worker", T(1500));
+
+	ev(&e, &m, GT_EV_ACQUIRE, T(0), 0, 0, 0, 0, 0, 0);
+	ev(&e, &m, GT_EV_RELEASE, T(1000), 0, 0, 0, 1, 0, 0);
+	ev(&e, &w, GT_EV_ACQUIRE, T(1500), 0, SAMPLE_MAIN, 0, 1, 0, 0);
+	ev(&e, &m, GT_EV_WAIT, T(2000), 0, SAMPLE_WORKER, 1, 0, 5000, 0);
+	ev(&e, &w, GT_EV_RELEASE, T(7050), 0, 0, 1, 2, 0, 0);
+	ev(&e, &w, GT_EV_FORCED, 0, 0, 0, 0, 0, 0, 0);
+	ev(&e, &m, GT_EV_DROP_REQUEST, T(7000), 0, SAMPLE_WORKER, 1, 0, 0, 0);
+	ev(&e, &m, GT_EV_ACQUIRE, T(7100), T(2000), SAMPLE_WORKER, 0, 2, 1,
+	   GT_F_WAITED | GT_F_CONTENTION_END | GT_F_FLOW_IN);
+	ev(&e, &w, GT_EV_THREAD_EXIT, T(8000), 0, 0, 0, 0, 0, 0);
+	ev(&e, &m, GT_EV_RELEASE, T(9000), 0, 0, 0, 3, 0, 0);
+	gt_enc_thread_settle(&e, &m);
+	gt_enc_thread_end(&e, &m, T(10000), GT_END_PROCESS_EXIT);
+	gt_enc_thread_end(&e, &w, T(10000), GT_END_PROCESS_EXIT);
+	struct gt_enc_meta end = start;
+	end.final = 1;
+	end.events = 11;
+	end.threads = 2;
+	gt_enc_meta(&e, T(10000), &end);
+	gt_enc_flush(&e);
+	gt_enc_free(&e);
+	*len = b.len;
+	return b.p;
+}

@@ -1,0 +1,296 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cmd_run.c — `giltrace run`: run a command with the preload recorder.
+ *
+ * The command runs as our child with libgiltrace.so appended to LD_PRELOAD
+ * (entries already there keep their place, so an ASan runtime stays first).
+ * Signals sent to giltrace are passed on; the terminal's own SIGINT/SIGQUIT
+ * already reach the child through the process group. giltrace exits with the
+ * command's status (128+N if a signal N killed it), then prints the summary
+ * on stderr so the command's stdout stays its own.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "report.h"
+
+static const char run_usage[] =
+	"usage: giltrace run [-o FILE] [-q] [--children] [--] CMD [ARGS...]\n"
+	"\n"
+	"Runs CMD with giltrace's LD_PRELOAD recorder and writes a Perfetto trace of\n"
+	"every GIL wait, hold and handoff, then prints a summary on stderr.\n"
+	"\n"
+	"  -o, --output FILE  trace file (default: giltrace-<pid>.pftrace); a %p in\n"
+	"                     it becomes the pid\n"
+	"  -q, --quiet        print only the trace's path, not the summary\n"
+	"      --children     also trace programs CMD executes (each gets its own\n"
+	"                     FILE.<pid>.pftrace); fork()ed children always are\n"
+	"  -h, --help         this help\n"
+	"\n"
+	"Exit status: CMD's own (128+N if signal N ended it); 2 if giltrace could not\n"
+	"run it.\n";
+
+static pid_t child = -1;
+
+/* Pass signals on, except the ones the terminal already sent the child
+ * (same process group): those arrive with si_code SI_KERNEL. */
+static void forward(int sig, siginfo_t *si, void *uc)
+{
+	(void)uc;
+	if (child > 0 && !(si && si->si_code == SI_KERNEL && (sig == SIGINT || sig == SIGQUIT)))
+		kill(child, sig);
+}
+
+/* libgiltrace.so beside this executable, or under its install prefix. */
+static int find_library(char *out, size_t n)
+{
+	const char *env = getenv("GILTRACE_LIB");
+	if (env && *env) {
+		if (access(env, R_OK)) {
+			gt_err("GILTRACE_LIB=%s: %s", env, strerror(errno));
+			return -1;
+		}
+		snprintf(out, n, "%s", env);
+		return 0;
+	}
+	char exe[PATH_MAX];
+	ssize_t len = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (len <= 0) {
+		gt_err("cannot find my own executable: %s", strerror(errno));
+		return -1;
+	}
+	exe[len] = 0;
+	char *slash = strrchr(exe, '/');
+	if (slash)
+		*slash = 0;
+	static const char *const places[] = {"%s/libgiltrace.so", "%s/../lib/giltrace/libgiltrace.so",
+					     "%s/../lib/libgiltrace.so"};
+	for (size_t i = 0; i < sizeof(places) / sizeof(places[0]); i++) {
+		char cand[PATH_MAX + 64];
+		snprintf(cand, sizeof(cand), places[i], exe);
+		if (!access(cand, R_OK) && realpath(cand, out))
+			return 0;
+	}
+	gt_err("cannot find libgiltrace.so next to %s or in ../lib/giltrace (set GILTRACE_LIB)",
+	       exe);
+	return -1;
+}
+
+/* Fails early, with the reason, if the trace could not be written. */
+static int check_output(const char *path)
+{
+	if (strstr(path, "%p")) {
+		char dir[PATH_MAX];
+		snprintf(dir, sizeof(dir), "%s", path);
+		char *slash = strrchr(dir, '/');
+		if (slash)
+			*slash = 0;
+		else
+			snprintf(dir, sizeof(dir), ".");
+		if (access(dir, W_OK)) {
+			gt_err("cannot write a trace in %s: %s", dir, strerror(errno));
+			return -1;
+		}
+		return 0;
+	}
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		gt_err("cannot write %s: %s", path, strerror(errno));
+		return -1;
+	}
+	close(fd);
+	/* The recorder creates it again with O_EXCL: if the file exists once
+	 * more, the traced process exec()ed itself and must not overwrite it. */
+	unlink(path);
+	return 0;
+}
+
+static void expand_pid(const char *tmpl, pid_t pid, char *out, size_t n)
+{
+	size_t o = 0;
+	for (const char *p = tmpl; *p && o + 12 < n; p++) {
+		if (p[0] == '%' && p[1] == 'p') {
+			o += (size_t)snprintf(out + o, n - o, "%d", (int)pid);
+			p++;
+		} else if (p[0] == '%' && p[1] == '%') {
+			out[o++] = '%';
+			p++;
+		} else {
+			out[o++] = *p;
+		}
+	}
+	out[o] = 0;
+}
+
+/* Traces of fork()ed children: <stem>.<pid>.pftrace next to the main one. */
+static void list_children(const char *path)
+{
+	char dir[PATH_MAX], stem[PATH_MAX];
+	snprintf(dir, sizeof(dir), "%s", path);
+	char *slash = strrchr(dir, '/');
+	const char *base = slash ? slash + 1 : path;
+	if (slash)
+		*slash = 0;
+	else
+		snprintf(dir, sizeof(dir), ".");
+	snprintf(stem, sizeof(stem), "%s", base);
+	char *dot = strrchr(stem, '.');
+	if (dot)
+		*dot = 0;
+	DIR *d = opendir(dir);
+	if (!d)
+		return;
+	struct dirent *e;
+	size_t stem_len = strlen(stem);
+	while ((e = readdir(d))) {
+		const char *n = e->d_name;
+		if (strncmp(n, stem, stem_len) || n[stem_len] != '.' || !strcmp(n, base))
+			continue;
+		const char *p = n + stem_len + 1;
+		if (*p < '0' || *p > '9')
+			continue;
+		while (*p >= '0' && *p <= '9')
+			p++;
+		if (strcmp(p, dot ? base + (dot - stem) : ""))
+			continue;
+		fprintf(stderr, "giltrace: a child process's trace: %s/%s\n", dir, n);
+	}
+	closedir(d);
+}
+
+int cmd_run(int argc, char **argv)
+{
+	const char *output = NULL;
+	int quiet = 0, children = 0, i;
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (!strcmp(a, "--")) {
+			i++;
+			break;
+		}
+		if (a[0] != '-')
+			break;
+		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			fputs(run_usage, stdout);
+			return GT_EXIT_OK;
+		} else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
+			quiet = 1;
+		} else if (!strcmp(a, "--children")) {
+			children = 1;
+		} else if (!strcmp(a, "-o") || !strcmp(a, "--output")) {
+			if (i + 1 >= argc || !argv[i + 1][0]) {
+				gt_err("run: %s needs a file name", a);
+				return GT_EXIT_USAGE;
+			}
+			output = argv[++i];
+		} else if (!strncmp(a, "--output=", 9) && a[9]) {
+			output = a + 9;
+		} else {
+			gt_err("run: unknown option '%s' (see giltrace run --help)", a);
+			return GT_EXIT_USAGE;
+		}
+	}
+	if (i >= argc) {
+		gt_err("run: no command given (usage: giltrace run [-o FILE] [-q] -- CMD [ARGS...])");
+		return GT_EXIT_USAGE;
+	}
+	char lib[PATH_MAX];
+	if (find_library(lib, sizeof(lib)))
+		return GT_EXIT_USAGE;
+	const char *tmpl = output ? output : "giltrace-%p.pftrace";
+	if (check_output(tmpl))
+		return GT_EXIT_USAGE;
+
+	const char *old = getenv("LD_PRELOAD");
+	char *preload;
+	if (old && *old) {
+		if (asprintf(&preload, "%s:%s", old, lib) < 0)
+			return GT_EXIT_USAGE;
+	} else {
+		preload = strdup(lib);
+	}
+	if (!preload) {
+		gt_err("out of memory");
+		return GT_EXIT_USAGE;
+	}
+	/* Block the signals we forward until the child's pid is known. */
+	sigset_t fwd, old_mask;
+	sigemptyset(&fwd);
+	int fwd_sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
+	for (size_t s = 0; s < sizeof(fwd_sigs) / sizeof(fwd_sigs[0]); s++)
+		sigaddset(&fwd, fwd_sigs[s]);
+	sigprocmask(SIG_BLOCK, &fwd, &old_mask);
+
+	child = fork();
+	if (child < 0) {
+		gt_err("cannot fork: %s", strerror(errno));
+		return GT_EXIT_USAGE;
+	}
+	if (child == 0) {
+		char pid[16];
+		snprintf(pid, sizeof(pid), "%d", (int)getpid());
+		setenv("LD_PRELOAD", preload, 1);
+		setenv("GILTRACE_OUTPUT", tmpl, 1);
+		setenv("GILTRACE_ROOT_PID", pid, 1);
+		if (children)
+			setenv("GILTRACE_CHILDREN", "1", 1);
+		sigprocmask(SIG_SETMASK, &old_mask, NULL);
+		execvp(argv[i], argv + i);
+		int err = errno;
+		fprintf(stderr, "giltrace: cannot run %s: %s\n", argv[i], strerror(err));
+		_exit(err == ENOENT ? 127 : 126);
+	}
+	free(preload);
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = forward;
+	sa.sa_flags = SA_SIGINFO | SA_RESTART;
+	for (size_t s = 0; s < sizeof(fwd_sigs) / sizeof(fwd_sigs[0]); s++)
+		sigaction(fwd_sigs[s], &sa, NULL);
+	sigprocmask(SIG_SETMASK, &old_mask, NULL);
+
+	int status;
+	while (waitpid(child, &status, 0) < 0) {
+		if (errno != EINTR) {
+			gt_err("waiting for %s: %s", argv[i], strerror(errno));
+			return GT_EXIT_USAGE;
+		}
+	}
+	int rc = WIFEXITED(status) ? WEXITSTATUS(status)
+				   : WIFSIGNALED(status) ? 128 + WTERMSIG(status) : GT_EXIT_USAGE;
+
+	char path[PATH_MAX];
+	expand_pid(tmpl, child, path, sizeof(path));
+	struct stat st;
+	if (stat(path, &st)) {
+		/* The recorder said why on stderr (not Python, no GIL, ...). */
+		gt_err("no trace was written to %s", path);
+		return rc;
+	}
+	fprintf(stderr, "giltrace: trace written to %s (open it in https://ui.perfetto.dev)\n",
+		path);
+	list_children(path);
+	if (quiet)
+		return rc;
+	struct gt_metrics m;
+	char err[512];
+	if (gt_report_load(path, &m, err, sizeof(err))) {
+		gt_err("%s: %s", path, err);
+	} else {
+		struct gt_report_opts o = {.trace_path = path, .top = 20};
+		gt_report_text(stderr, &m, &o);
+	}
+	gt_metrics_free(&m);
+	return rc;
+}

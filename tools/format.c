@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: MIT */
+/* format.c — see format.h. */
+#include "format.h"
+
+#include <stdio.h>
+
+void gt_fmt_duration(char *buf, size_t n, uint64_t ns)
+{
+	double v = (double)ns;
+	if (ns < 1000)
+		snprintf(buf, n, "%llu ns", (unsigned long long)ns);
+	else if (ns < 1000000)
+		snprintf(buf, n, v < 1e4 ? "%.2f µs" : v < 1e5 ? "%.1f µs" : "%.0f µs", v / 1e3);
+	else if (ns < 1000000000)
+		snprintf(buf, n, v < 1e7 ? "%.2f ms" : v < 1e8 ? "%.1f ms" : "%.0f ms", v / 1e6);
+	else if (ns < 60000000000ull)
+		snprintf(buf, n, v < 1e10 ? "%.2f s" : "%.1f s", v / 1e9);
+	else
+		snprintf(buf, n, "%llu min %llu s", (unsigned long long)(ns / 60000000000ull),
+			 (unsigned long long)(ns / 1000000000ull % 60));
+}
+
+void gt_fmt_percent(char *buf, size_t n, double ratio)
+{
+	double p = ratio * 100.0;
+	if (p <= 0)
+		snprintf(buf, n, "0%%");
+	else if (p < 0.1)
+		snprintf(buf, n, "<0.1%%");
+	else
+		snprintf(buf, n, p < 99.95 ? "%.1f%%" : "%.0f%%", p);
+}
+
+size_t gt_fmt_width(const char *s)
+{
+	size_t w = 0;
+	for (; *s; s++)
+		if (((unsigned char)*s & 0xc0) != 0x80)
+			w++;
+	return w;
+}

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# install-deps.sh — installs what building and testing giltrace needs.
+#
+# Idempotent: each requirement is checked by what it provides (a command or a
+# header), so a tool that came from elsewhere (Node with its bundled npm, say)
+# counts, and apt-get runs only for what is really missing (as root;
+# otherwise it says what to install and fails). Then it fetches Perfetto's
+# trace processor, pinned by hash, for the tests.
+# Usage: tools/install-deps.sh [--no-trace-processor]
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")/.." && pwd)
+
+# requirement-check  debian-package
+requirements=(
+  "cmd:cc             build-essential"
+  "cmd:make           build-essential"
+  "cmd:cmake          cmake"
+  "file:/usr/include/zlib.h zlib1g-dev"
+  "cmd:protoc         protobuf-compiler"
+  "cmd:node           nodejs"
+  "cmd:npm            npm"
+  "cmd:python3        python3"
+)
+
+have() {
+  case $1 in
+    cmd:*) command -v "${1#cmd:}" >/dev/null 2>&1 ;;
+    file:*) [[ -e "${1#file:}" ]] ;;
+  esac
+}
+
+missing=()
+for r in "${requirements[@]}"; do
+  read -r check pkg <<<"$r"
+  have "$check" || [[ " ${missing[*]} " == *" $pkg "* ]] || missing+=("$pkg")
+done
+if ((${#missing[@]})); then
+  if [[ $(id -u) -ne 0 ]]; then
+    echo "install-deps: missing: ${missing[*]} (run as root, or: sudo apt-get install ${missing[*]})" >&2
+    exit 1
+  fi
+  echo "install-deps: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq || echo "install-deps: apt-get update failed; trying the install anyway" >&2
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if [[ "${1:-}" != "--no-trace-processor" && -x "$here/tools/fetch-trace-processor.sh" ]]; then
+  "$here/tools/fetch-trace-processor.sh" "${GILTRACE_TP_DIR:-$here/.cache/trace-processor}"
+fi

@@ -1,0 +1,281 @@
+/* SPDX-License-Identifier: MIT */
+/* metrics.c — see metrics.h and docs/metrics.md. */
+#include "metrics.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gt_encoder.h"
+
+void gt_metrics_init(struct gt_metrics *m) { memset(m, 0, sizeof(*m)); }
+
+void gt_metrics_free(struct gt_metrics *m)
+{
+	for (size_t i = 0; i < m->nthreads; i++)
+		free(m->threads[i].wait_hist);
+	free(m->threads);
+	free(m->index);
+	free(m->gils);
+	memset(m, 0, sizeof(*m));
+}
+
+static uint64_t key_hash(uint32_t pid, uint32_t tid)
+{
+	uint64_t x = ((uint64_t)pid << 32) | tid;
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdull;
+	return x ^ (x >> 33);
+}
+
+static int reindex(struct gt_metrics *m, size_t cap)
+{
+	uint32_t *idx = calloc(cap, sizeof(*idx));
+	if (!idx)
+		return -1;
+	for (size_t i = 0; i < m->nthreads; i++) {
+		size_t j = key_hash(m->threads[i].pid, m->threads[i].tid) & (cap - 1);
+		while (idx[j])
+			j = (j + 1) & (cap - 1);
+		idx[j] = (uint32_t)i + 1;
+	}
+	free(m->index);
+	m->index = idx;
+	m->index_cap = cap;
+	return 0;
+}
+
+static struct gt_thread_stats *thread_of(struct gt_metrics *m, uint32_t pid, uint32_t tid)
+{
+	if (m->index_cap) {
+		size_t j = key_hash(pid, tid) & (m->index_cap - 1);
+		for (; m->index[j]; j = (j + 1) & (m->index_cap - 1)) {
+			struct gt_thread_stats *t = &m->threads[m->index[j] - 1];
+			if (t->pid == pid && t->tid == tid)
+				return t;
+		}
+	}
+	if (m->nthreads == m->threads_cap) {
+		size_t cap = m->threads_cap ? m->threads_cap * 2 : 16;
+		struct gt_thread_stats *bigger = realloc(m->threads, cap * sizeof(*bigger));
+		if (!bigger) {
+			m->oom = 1;
+			return NULL;
+		}
+		m->threads = bigger;
+		m->threads_cap = cap;
+	}
+	struct gt_thread_stats *t = &m->threads[m->nthreads++];
+	memset(t, 0, sizeof(*t));
+	t->pid = pid;
+	t->tid = tid;
+	if (m->nthreads * 2 > m->index_cap) {
+		/* Rebuilding the index inserts the new thread too. */
+		if (reindex(m, m->index_cap ? m->index_cap * 2 : 64))
+			m->oom = 1;
+		return t;
+	}
+	size_t j = key_hash(pid, tid) & (m->index_cap - 1);
+	while (m->index[j])
+		j = (j + 1) & (m->index_cap - 1);
+	m->index[j] = (uint32_t)m->nthreads;
+	return t;
+}
+
+struct gt_gil_stats *gt_metrics_gil(struct gt_metrics *m, uint32_t pid, unsigned slot)
+{
+	for (size_t i = 0; i < m->ngils; i++)
+		if (m->gils[i].pid == pid && m->gils[i].slot == slot)
+			return &m->gils[i];
+	if (m->ngils == m->gils_cap) {
+		size_t cap = m->gils_cap ? m->gils_cap * 2 : 4;
+		struct gt_gil_stats *bigger = realloc(m->gils, cap * sizeof(*bigger));
+		if (!bigger) {
+			m->oom = 1;
+			return NULL;
+		}
+		m->gils = bigger;
+		m->gils_cap = cap;
+	}
+	struct gt_gil_stats *g = &m->gils[m->ngils++];
+	memset(g, 0, sizeof(*g));
+	g->pid = pid;
+	g->slot = slot;
+	return g;
+}
+
+static void seen(struct gt_thread_stats *t, uint64_t ts, uint64_t end)
+{
+	if (!t->first_ts || ts < t->first_ts)
+		t->first_ts = ts;
+	if (end > t->last_ts)
+		t->last_ts = end;
+}
+
+static void on_thread(void *ctx, const struct gt_rd_thread *th)
+{
+	struct gt_thread_stats *t = thread_of(ctx, th->pid, th->tid);
+	if (t && th->name && th->name[0])
+		snprintf(t->name, sizeof(t->name), "%s", th->name);
+}
+
+static void on_gil(void *ctx, const struct gt_rd_gil *g)
+{
+	struct gt_gil_stats *s = gt_metrics_gil(ctx, g->pid, g->slot);
+	if (s)
+		s->interp_id = g->interp_id;
+}
+
+static void on_slice(void *ctx, const struct gt_rd_slice *s)
+{
+	struct gt_metrics *m = ctx;
+	struct gt_thread_stats *t = s->tid ? thread_of(m, s->pid, s->tid) : NULL;
+	struct gt_gil_stats *g = s->gil >= 0 ? gt_metrics_gil(m, s->pid, (unsigned)s->gil) : NULL;
+	uint64_t end = s->ts + s->dur;
+
+	if (t && s->open)
+		t->open++;
+	switch (s->kind) {
+	case GT_RD_WAIT:
+		if (!t)
+			break;
+		seen(t, s->ts, end);
+		t->wait_ns += s->dur;
+		t->waits++;
+		t->timeouts += s->timeouts;
+		if (s->dur > t->wait_max)
+			t->wait_max = s->dur;
+		if (!t->wait_hist && !(t->wait_hist = calloc(1, sizeof(*t->wait_hist))))
+			m->oom = 1;
+		if (t->wait_hist)
+			gt_hist_add(t->wait_hist, s->dur);
+		if (g)
+			g->wait_ns += s->dur;
+		break;
+	case GT_RD_HOLD:
+		if (!t)
+			break;
+		seen(t, s->ts, end);
+		t->hold_ns += s->dur;
+		t->holds++;
+		switch (s->ended) {
+		case GT_END_FORCED:
+			t->forced++;
+			m->forced++;
+			break;
+		case GT_END_VOLUNTARY:
+			m->voluntary++;
+			break;
+		case GT_END_THREAD_EXIT:
+			m->thread_exits++;
+			break;
+		case GT_END_PROCESS_EXIT:
+			m->process_exits++;
+			break;
+		default:
+			break;
+		}
+		break;
+	case GT_RD_HOLDER:
+		if (!g)
+			break;
+		g->held_ns += s->dur;
+		g->holds++;
+		if (s->prev_holder)
+			g->switches++;
+		gt_hist_add(&g->hold_hist, s->dur);
+		if (!g->first_ts || s->ts < g->first_ts)
+			g->first_ts = s->ts;
+		if (end > g->last_ts)
+			g->last_ts = end;
+		break;
+	case GT_RD_CONTENDED:
+		if (g)
+			g->contended_ns += s->dur;
+		break;
+	case GT_RD_DROP_REQUEST:
+		if (g)
+			g->drop_requests++;
+		if (s->requested_by) {
+			struct gt_thread_stats *w = thread_of(m, s->pid, s->requested_by);
+			if (w)
+				w->drop_requests++;
+		}
+		break;
+	}
+}
+
+static void on_counter(void *ctx, const struct gt_rd_counter *c)
+{
+	if (!c->is_interval || c->gil < 0)
+		return;
+	struct gt_gil_stats *g = gt_metrics_gil(ctx, c->pid, (unsigned)c->gil);
+	if (g && c->value > 0)
+		g->interval_us = (uint32_t)c->value;
+}
+
+static void copy(char *dst, size_t n, const char *src)
+{
+	if (src)
+		snprintf(dst, n, "%s", src);
+}
+
+static void on_meta(void *ctx, const struct gt_rd_meta *md)
+{
+	struct gt_metrics *m = ctx;
+	copy(m->python_version, sizeof(m->python_version), md->python_version);
+	copy(m->gil_method, sizeof(m->gil_method), md->gil_method);
+	copy(m->recorder, sizeof(m->recorder), md->recorder);
+	copy(m->giltrace_version, sizeof(m->giltrace_version), md->giltrace_version);
+	copy(m->clock, sizeof(m->clock), md->clock);
+	if (md->final) {
+		m->has_end = 1;
+		m->end_ns = md->ts;
+		m->events = md->events;
+		m->events_dropped = md->events_dropped;
+	} else {
+		m->has_start = 1;
+		if (!m->start_ns || md->ts < m->start_ns)
+			m->start_ns = md->ts;
+	}
+}
+
+struct gt_rd_callbacks gt_metrics_callbacks(struct gt_metrics *m)
+{
+	struct gt_rd_callbacks cb = {m, on_thread, on_gil, on_slice, on_counter, on_meta};
+	return cb;
+}
+
+static int by_wait_desc(const void *a, const void *b)
+{
+	const struct gt_thread_stats *x = a, *y = b;
+	if (x->wait_ns != y->wait_ns)
+		return x->wait_ns < y->wait_ns ? 1 : -1;
+	if (x->hold_ns != y->hold_ns)
+		return x->hold_ns < y->hold_ns ? 1 : -1;
+	return x->tid < y->tid ? -1 : x->tid > y->tid;
+}
+
+void gt_metrics_finish(struct gt_metrics *m, const struct gt_rd_summary *sum)
+{
+	if (!m->start_ns || (sum->first_ts && sum->first_ts < m->start_ns))
+		m->start_ns = sum->first_ts;
+	if (!m->has_end || sum->last_ts > m->end_ns)
+		m->end_ns = sum->last_ts > m->end_ns ? sum->last_ts : m->end_ns;
+	m->wall_ns = m->end_ns > m->start_ns ? m->end_ns - m->start_ns : 0;
+	m->open_slices = sum->open_slices;
+	m->unmatched_ends = sum->unmatched_ends;
+	/* Threads that never touched the GIL (descriptor only) are dropped. */
+	size_t n = 0;
+	for (size_t i = 0; i < m->nthreads; i++) {
+		if (m->threads[i].waits || m->threads[i].holds)
+			m->threads[n++] = m->threads[i];
+		else
+			free(m->threads[i].wait_hist);
+	}
+	m->nthreads = n;
+	qsort(m->threads, m->nthreads, sizeof(*m->threads), by_wait_desc);
+	free(m->index); /* order changed; lookups are over */
+	m->index = NULL;
+	m->index_cap = 0;
+}

@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * metrics.h — GIL metrics computed from a trace (definitions: docs/metrics.md).
+ *
+ * Fed by trace_reader's callbacks; every aggregate is order-independent or
+ * per-thread, so slices can arrive in file order. Memory grows with threads
+ * and GILs only.
+ */
+#ifndef METRICS_H
+#define METRICS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "histogram.h"
+#include "trace_reader.h"
+
+struct gt_thread_stats {
+	uint32_t pid, tid;
+	char name[16];
+	uint64_t first_ts, last_ts;  /* first and last GIL event of the thread */
+	uint64_t wait_ns, waits, wait_max, timeouts;
+	uint64_t hold_ns, holds;
+	uint64_t forced;        /* holds that ended in a forced release */
+	uint64_t drop_requests; /* forced releases this thread caused */
+	uint64_t open;          /* slices cut off by the end of the trace */
+	struct gt_hist *wait_hist; /* allocated on the first wait */
+};
+
+struct gt_gil_stats {
+	uint32_t pid;
+	unsigned slot;
+	int64_t interp_id;
+	uint64_t held_ns, holds, contended_ns, wait_ns, switches, drop_requests;
+	uint64_t first_ts, last_ts;
+	uint32_t interval_us; /* last switch interval seen, 0 = unknown */
+	struct gt_hist hold_hist;
+};
+
+struct gt_metrics {
+	/* Session */
+	uint64_t start_ns, end_ns, wall_ns;
+	char python_version[32], gil_method[1024], recorder[16], giltrace_version[32],
+		clock[16];
+	uint64_t events, events_dropped;
+	int has_start, has_end;
+	uint64_t open_slices, unmatched_ends;
+	/* Totals over every thread */
+	uint64_t forced, voluntary, thread_exits, process_exits;
+	/* Per thread and per GIL */
+	struct gt_thread_stats *threads;
+	size_t nthreads, threads_cap;
+	uint32_t *index; /* open-addressing (pid,tid) -> threads[] + 1 */
+	size_t index_cap;
+	struct gt_gil_stats *gils;
+	size_t ngils, gils_cap;
+	int oom;
+};
+
+void gt_metrics_init(struct gt_metrics *m);
+void gt_metrics_free(struct gt_metrics *m);
+/* Callbacks to pass to gt_read_trace(); ctx is the gt_metrics. */
+struct gt_rd_callbacks gt_metrics_callbacks(struct gt_metrics *m);
+/* After reading: wall time, sorting (worst waits first). */
+void gt_metrics_finish(struct gt_metrics *m, const struct gt_rd_summary *sum);
+
+struct gt_gil_stats *gt_metrics_gil(struct gt_metrics *m, uint32_t pid, unsigned slot);
+
+#endif
