@@ -509,7 +509,9 @@ static void settle(struct gt_enc *e, struct gt_enc_thread *th, enum gt_end_reaso
 	if (!th->pending)
 		return;
 	th->pending = 0;
-	if (th->pending_forced)
+	/* A thread's very last release has no handshake even with a drop
+	 * request pending (CPython passes no thread state): it is the exit. */
+	if (th->pending_forced && why != GT_END_THREAD_EXIT)
 		why = GT_END_FORCED;
 	end_hold(e, th, th->pending_ts, th->pending_gil, why, th->pending_seq,
 		 th->pending_count > 0);
@@ -658,7 +660,7 @@ void gt_enc_event(struct gt_enc *e, struct gt_enc_thread *th, const struct gt_ev
 		if (!th->in_hold)
 			break; /* never saw the acquire (tracing began mid-hold) */
 		th->pending = 1;
-		th->pending_forced = 0;
+		th->pending_forced = (ev->flags & GT_F_DROP_PENDING) != 0;
 		th->pending_gil = ev->gil;
 		th->pending_ts = ts;
 		th->pending_seq = ev->seq;

@@ -27,10 +27,13 @@ enum gt_event_kind {
 	 * episode began), GT_F_FLOW_IN. */
 	GT_EV_ACQUIRE = 2,
 	/* The thread released the GIL. count = waiters at that moment,
-	 * seq = this release's sequence number (flow id when count > 0). */
+	 * seq = this release's sequence number (flow id when count > 0).
+	 * GT_F_DROP_PENDING: a drop request was pending, so CPython makes this
+	 * a forced switch. */
 	GT_EV_RELEASE = 3,
-	/* The release just recorded was forced: a drop request was pending and
-	 * the thread performed CPython's FORCE_SWITCHING handshake. No ts. */
+	/* The thread performed CPython's FORCE_SWITCHING handshake after its
+	 * last release: that release was forced. No ts. (Usually already known
+	 * from GT_F_DROP_PENDING; this confirms it.) */
 	GT_EV_FORCED = 4,
 	/* This waiter's timed wait ran out while the GIL stayed with the same
 	 * holder: CPython sets the drop request. peer = holder tid. */
@@ -50,6 +53,8 @@ enum gt_event_flag {
 	/* ACQUIRE: the release it follows had waiters, so it started a flow
 	 * (id from seq) that this acquire terminates. */
 	GT_F_FLOW_IN = 1u << 2,
+	/* RELEASE: a drop request was pending (the release is forced). */
+	GT_F_DROP_PENDING = 1u << 3,
 };
 
 /* 48 bytes: six stores on the hot path. Field meanings depend on kind (see

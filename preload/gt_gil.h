@@ -49,6 +49,7 @@ struct gt_gil {
 	uint32_t switches;    /* like CPython's switch_number */
 	uint32_t release_seq;
 	uint8_t flow_open;    /* the last release had waiters */
+	uint8_t drop_requested; /* a waiter asked the holder to drop it */
 	uint64_t last_ts;     /* newest timestamp given to this GIL's events */
 	uint64_t contended_since;
 };

@@ -161,6 +161,8 @@ static inline void on_acquire(struct gt_gil *g, unsigned k)
 		flags |= GT_F_FLOW_IN;
 		g->flow_open = 0;
 	}
+	/* CPython resets the drop request once the GIL is taken. */
+	g->drop_requested = 0;
 	if (g->last_holder != me) {
 		g->switches++;
 		g->last_holder = me;
@@ -176,11 +178,15 @@ static inline void on_acquire(struct gt_gil *g, unsigned k)
 static inline void on_release(struct gt_gil *g, unsigned k)
 {
 	uint64_t ts = gil_now(g);
+	/* drop_gil does the FORCE_SWITCHING handshake exactly when a drop
+	 * request is pending, which we know now; the handshake itself may
+	 * come much later if this thread is preempted right after unlocking. */
+	uint16_t flags = g->drop_requested ? GT_F_DROP_PENDING : 0;
 	g->release_seq++;
 	g->flow_open = g->waiters > 0;
 	g->holder = 0;
 	g->last_releaser = my_tid();
-	record(GT_EV_RELEASE, k, 0, ts, 0, 0, g->waiters, g->release_seq, 0);
+	record(GT_EV_RELEASE, k, flags, ts, 0, 0, g->waiters, g->release_seq, 0);
 	gt_tls.phase = GT_PH_RELEASED;
 }
 
@@ -325,8 +331,10 @@ static GT_SLOW int gil_timedwait(pthread_cond_t *c, pthread_mutex_t *m,
 	 * sets the drop request exactly when this is true. */
 	if (rc == ETIMEDOUT) {
 		gt_tls.timeouts++;
-		if (g->holder && g->switches == gt_tls.seen_switch)
+		if (g->holder && g->switches == gt_tls.seen_switch) {
+			g->drop_requested = 1;
 			record(GT_EV_DROP_REQUEST, k, 0, gil_now(g), 0, g->holder, g->waiters, 0, 0);
+		}
 	}
 	return rc;
 }

@@ -281,7 +281,10 @@ static void drain_slot(struct gt_slot *s, struct wslot *w, uint64_t now_ns, int 
 		finish_slot(s, w, now_ns);
 		return;
 	}
-	if (now_ns > w->name_checked_ns + NAME_REFRESH_NS) {
+	/* Names change (threading workers often name themselves right after
+	 * they start): look again now and then, and one last time at the end
+	 * for threads still running then. */
+	if (final || now_ns > w->name_checked_ns + NAME_REFRESH_NS) {
 		char name[16];
 		read_comm(s->tid, name);
 		if (name[0])
@@ -294,7 +297,9 @@ static void cycle(int final)
 {
 	uint64_t now_ns = gt_clock_to_ns(gt_clock_now());
 	if (!W.started_trace) {
-		W.start_ns = gt_clock_to_ns(gt_clock_now());
+		/* The session starts when tracing did, not when the writer
+		 * first ran: events before its first cycle are in the rings. */
+		W.start_ns = gt_clock_to_ns(gt_clock_anchor());
 		start_trace(W.start_ns);
 		write_meta(W.start_ns, 0);
 		W.last_disk_ns = now_ns;

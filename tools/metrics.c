@@ -274,7 +274,8 @@ void gt_metrics_finish(struct gt_metrics *m, const struct gt_rd_summary *sum)
 			free(m->threads[i].wait_hist);
 	}
 	m->nthreads = n;
-	qsort(m->threads, m->nthreads, sizeof(*m->threads), by_wait_desc);
+	if (m->nthreads)
+		qsort(m->threads, m->nthreads, sizeof(*m->threads), by_wait_desc);
 	free(m->index); /* order changed; lookups are over */
 	m->index = NULL;
 	m->index_cap = 0;

@@ -84,7 +84,7 @@ uint8_t *sample_trace(int compress_level, size_t *len)
 	ev(&e, &m, GT_EV_RELEASE, T(1000), 0, 0, 0, 1, 0, 0);
 	ev(&e, &w, GT_EV_ACQUIRE, T(1500), 0, SAMPLE_MAIN, 0, 1, 0, 0);
 	ev(&e, &m, GT_EV_WAIT, T(2000), 0, SAMPLE_WORKER, 1, 0, 5000, 0);
-	ev(&e, &w, GT_EV_RELEASE, T(7050), 0, 0, 1, 2, 0, 0);
+	ev(&e, &w, GT_EV_RELEASE, T(7050), 0, 0, 1, 2, 0, GT_F_DROP_PENDING);
 	ev(&e, &w, GT_EV_FORCED, 0, 0, 0, 0, 0, 0, 0);
 	ev(&e, &m, GT_EV_DROP_REQUEST, T(7000), 0, SAMPLE_WORKER, 1, 0, 0, 0);
 	ev(&e, &m, GT_EV_ACQUIRE, T(7100), T(2000), SAMPLE_WORKER, 0, 2, 1,

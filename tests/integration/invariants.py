@@ -1,0 +1,104 @@
+"""invariants.py — what every giltrace trace must satisfy, asked of Perfetto.
+
+check_trace() loads a trace in Perfetto's trace processor (zero import
+problems allowed) and checks, in SQL:
+  - every slice is closed (no dur = -1) and nothing goes backwards;
+  - the holds of one GIL never overlap, and never even touch;
+  - the GIL was held no longer than the traced wall time;
+  - every wait ends in an acquire by that thread, or says it ended at exit;
+  - every flow goes from the end of a hold to a later hold's start;
+  - the waiter counter stays between 0 and the number of threads;
+  - a hold during which a drop request was made never ends "voluntary"
+    (CPython makes that release a forced switch, or the thread exits).
+It returns a dict of facts for the caller's own assertions.
+"""
+from tplib import check, tp_query
+
+Q_SLICES = "SELECT name, count(*) AS n, sum(dur) AS total FROM slice GROUP BY name"
+Q_OPEN = "SELECT count(*) AS n FROM slice WHERE dur < 0"
+Q_HOLDER_OVERLAP = """
+SELECT count(*) AS n FROM (
+  SELECT s.ts, LAG(s.ts + s.dur) OVER (PARTITION BY s.track_id ORDER BY s.ts) AS prev_end
+  FROM slice s JOIN track t ON s.track_id = t.id
+  WHERE t.name LIKE 'GIL holder%' AND s.depth = 0)
+WHERE prev_end IS NOT NULL AND ts <= prev_end"""
+Q_HELD = """
+SELECT t.name AS track, sum(s.dur) AS held, count(*) AS holds
+FROM slice s JOIN track t ON s.track_id = t.id
+WHERE t.name LIKE 'GIL holder%' AND s.depth = 0 GROUP BY t.name"""
+Q_WALL = """
+SELECT max(ts) - min(ts) AS wall, count(*) AS n FROM slice
+WHERE name IN ('giltrace start', 'giltrace end')"""
+Q_WAIT_ENDS = """
+SELECT count(*) AS n FROM slice w JOIN thread_track tt ON w.track_id = tt.id
+WHERE w.name = 'GIL wait'
+  AND NOT EXISTS (SELECT 1 FROM slice h WHERE h.track_id = w.track_id
+                  AND h.name = 'GIL hold' AND h.ts = w.ts + w.dur)
+  AND NOT EXISTS (SELECT 1 FROM args a WHERE a.arg_set_id = w.arg_set_id
+                  AND a.key = 'debug.ended'
+                  AND a.string_value IN ('thread exit', 'process exit', 'abandoned'))"""
+Q_THREAD_WAITS = """
+SELECT t.tid AS tid, t.name AS name, p.pid AS pid,
+       sum(s.name = 'GIL wait') AS waits, sum(s.name = 'GIL hold') AS holds,
+       sum(CASE WHEN s.name = 'GIL hold' THEN s.dur ELSE 0 END) AS held
+FROM slice s JOIN thread_track tt ON s.track_id = tt.id
+JOIN thread t USING (utid) LEFT JOIN process p USING (upid)
+GROUP BY t.tid"""
+Q_ENDED = """
+SELECT a.string_value AS ended, count(*) AS n
+FROM slice s JOIN args a ON a.arg_set_id = s.arg_set_id
+WHERE s.name = 'GIL hold' AND a.key = 'debug.ended' GROUP BY a.string_value"""
+Q_FLOWS = """
+SELECT count(*) AS n,
+       sum(a.name != 'GIL hold' OR b.name != 'GIL hold' OR b.ts < a.ts + a.dur) AS bad
+FROM flow f JOIN slice a ON f.slice_out = a.id JOIN slice b ON f.slice_in = b.id"""
+Q_WAITERS = """
+SELECT count(*) AS n, min(c.value) AS lo, max(c.value) AS hi
+FROM counter c JOIN counter_track t ON c.track_id = t.id
+WHERE t.name LIKE 'GIL waiters%'"""
+Q_DROP_VOLUNTARY = """
+SELECT count(*) AS n FROM slice d
+JOIN args ah ON ah.arg_set_id = d.arg_set_id AND ah.key = 'debug.holder_tid'
+JOIN thread t ON t.tid = ah.int_value
+JOIN thread_track tt ON tt.utid = t.utid
+JOIN slice h ON h.track_id = tt.id AND h.name = 'GIL hold'
+            AND h.ts <= d.ts AND d.ts <= h.ts + h.dur
+JOIN args ae ON ae.arg_set_id = h.arg_set_id AND ae.key = 'debug.ended'
+WHERE d.name = 'drop request' AND ae.string_value = 'voluntary'"""
+Q_META = """
+SELECT a.key AS key, coalesce(a.string_value, cast(a.int_value AS text)) AS value
+FROM slice s JOIN args a ON a.arg_set_id = s.arg_set_id
+WHERE s.name = 'giltrace end'"""
+
+
+def check_trace(trace, max_threads=None):
+    (slices, open_, overlap, held, wall, wait_ends, threads, ended, flows, waiters,
+     drop_voluntary, meta) = tp_query(trace, Q_SLICES, Q_OPEN, Q_HOLDER_OVERLAP, Q_HELD,
+                                      Q_WALL, Q_WAIT_ENDS, Q_THREAD_WAITS, Q_ENDED, Q_FLOWS,
+                                      Q_WAITERS, Q_DROP_VOLUNTARY, Q_META)
+    check(open_[0]["n"] == 0, "%d slices were never closed" % open_[0]["n"])
+    check(overlap[0]["n"] == 0, "%d holds overlap or touch the previous hold" % overlap[0]["n"])
+    check(wall[0]["n"] == 2, "the trace lacks its start or end record")
+    w = wall[0]["wall"]
+    for g in held:
+        check(g["held"] <= w, "%s: held %d ns > wall %d ns" % (g["track"], g["held"], w))
+    check(wait_ends[0]["n"] == 0,
+          "%d waits end neither in an acquire nor at exit" % wait_ends[0]["n"])
+    check(not flows[0]["bad"], "%s flows do not go from a hold's end to a later hold"
+          % flows[0]["bad"])
+    check(drop_voluntary[0]["n"] == 0, "%d holds that got a drop request ended voluntary"
+          % drop_voluntary[0]["n"])
+    if waiters[0]["n"]:
+        check(waiters[0]["lo"] >= 0, "waiter count below 0")
+        if max_threads:
+            check(waiters[0]["hi"] <= max_threads, "waiter count %s > threads" % waiters[0]["hi"])
+    return {
+        "slices": {r["name"]: r for r in slices},
+        "held": held,
+        "wall": w,
+        "threads": threads,
+        "ended": {r["ended"]: r["n"] for r in ended},
+        "flows": flows[0]["n"],
+        "waiters": waiters[0],
+        "meta": {r["key"]: r["value"] for r in meta},
+    }
