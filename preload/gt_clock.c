@@ -123,6 +123,8 @@ uint64_t gt_clock_to_ns(uint64_t ticks)
 
 uint64_t gt_clock_anchor(void) { return anchor_tsc; }
 
+uint64_t gt_clock_anchor_ns(void) { return anchor_ns; }
+
 int64_t gt_clock_monotonic_offset(void) { return mono_offset; }
 
 const char *gt_clock_name(void) { return gt_clock_use_tsc ? "tsc" : "boottime"; }

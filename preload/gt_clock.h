@@ -50,6 +50,8 @@ int gt_clock_calibrate(uint64_t min_ns);
 uint64_t gt_clock_to_ns(uint64_t ticks);
 /* When tracing started (the anchor), in recorder ticks. */
 uint64_t gt_clock_anchor(void);
+/* The same moment in CLOCK_BOOTTIME ns (exact: it was measured). */
+uint64_t gt_clock_anchor_ns(void);
 /* CLOCK_BOOTTIME minus CLOCK_MONOTONIC at the anchor, in ns. */
 int64_t gt_clock_monotonic_offset(void);
 const char *gt_clock_name(void);

@@ -160,11 +160,15 @@ void gt_finish(void)
 
 /* ---- fork --------------------------------------------------------------- */
 
+/* CPython 3.12+ counts the OS threads at fork() and warns if there are
+ * several: stop the writer so that a program forking with one thread of its
+ * own gets no warning because of ours. Older versions do not look. */
 static void before_fork(void)
 {
-	if (getpid() == gt_proc.pid)
-		gt_writer_stop();
+	gt_writer_fork_prepare(getpid() == gt_proc.pid && gt_py.major == 3 && gt_py.minor >= 12);
 }
+
+static void in_parent(void) { gt_writer_fork_parent(); }
 
 static void in_child(void)
 {
@@ -180,8 +184,10 @@ static void in_child(void)
 	int traced = atomic_load(&gt_state) != GT_OFF;
 	gt_proc.pid = (int)syscall(SYS_getpid);
 	gt_proc.forked_child = 1;
-	if (!traced && !gt_proc.gil_seen)
+	if (!traced && !gt_proc.gil_seen) {
+		gt_writer_fork_parent(); /* nothing to forget; just the lock */
 		return;
+	}
 	gt_proc.gil_seen = 0;
 	atomic_store(&gt_state, GT_OFF);
 	atomic_store(&start_lock, 0);
@@ -215,7 +221,7 @@ static __attribute__((constructor(101))) void gt_init(void)
 			gt_log_error("cannot reserve trace buffers; nothing is traced");
 		} else if (!pthread_key_create(&thread_key, thread_exit)) {
 			have_thread_key = 1;
-			pthread_atfork(before_fork, NULL, in_child);
+			pthread_atfork(before_fork, in_parent, in_child);
 			gt_proc.eligible = 1;
 		}
 	}

@@ -20,6 +20,7 @@
 #include <fcntl.h>
 #include <linux/futex.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,6 +62,7 @@ static struct {
 	uint64_t end_ticks;
 	int fd;
 	int prepared;
+	int finished;           /* the trace is complete: never restart */
 	int started_trace;      /* process descriptor written */
 	int calibrated;
 	int write_errno;
@@ -91,6 +93,9 @@ void gt_writer_nudge(void)
 const char *gt_writer_path(void) { return W.path; }
 
 /* ---- output ------------------------------------------------------------- */
+
+static void start_trace(uint64_t ts);
+static void write_meta(uint64_t ts, int final);
 
 static int sink_write(void *ctx, const void *data, size_t len)
 {
@@ -132,20 +137,15 @@ int gt_writer_prepare(const char *path, int exclusive)
 		return -ENOMEM;
 	}
 	W.prepared = 1;
+	/* The header goes out now, so that even a process killed before the
+	 * writer's first cycle leaves a trace that reads. The session starts
+	 * when tracing did (the clock anchor), not when the writer first ran. */
+	W.start_ns = gt_clock_anchor_ns();
+	start_trace(W.start_ns);
+	write_meta(W.start_ns, 0);
+	gt_enc_flush(&W.enc);
+	W.last_disk_ns = W.start_ns;
 	return 0;
-}
-
-void gt_writer_forget(void)
-{
-	if (W.fd >= 0)
-		close(W.fd);
-	if (W.prepared) {
-		gt_enc_free(&W.enc);
-		free(W.slots);
-	}
-	memset(&W, 0, sizeof(W));
-	W.fd = -1;
-	atomic_store(&gt_writer_running, 0);
 }
 
 /* ---- one cycle ---------------------------------------------------------- */
@@ -296,14 +296,6 @@ static void drain_slot(struct gt_slot *s, struct wslot *w, uint64_t now_ns, int 
 static void cycle(int final)
 {
 	uint64_t now_ns = gt_clock_to_ns(gt_clock_now());
-	if (!W.started_trace) {
-		/* The session starts when tracing did, not when the writer
-		 * first ran: events before its first cycle are in the rings. */
-		W.start_ns = gt_clock_to_ns(gt_clock_anchor());
-		start_trace(W.start_ns);
-		write_meta(W.start_ns, 0);
-		W.last_disk_ns = now_ns;
-	}
 	declare_gils(W.start_ns);
 	uint32_t high = atomic_load_explicit(&gt_pool.high, memory_order_acquire);
 	for (uint32_t i = 0; i < high; i++)
@@ -386,25 +378,60 @@ static void *writer_main(void *arg)
 	return NULL;
 }
 
+/* Starting, stopping and finishing exclude each other: after a fork several
+ * threads may try to restart the writer at once, and a second writer on the
+ * same file would interleave its chunks. Never taken on the hot path. Start
+ * only tries (someone else is doing it); stop and finish wait, boundedly, so
+ * that a finish from a signal handler that interrupted a start cannot hang. */
+static atomic_flag lifecycle = ATOMIC_FLAG_INIT;
+
+static int lifecycle_lock(unsigned timeout_ms)
+{
+	uint64_t deadline = gt_clock_boottime_ns() + (uint64_t)timeout_ms * 1000000u;
+	while (atomic_flag_test_and_set_explicit(&lifecycle, memory_order_acquire)) {
+		if (gt_clock_boottime_ns() >= deadline)
+			return 0;
+		sched_yield();
+	}
+	return 1;
+}
+
+static void lifecycle_unlock(void)
+{
+	atomic_flag_clear_explicit(&lifecycle, memory_order_release);
+}
+
 int gt_writer_start(void)
 {
 	if (atomic_load(&gt_writer_running) || !W.prepared)
 		return 0;
+	if (!lifecycle_lock(0))
+		return 0;
+	if (atomic_load(&gt_writer_running) || W.finished) {
+		lifecycle_unlock();
+		return 0;
+	}
 	sigset_t all, old;
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old); /* the thread inherits it */
 	atomic_store(&W.stop_req, 0);
 	int rc = pthread_create(&W.thread, NULL, writer_main, NULL);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (rc)
-		return -rc;
-	atomic_store(&gt_writer_running, 1);
-	return 0;
+	if (!rc)
+		atomic_store(&gt_writer_running, 1);
+	lifecycle_unlock();
+	return -rc;
 }
 
-void gt_writer_stop(void)
+/* Around fork() the lifecycle lock is held from the prepare handler to the
+ * parent/child handlers: no thread can restart the writer in between (the
+ * child would otherwise inherit a writer half-started, or the lock held). */
+static int held_for_fork;
+
+void gt_writer_fork_prepare(int stop)
 {
-	if (!atomic_load(&gt_writer_running))
+	held_for_fork = lifecycle_lock(10000);
+	if (!held_for_fork || !stop || !atomic_load(&gt_writer_running))
 		return;
 	atomic_store(&W.stop_req, 1);
 	atomic_fetch_add(&W.wake, 1);
@@ -413,13 +440,28 @@ void gt_writer_stop(void)
 	atomic_store(&gt_writer_running, 0);
 }
 
+void gt_writer_fork_parent(void)
+{
+	if (held_for_fork)
+		lifecycle_unlock();
+	held_for_fork = 0;
+}
+
 void gt_writer_finish(uint64_t end_ticks, unsigned timeout_ms)
 {
 	if (!W.prepared)
 		return;
+	if (!lifecycle_lock(2000)) {
+		gt_log_error("could not complete the trace %s (the writer is being started "
+			     "or stopped)",
+			     W.path);
+		return;
+	}
+	W.finished = 1; /* no restart after this */
 	W.end_ticks = end_ticks;
-	if (!atomic_load(&gt_writer_running) || pthread_equal(pthread_self(), W.thread)) {
+	if (!atomic_load(&gt_writer_running)) {
 		final_cycle(end_ticks);
+		lifecycle_unlock();
 		return;
 	}
 	atomic_store(&W.finish_req, 1);
@@ -432,6 +474,7 @@ void gt_writer_finish(uint64_t end_ticks, unsigned timeout_ms)
 			gt_log_error("the trace writer did not finish within %u ms; %s may be "
 				     "incomplete",
 				     timeout_ms, W.path);
+			lifecycle_unlock();
 			return;
 		}
 		uint64_t left = deadline - now;
@@ -441,4 +484,20 @@ void gt_writer_finish(uint64_t end_ticks, unsigned timeout_ms)
 	/* Not joined: this may run in a signal handler or just before exit,
 	 * and the thread has nothing left to do but return. */
 	atomic_store(&gt_writer_running, 0);
+	lifecycle_unlock();
+}
+
+void gt_writer_forget(void)
+{
+	if (W.fd >= 0)
+		close(W.fd);
+	if (W.prepared) {
+		gt_enc_free(&W.enc);
+		free(W.slots);
+	}
+	memset(&W, 0, sizeof(W));
+	W.fd = -1;
+	atomic_store(&gt_writer_running, 0);
+	held_for_fork = 0;
+	lifecycle_unlock(); /* held by the prepare handler, in the parent's name */
 }

@@ -18,12 +18,14 @@ extern _Atomic int gt_writer_running;
 /* Allocates the writer's state and opens the output; 0 or -errno. */
 int gt_writer_prepare(const char *path, int exclusive);
 int gt_writer_start(void);
-/* Stops the thread without finishing the trace (fork). */
-void gt_writer_stop(void);
+/* fork() handlers. prepare: lock out starts and stops until the parent or
+ * child handler runs; with stop, also stop the thread. */
+void gt_writer_fork_prepare(int stop);
+void gt_writer_fork_parent(void);
 /* Drains everything, closes open slices at end_ticks, writes the metadata
  * and closes the file. Waits at most timeout_ms for a running writer. */
 void gt_writer_finish(uint64_t end_ticks, unsigned timeout_ms);
-/* Forked child: forget the parent's file and encoder. */
+/* Forked child: forget the parent's file, encoder and locks. */
 void gt_writer_forget(void);
 const char *gt_writer_path(void);
 

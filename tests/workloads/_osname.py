@@ -1,4 +1,4 @@
-"""Give the calling OS thread a name, for tracers that read /proc/*/task/*/comm.
+"""Name the calling OS thread, for tracers that read /proc/*/task/*/comm.
 
 CPython (before 3.14) never names its OS threads, so every thread of a
 workload would show up as "python3.x". Each workload thread calls

@@ -13,16 +13,24 @@ from _osname import set_os_thread_name
 
 
 def countdown(n):
-    set_os_thread_name(threading.current_thread().name)
     while n > 0:
         n -= 1
+
+
+def _named_countdown(n):
+    set_os_thread_name(threading.current_thread().name)
+    countdown(n)
+
+
+def cpu_thread(name, n):
+    """An unstarted thread `name` (also its OS name) counting down from n."""
+    return threading.Thread(target=_named_countdown, args=(n,), name=name)
 
 
 def main():
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 8000000
     nthreads = int(sys.argv[2]) if len(sys.argv) > 2 else 2
-    threads = [threading.Thread(target=countdown, args=(n,), name="cpu-%d" % i)
-               for i in range(nthreads)]
+    threads = [cpu_thread("cpu-%d" % i, n) for i in range(nthreads)]
     for t in threads:
         t.start()
     for t in threads:

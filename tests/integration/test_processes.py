@@ -1,0 +1,212 @@
+#!/usr/bin/env python3
+"""test_processes.py PYTHON — giltrace does not change how a process lives and dies.
+
+For each case the program's stdout, stderr (apart from giltrace's own lines)
+and exit status must be what they are without giltrace, and every trace it
+leaves must satisfy the invariants (invariants.py), checked by Perfetto:
+  fork       a threaded program forks; the child runs threads and os._exit()s:
+             the parent's and the child's traces are both complete
+  fork-warn  3.12+: a single-threaded fork must not warn about threads
+             (giltrace's writer thread is stopped around fork)
+  threads    500 short-lived threads: all seen, all closed, none dropped
+  sigterm    SIGTERM to `giltrace run` reaches the program, which dies of it
+             (status 143) and still leaves a complete trace
+  sigint     SIGINT: KeyboardInterrupt, CPython's exit by SIGINT, complete trace
+  exits      sys.exit(3), os._exit(5) from a thread, exec of another program
+  no-gil     3.6 without threads never creates a GIL: a notice, no trace
+  sigkill    SIGKILL: no end record, but the trace up to the last chunk reads
+  not-python a non-Python threaded program is untouched
+  bad-env    bad GILTRACE_* values: one line each, defaults used, still traced
+"""
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+from invariants import check_trace
+from tplib import WORKLOADS, check, env, giltrace_run, kept_on_failure, main, run
+
+PY = sys.argv[1]
+GILTRACE_LINE = "giltrace: "
+
+
+def version():
+    _, out, _ = run([PY, "-c", "import sys; print('%d %d' % sys.version_info[:2])"])
+    return tuple(int(x) for x in out.split())
+
+
+def without_giltrace_lines(text):
+    return "".join(l for l in text.splitlines(True) if not l.startswith(GILTRACE_LINE))
+
+
+def same_as_plain(cmd, trace, timeout=120):
+    """Runs cmd plain and under giltrace; checks output and status match."""
+    s0, o0, e0 = run(cmd, timeout=timeout)
+    s1, o1, e1 = giltrace_run(trace, cmd, timeout=timeout)
+    check(s1 == s0, "%s: exit status %d under giltrace, %d without" % (cmd, s1, s0))
+    check(o1 == o0, "%s: stdout differs:\n%r\n%r" % (cmd, o0, o1))
+    check(without_giltrace_lines(e1) == e0, "%s: stderr differs:\n%r\n%r" % (cmd, e0, e1))
+    return s1, o1, e1
+
+
+def thread_names(facts, prefix):
+    return sorted(t["name"] for t in facts["threads"] if (t["name"] or "").startswith(prefix))
+
+
+def case_fork(tmp):
+    trace = os.path.join(tmp, "fork.pftrace")
+    same_as_plain([PY, os.path.join(WORKLOADS, "forky.py")], trace)
+    parent = check_trace(trace, max_threads=3)
+    check(thread_names(parent, "cpu-") == ["cpu-0", "cpu-1"], "parent threads: %s"
+          % parent["threads"])
+    children = [f for f in os.listdir(tmp) if f.startswith("fork.") and f != "fork.pftrace"]
+    check(len(children) == 1, "expected one child trace, found %s" % children)
+    child = check_trace(os.path.join(tmp, children[0]), max_threads=3)
+    names = thread_names(child, "child-")
+    check(names == ["child-0", "child-1"], "child threads: %s" % child["threads"])
+    check(all(t["pid"] != parent["threads"][0]["pid"] for t in child["threads"]),
+          "the child's trace carries the parent's pid")
+
+
+def case_fork_warn(tmp):
+    if version() < (3, 12):
+        return
+    code = ("import os\npid = os.fork()\nif pid == 0:\n    os._exit(0)\n"
+            "os.waitpid(pid, 0)\nprint('ok')\n")
+    cmd = [PY, "-W", "always::DeprecationWarning", "-c", code]
+    s, out, err = same_as_plain(cmd, os.path.join(tmp, "fw.pftrace"))
+    check(s == 0 and out == "ok\n" and "multi-threaded" not in err,
+          "a single-threaded fork warned: %s" % err)
+
+
+def case_threads(tmp):
+    trace = os.path.join(tmp, "threads.pftrace")
+    same_as_plain([PY, os.path.join(WORKLOADS, "many_threads.py"), "500"], trace)
+    facts = check_trace(trace)
+    short = [t for t in facts["threads"] if (t["name"] or "").startswith("short-")]
+    check(len(short) == 500, "%d short-lived threads in the trace, expected 500" % len(short))
+    check(all(t["holds"] > 0 for t in short), "a short-lived thread never held the GIL")
+    check(facts["meta"].get("debug.events_dropped") == "0", "events were dropped")
+
+
+def run_until_ready(cmd):
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    line = p.stdout.readline().decode()
+    check(line == "ready\n", "%s did not get ready: %r" % (cmd, line))
+    time.sleep(0.3)
+    return p
+
+
+def case_signal(tmp, sig, name):
+    cmd = [PY, os.path.join(WORKLOADS, "sleeper.py")]
+    plain = run_until_ready(cmd)
+    plain.send_signal(sig)
+    plain.communicate(timeout=60)
+    trace = os.path.join(tmp, "%s.pftrace" % name)
+    traced = run_until_ready([env("GILTRACE"), "run", "-q", "-o", trace, "--"] + cmd)
+    traced.send_signal(sig)  # to giltrace, which passes it on
+    traced.communicate(timeout=60)
+    want = 128 + (-plain.returncode if plain.returncode < 0 else plain.returncode - 128)
+    check(traced.returncode == want, "%s: giltrace exited %d, the plain run %d"
+          % (name, traced.returncode, plain.returncode))
+    facts = check_trace(trace, max_threads=3)
+    check(thread_names(facts, "cpu-") == ["cpu-0", "cpu-1"], "%s: threads %s"
+          % (name, facts["threads"]))
+
+
+# CPython 3.6 creates its GIL only when a second thread starts.
+WITH_A_THREAD = "import threading; t = threading.Thread(target=len, args=((),)); t.start(); t.join()\n"
+
+
+def case_exits(tmp):
+    code = WITH_A_THREAD + "import sys; sys.exit(3)"
+    s, _, _ = same_as_plain([PY, "-c", code], os.path.join(tmp, "e3.pftrace"))
+    check(s == 3, "sys.exit(3) gave %d" % s)
+    check_trace(os.path.join(tmp, "e3.pftrace"))
+    code = ("import os, threading\n"
+            "def f():\n    n = 300000\n    while n: n -= 1\n    os._exit(5)\n"
+            "t = threading.Thread(target=f); t.start()\n"
+            "n = 10**9\nwhile n: n -= 1\n")
+    s, _, _ = same_as_plain([PY, "-c", code], os.path.join(tmp, "e5.pftrace"))
+    check(s == 5, "os._exit(5) gave %d" % s)
+    check_trace(os.path.join(tmp, "e5.pftrace"), max_threads=2)
+    code = WITH_A_THREAD + "import os, sys; sys.stdout.flush(); os.execv('/bin/echo', ['echo', 'from echo'])"
+    s, out, _ = same_as_plain([PY, "-c", code], os.path.join(tmp, "ex.pftrace"))
+    check(out == "from echo\n", "exec output %r" % out)
+    check_trace(os.path.join(tmp, "ex.pftrace"))
+
+
+def case_no_gil(tmp):
+    """3.6 without threads has no GIL: it says so and writes nothing."""
+    if version() >= (3, 7):
+        return
+    trace = os.path.join(tmp, "nogil.pftrace")
+    s, out, err = giltrace_run(trace, [PY, "-c", "print(42)"])
+    check(s == 0 and out == "42\n", "the program changed: %d %r" % (s, out))
+    check("never created its GIL" in err, "no notice: %r" % err)
+    check(not os.path.exists(trace), "a trace without a GIL")
+
+
+def case_sigkill(tmp):
+    trace = os.path.join(tmp, "kill.pftrace")
+    code = ("import os, signal, threading, time\n"
+            "def f():\n    while True:\n        n = 100000\n        while n: n -= 1\n"
+            "threading.Thread(target=f, daemon=True).start()\n"
+            "time.sleep(1.5)\nos.kill(os.getpid(), signal.SIGKILL)\n")
+    s, _, _ = giltrace_run(trace, [PY, "-c", code])
+    check(s == 128 + signal.SIGKILL, "SIGKILL gave status %d" % s)
+    st, out, err = run([env("GILTRACE"), "report", trace])
+    check(st == 0, "report on a killed program's trace failed: %s" % err)
+    check("no end record" in out, "the report does not say the trace is cut short:\n%s" % out)
+
+
+def case_not_python(tmp):
+    trace = os.path.join(tmp, "sort.pftrace")
+    data = os.path.join(tmp, "numbers.txt")
+    with open(data, "w") as f:
+        f.writelines("%d\n" % ((i * 7919) % 100003) for i in range(200000))
+    cmd = ["sort", "-n", "--parallel=2", "-S", "1M", data]
+    s0, o0, e0 = run(cmd)
+    s1, o1, e1 = giltrace_run(trace, cmd)
+    check((s1, o1) == (s0, o0), "sort behaves differently under giltrace")
+    lines = e1.splitlines()
+    check(any("no CPython interpreter" in l for l in lines), "no notice: %r" % e1)
+    check(all(l.startswith(GILTRACE_LINE) for l in lines), "unexpected stderr: %r" % e1)
+    check(not os.path.exists(trace), "a non-Python program left a trace")
+    # Plain LD_PRELOAD: the same, exit status kept.
+    s, _, err = run(["sh", "-c", "exit 3"], env_extra={"LD_PRELOAD": env("GILTRACE_LIB")})
+    check(s == 3, "sh exit status %d under LD_PRELOAD" % s)
+
+
+def case_bad_env(tmp):
+    trace = os.path.join(tmp, "badenv.pftrace")
+    bad = {"LD_PRELOAD": env("GILTRACE_LIB"), "GILTRACE_OUTPUT": trace,
+           "GILTRACE_RING_EVENTS": "lots", "GILTRACE_COMPRESS": "11",
+           "GILTRACE_FLUSH_MS": "-5", "GILTRACE_QUIET": "yes"}
+    s, out, err = run([PY, os.path.join(WORKLOADS, "countdown.py"), "300000", "2"],
+                      env_extra=bad)
+    check(s == 0 and out == "", "bad settings changed the program: %d %r" % (s, out))
+    lines = err.splitlines()
+    for var in ("GILTRACE_RING_EVENTS", "GILTRACE_COMPRESS", "GILTRACE_FLUSH_MS",
+                "GILTRACE_QUIET"):
+        check(sum(var in l for l in lines) == 1, "expected one line about %s: %r" % (var, err))
+    check_trace(trace, max_threads=3)
+
+
+def test():
+    with kept_on_failure("processes") as tmp:
+        for name, fn in [("fork", case_fork), ("fork-warn", case_fork_warn),
+                         ("threads", case_threads),
+                         ("sigterm", lambda t: case_signal(t, signal.SIGTERM, "sigterm")),
+                         ("sigint", lambda t: case_signal(t, signal.SIGINT, "sigint")),
+                         ("exits", case_exits), ("no-gil", case_no_gil),
+                         ("sigkill", case_sigkill),
+                         ("not-python", case_not_python), ("bad-env", case_bad_env)]:
+            sub = tempfile.mkdtemp(prefix=name + "-", dir=tmp)
+            fn(sub)
+            print("%s: ok" % name)
+
+
+main(test)
