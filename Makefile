@@ -5,7 +5,7 @@ CMAKE_FLAGS ?=
 PYTHON ?= python3
 JOBS ?= $(shell nproc)
 
-.PHONY: all build configure deps test demo bench install clean
+.PHONY: all build build-asan configure deps test demo bench install clean
 
 all: build
 
@@ -20,8 +20,17 @@ configure: $(BUILD)/CMakeCache.txt
 build: configure
 	cmake --build $(BUILD) -j $(JOBS)
 
-test: deps build
+# The suite runs twice: the normal build, then the library, the command and
+# the tests built with AddressSanitizer + UBSan (a subset of interpreters).
+test: deps build build-asan
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS) $(CTEST_FLAGS)
+	ctest --test-dir $(BUILD)-asan --output-on-failure -j $(JOBS) $(CTEST_FLAGS)
+
+$(BUILD)-asan/CMakeCache.txt:
+	cmake -S . -B $(BUILD)-asan -DCMAKE_BUILD_TYPE=Debug -DGILTRACE_SANITIZE=ON $(CMAKE_FLAGS)
+
+build-asan: $(BUILD)-asan/CMakeCache.txt
+	cmake --build $(BUILD)-asan -j $(JOBS)
 
 demo: deps build
 	@tools/demo.sh $(BUILD)
@@ -33,4 +42,4 @@ install: build
 	cmake --install $(BUILD) --prefix $(PREFIX)
 
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) $(BUILD)-asan

@@ -26,7 +26,7 @@ import tempfile
 import time
 
 from invariants import check_trace
-from tplib import WORKLOADS, check, env, giltrace_run, kept_on_failure, main, run
+from tplib import WORKLOADS, check, env, giltrace_run, kept_on_failure, main, preloaded, run
 
 PY = sys.argv[1]
 GILTRACE_LINE = "giltrace: "
@@ -176,15 +176,15 @@ def case_not_python(tmp):
     check(all(l.startswith(GILTRACE_LINE) for l in lines), "unexpected stderr: %r" % e1)
     check(not os.path.exists(trace), "a non-Python program left a trace")
     # Plain LD_PRELOAD: the same, exit status kept.
-    s, _, err = run(["sh", "-c", "exit 3"], env_extra={"LD_PRELOAD": env("GILTRACE_LIB")})
+    s, _, err = run(["sh", "-c", "exit 3"], env_extra=preloaded())
     check(s == 3, "sh exit status %d under LD_PRELOAD" % s)
 
 
 def case_bad_env(tmp):
     trace = os.path.join(tmp, "badenv.pftrace")
-    bad = {"LD_PRELOAD": env("GILTRACE_LIB"), "GILTRACE_OUTPUT": trace,
-           "GILTRACE_RING_EVENTS": "lots", "GILTRACE_COMPRESS": "11",
-           "GILTRACE_FLUSH_MS": "-5", "GILTRACE_QUIET": "yes"}
+    bad = preloaded({"GILTRACE_OUTPUT": trace, "GILTRACE_RING_EVENTS": "lots",
+                     "GILTRACE_COMPRESS": "11", "GILTRACE_FLUSH_MS": "-5",
+                     "GILTRACE_QUIET": "yes"})
     s, out, err = run([PY, os.path.join(WORKLOADS, "countdown.py"), "300000", "2"],
                       env_extra=bad)
     check(s == 0 and out == "", "bad settings changed the program: %d %r" % (s, out))

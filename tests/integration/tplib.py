@@ -43,6 +43,17 @@ def run(cmd, timeout=300, env_extra=None, **kw):
     return p.returncode, p.stdout.decode(errors="replace"), p.stderr.decode(errors="replace")
 
 
+def preloaded(extra=None):
+    """Environment for running something with libgiltrace.so preloaded by
+    hand, after any LD_PRELOAD already set (the sanitizer runtime must stay
+    first), plus extra variables."""
+    lib = env("GILTRACE_LIB")
+    old = os.environ.get("LD_PRELOAD")
+    e = {"LD_PRELOAD": "%s:%s" % (old, lib) if old else lib}
+    e.update(extra or {})
+    return e
+
+
 def giltrace_run(trace, cmd, timeout=300, extra=()):
     """giltrace run -o trace -- cmd; returns (status, stdout, stderr)."""
     gt = env("GILTRACE")
