@@ -337,7 +337,10 @@ static void gil_track(struct gt_enc *e, uint64_t ts, unsigned slot, enum gt_gil_
 	emit(e, &b);
 }
 
-void gt_enc_gil(struct gt_enc *e, uint64_t ts, unsigned slot, int64_t interp_id)
+static void interval_track(struct gt_enc *e, uint64_t ts, unsigned slot);
+
+void gt_enc_gil(struct gt_enc *e, uint64_t ts, unsigned slot, int64_t interp_id,
+		uint32_t interval_us)
 {
 	if (slot >= GT_MAX_GILS || e->gils[slot].declared)
 		return;
@@ -349,6 +352,21 @@ void gt_enc_gil(struct gt_enc *e, uint64_t ts, unsigned slot, int64_t interp_id)
 		  "Threads waiting for this GIL", PF_COUNTER_UNIT_COUNT);
 	gil_track(e, ts, slot, GT_TRACK_CONTENDED, "GIL contended",
 		  "Spans during which at least one thread waited for this GIL", 0);
+	if (!interval_us)
+		return;
+	uint8_t buf[PKT_MAX];
+	struct gt_pb b;
+	interval_track(e, ts, slot);
+	e->gils[slot].interval_us = interval_us;
+	gt_pb_init(&b, buf, sizeof(buf));
+	ts_absolute(&b, ts);
+	gt_pb_uint(&b, PF_PKT_SEQUENCE_ID, META_SEQ_ID);
+	size_t m = gt_pb_begin(&b, PF_PKT_TRACK_EVENT);
+	gt_pb_uint(&b, PF_TE_TYPE, PF_TE_COUNTER);
+	gt_pb_uint(&b, PF_TE_TRACK_UUID, gt_uuid_gil(e->pid, slot, GT_TRACK_INTERVAL));
+	gt_pb_uint(&b, PF_TE_COUNTER_VALUE, interval_us);
+	gt_pb_end(&b, m);
+	emit(e, &b);
 }
 
 static void thread_descriptor(struct gt_enc *e, struct gt_enc_thread *th, uint64_t ts)
@@ -522,6 +540,16 @@ void gt_enc_thread_settle(struct gt_enc *e, struct gt_enc_thread *th)
 	settle(e, th, GT_END_VOLUNTARY);
 }
 
+/* The switch-interval counter track is declared on first use. */
+static void interval_track(struct gt_enc *e, uint64_t ts, unsigned slot)
+{
+	if (e->gils[slot].interval_declared)
+		return;
+	e->gils[slot].interval_declared = 1;
+	gil_track(e, ts, slot, GT_TRACK_INTERVAL, "GIL switch interval (us)",
+		  "sys.getswitchinterval() in force, in microseconds", 1);
+}
+
 static void gil_interval(struct gt_enc *e, struct gt_enc_thread *th, unsigned gil, uint64_t ts,
 			 uint32_t us)
 {
@@ -531,11 +559,7 @@ static void gil_interval(struct gt_enc *e, struct gt_enc_thread *th, unsigned gi
 
 	if (!us || us == g->interval_us)
 		return;
-	if (!g->interval_declared) {
-		g->interval_declared = 1;
-		gil_track(e, ts, gil, GT_TRACK_INTERVAL, "GIL switch interval (us)",
-			  "sys.getswitchinterval() in force, in microseconds", 1);
-	}
+	interval_track(e, ts, gil);
 	g->interval_us = us;
 	gt_pb_init(&b, buf, sizeof(buf));
 	size_t m = thread_event_begin(&b, th, ts, PF_TE_COUNTER);

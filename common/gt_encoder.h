@@ -112,8 +112,10 @@ void gt_enc_free(struct gt_enc *e);
 void gt_enc_process(struct gt_enc *e, uint64_t ts, const char *name, const char *const *argv,
 		    int argc);
 
-/* Declares a GIL's tracks; write before the first event that uses slot. */
-void gt_enc_gil(struct gt_enc *e, uint64_t ts, unsigned slot, int64_t interp_id);
+/* Declares a GIL's tracks; write before the first event that uses slot.
+ * interval_us: its switch interval, 0 if not known yet. */
+void gt_enc_gil(struct gt_enc *e, uint64_t ts, unsigned slot, int64_t interp_id,
+		uint32_t interval_us);
 
 void gt_enc_thread_start(struct gt_enc *e, struct gt_enc_thread *th, uint32_t tid,
 			 const char *name, uint64_t ts);

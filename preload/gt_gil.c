@@ -51,6 +51,10 @@ static void cross_check(struct gt_gil *g, void *cond, void *mutex, void *sc, voi
 	    (!sm || (uintptr_t)sm == base + GT_GIL_SWITCH_MUTEX_OFF)) {
 		g->method |= GT_ID_STRUCT;
 		g->base = base;
+		/* Already set: the interpreter initialises interval before it
+		 * calls create_gil. */
+		unsigned long us = *(const unsigned long *)base;
+		g->interval_us = us <= UINT32_MAX ? (uint32_t)us : 0;
 	}
 	if (!gt_py.have_layout || !g->base)
 		return;

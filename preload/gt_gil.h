@@ -40,6 +40,7 @@ struct gt_gil {
 	int64_t interp_id;   /* -1 if unknown */
 	uint32_t method;     /* enum gt_gil_method bits */
 	int clock;           /* clock of the condvar's timed waits */
+	uint32_t interval_us; /* switch interval when registered, 0 if unknown */
 	uint8_t check_interp; /* confirm interp->ceval.gil at the first acquire */
 	/* Dynamic, written only while holding the GIL's mutex. */
 	_Alignas(64) uint32_t holder; /* tid, 0 = free or unknown */

@@ -235,7 +235,8 @@ static void declare_gils(uint64_t ts)
 {
 	unsigned n = atomic_load_explicit(&gt_ngils, memory_order_acquire);
 	for (; W.gils_declared < n; W.gils_declared++)
-		gt_enc_gil(&W.enc, ts, W.gils_declared, gt_gils[W.gils_declared].interp_id);
+		gt_enc_gil(&W.enc, ts, W.gils_declared, gt_gils[W.gils_declared].interp_id,
+			   gt_gils[W.gils_declared].interval_us);
 }
 
 static void finish_slot(struct gt_slot *s, struct wslot *w, uint64_t now_ns)

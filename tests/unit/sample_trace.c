@@ -74,7 +74,7 @@ uint8_t *sample_trace(int compress_level, size_t *len)
 	struct gt_enc_meta start = {.python_version = "3.11.7", .gil_method = "sample",
 				    .recorder = "test", .clock = "boottime"};
 	gt_enc_meta(&e, T(0), &start);
-	gt_enc_gil(&e, T(0), 0, 0);
+	gt_enc_gil(&e, T(0), 0, 0, 0);
 
 	struct gt_enc_thread m, w;
 	gt_enc_thread_start(&e, &m, SAMPLE_MAIN, "MainThread", T(0));
