@@ -36,7 +36,7 @@ demo: deps build
 	@tools/demo.sh $(BUILD)
 
 bench: build
-	@tools/bench.sh $(BUILD)
+	@$(PYTHON) tools/bench.py $(BUILD)
 
 install: build
 	cmake --install $(BUILD) --prefix $(PREFIX)

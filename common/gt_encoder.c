@@ -15,7 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
+#include <libdeflate.h>
 
 #include "gt_pb.h"
 #include "gt_perfetto_fields.h"
@@ -36,16 +36,19 @@ const char *const gt_end_reason_names[GT_END_REASON_MAX] = {
 #define PKT_MAX_PROCESS 4096  /* the process descriptor carries the cmdline */
 #define CMDLINE_MAX 2048
 
-/* uuids: everything is keyed by pid so traces of several processes can be
- * loaded together. tids fit in 22 bits (pid_max), so the top bits of the low
- * word are free for per-GIL and metadata tracks. */
+/* uuids are keyed by pid so traces of several processes can be loaded
+ * together. Process and thread tracks are pid << 32 (| tid); giltrace's own
+ * tracks stay below 2^32 — they are named on every holder-track event, so a
+ * short varint matters: 20 bits of pid, then 8 bits of GIL slot and 3 bits
+ * of track kind (docs/trace-format.md, "Tracks"). */
+#define UUID_PID(pid) ((uint64_t)((pid) & 0xfffffu) << 11)
 uint64_t gt_uuid_process(uint32_t pid) { return (uint64_t)pid << 32; }
 uint64_t gt_uuid_thread(uint32_t pid, uint32_t tid) { return ((uint64_t)pid << 32) | tid; }
 uint64_t gt_uuid_gil(uint32_t pid, unsigned slot, enum gt_gil_track kind)
 {
-	return ((uint64_t)pid << 32) | 0x80000000u | (slot << 4) | (unsigned)kind;
+	return UUID_PID(pid) | ((slot & 0xffu) << 3) | (unsigned)kind;
 }
-uint64_t gt_uuid_meta(uint32_t pid) { return ((uint64_t)pid << 32) | 0xc0000000u; }
+uint64_t gt_uuid_meta(uint32_t pid) { return UUID_PID(pid) | 0x7ff; }
 uint64_t gt_flow_id(uint32_t pid, unsigned slot, uint32_t seq)
 {
 	return ((uint64_t)pid << 40) | ((uint64_t)slot << 32) | seq;
@@ -82,21 +85,18 @@ int gt_enc_flush(struct gt_enc *e)
 		e->chunk_len = 0;
 		return e->error;
 	}
-	/* Deflate into zout+16, then put the two headers (Trace.packet and
-	 * TracePacket.compressed_packets) in front of it. */
-	z_stream *z = e->z;
+	/* Deflate (zlib format, as Perfetto expects) into zout+16, then put
+	 * the two headers (Trace.packet and TracePacket.compressed_packets) in
+	 * front of it. libdeflate: about twice zlib's speed at level 1 on
+	 * these chunks, and a better ratio. */
 	const size_t head = 16;
-	deflateReset(z);
-	z->next_in = e->chunk;
-	z->avail_in = (uInt)e->chunk_len;
-	z->next_out = e->zout + head;
-	z->avail_out = (uInt)(e->zout_cap - head);
-	if (deflate(z, Z_FINISH) != Z_STREAM_END) {
+	size_t clen = libdeflate_zlib_compress(e->z, e->chunk, e->chunk_len, e->zout + head,
+					       e->zout_cap - head);
+	if (!clen) {
 		set_error(e, -EIO);
 		e->chunk_len = 0;
 		return e->error;
 	}
-	size_t clen = z->total_out;
 	uint8_t hdr[2 + 2 * GT_PB_VARINT_MAX + 2];
 	size_t inner = 2 + gt_pb_varint_size(clen) + clen; /* field 50 = 2-byte tag */
 	size_t n = 0;
@@ -131,6 +131,42 @@ static void emit(struct gt_enc *e, struct gt_pb *b)
 	memcpy(p, b->buf, len);
 	e->chunk_len += need;
 	e->packets++;
+}
+
+/* The fast path: a packet made of a timestamp delta, the sequence id and a
+ * pre-encoded TrackEvent, written straight into the chunk. This is what
+ * almost every event of a busy thread becomes (build_templates()). */
+enum {
+	TMPL_HOLD_BEGIN,
+	TMPL_HOLDER_BEGIN,
+	TMPL_HOLDER_END,
+	TMPL_HOLD_END, /* + enum gt_end_reason */
+};
+
+static int emit_fast(struct gt_enc *e, struct gt_enc_thread *th, uint64_t ts, unsigned t)
+{
+	if (ts < th->last_ts || th->tmpl_len[t] == 0)
+		return 0;
+	uint8_t delta[GT_PB_VARINT_MAX];
+	size_t dlen = gt_pb_put_varint(delta, ts - th->last_ts);
+	size_t body = 1 + dlen + 1 + th->seq_len + 2 + th->tmpl_len[t];
+	size_t need = 2 + body; /* body < 128: a one-byte length */
+	if (e->chunk_len + need > e->chunk_cap)
+		gt_enc_flush(e);
+	uint8_t *p = e->chunk + e->chunk_len;
+	*p++ = (PF_TRACE_PACKET << 3) | GT_PB_LEN;
+	*p++ = (uint8_t)body;
+	*p++ = (PF_PKT_TIMESTAMP << 3) | GT_PB_VARINT;
+	memcpy(p, delta, dlen), p += dlen;
+	*p++ = (PF_PKT_SEQUENCE_ID << 3) | GT_PB_VARINT;
+	memcpy(p, th->seq_bytes, th->seq_len), p += th->seq_len;
+	*p++ = (PF_PKT_TRACK_EVENT << 3) | GT_PB_LEN;
+	*p++ = th->tmpl_len[t];
+	memcpy(p, th->tmpl[t], th->tmpl_len[t]);
+	e->chunk_len += need;
+	e->packets++;
+	th->last_ts = ts;
+	return 1;
 }
 
 /* ---- packet helpers ----------------------------------------------------- */
@@ -217,6 +253,49 @@ static void holder_name(char *out, size_t n, const struct gt_enc_thread *th)
 	snprintf(out, n, "%s %u", th->name[0] ? th->name : "thread", th->tid);
 }
 
+static void tmpl_done(struct gt_enc_thread *th, unsigned t, struct gt_pb *b)
+{
+	th->tmpl_len[t] = b->overflow ? 0 : (uint8_t)gt_pb_len(b);
+}
+
+/* Pre-encodes the TrackEvents of an uncontended release/acquire on gil: the
+ * thread-track hold begin and end (per reason), and the holder-track begin
+ * (named after the thread) and end. */
+static void build_templates(struct gt_enc *e, struct gt_enc_thread *th, unsigned gil)
+{
+	struct gt_pb b;
+	uint64_t holder = gt_uuid_gil(e->pid, gil, GT_TRACK_HOLDER);
+
+	th->tmpl_gil = (uint8_t)gil;
+	th->tmpl_name_iid = (uint8_t)th->name_iid;
+	th->seq_len = (uint8_t)gt_pb_put_varint(th->seq_bytes, th->seq_id);
+	gt_pb_init(&b, th->tmpl[TMPL_HOLD_BEGIN], sizeof(th->tmpl[0]));
+	gt_pb_uint(&b, PF_TE_TYPE, PF_TE_SLICE_BEGIN);
+	gt_pb_uint(&b, PF_TE_NAME_IID, NAME_HOLD);
+	tmpl_done(th, TMPL_HOLD_BEGIN, &b);
+	gt_pb_init(&b, th->tmpl[TMPL_HOLDER_BEGIN], sizeof(th->tmpl[0]));
+	gt_pb_uint(&b, PF_TE_TYPE, PF_TE_SLICE_BEGIN);
+	gt_pb_uint(&b, PF_TE_TRACK_UUID, holder);
+	gt_pb_uint(&b, PF_TE_NAME_IID, th->name_iid);
+	tmpl_done(th, TMPL_HOLDER_BEGIN, &b);
+	gt_pb_init(&b, th->tmpl[TMPL_HOLDER_END], sizeof(th->tmpl[0]));
+	gt_pb_uint(&b, PF_TE_TYPE, PF_TE_SLICE_END);
+	gt_pb_uint(&b, PF_TE_TRACK_UUID, holder);
+	tmpl_done(th, TMPL_HOLDER_END, &b);
+	for (int r = GT_END_VOLUNTARY; r < GT_END_REASON_MAX; r++) {
+		gt_pb_init(&b, th->tmpl[TMPL_HOLD_END + r], sizeof(th->tmpl[0]));
+		gt_pb_uint(&b, PF_TE_TYPE, PF_TE_SLICE_END);
+		annotation_ended(&b, (enum gt_end_reason)r);
+		tmpl_done(th, TMPL_HOLD_END + (unsigned)r, &b);
+	}
+}
+
+static void templates_for(struct gt_enc *e, struct gt_enc_thread *th, unsigned gil)
+{
+	if (th->tmpl_gil != gil || th->tmpl_name_iid != th->name_iid)
+		build_templates(e, th, gil);
+}
+
 /* ---- setup -------------------------------------------------------------- */
 
 int gt_enc_init(struct gt_enc *e, const struct gt_enc_options *opt, struct gt_enc_sink sink,
@@ -236,14 +315,12 @@ int gt_enc_init(struct gt_enc *e, const struct gt_enc_options *opt, struct gt_en
 	if (!e->chunk)
 		return -ENOMEM;
 	if (e->opt.compress_level) {
-		z_stream *z = calloc(1, sizeof(*z));
-		if (!z || deflateInit(z, e->opt.compress_level) != Z_OK) {
-			free(z);
+		e->z = libdeflate_alloc_compressor(e->opt.compress_level);
+		if (!e->z) {
 			gt_enc_free(e);
 			return -ENOMEM;
 		}
-		e->z = z;
-		e->zout_cap = deflateBound(z, (uLong)e->chunk_cap) + 32;
+		e->zout_cap = libdeflate_zlib_compress_bound(e->z, e->chunk_cap) + 32;
 		e->zout = malloc(e->zout_cap);
 		if (!e->zout) {
 			gt_enc_free(e);
@@ -255,10 +332,8 @@ int gt_enc_init(struct gt_enc *e, const struct gt_enc_options *opt, struct gt_en
 
 void gt_enc_free(struct gt_enc *e)
 {
-	if (e->z) {
-		deflateEnd(e->z);
-		free(e->z);
-	}
+	if (e->z)
+		libdeflate_free_compressor(e->z);
 	free(e->zout);
 	free(e->chunk);
 	e->z = NULL;
@@ -402,6 +477,7 @@ void gt_enc_thread_start(struct gt_enc *e, struct gt_enc_thread *th, uint32_t ti
 	th->first_ts = ts;
 	th->last_ts = ts;
 	th->name_iid = NAME_THREAD_FIRST;
+	th->tmpl_gil = 0xff; /* none built yet */
 	snprintf(th->name, sizeof(th->name), "%s", name ? name : "");
 	holder_name(hname, sizeof(hname), th);
 
@@ -488,6 +564,13 @@ static void end_hold(struct gt_enc *e, struct gt_enc_thread *th, uint64_t ts, un
 {
 	uint8_t buf[PKT_MAX];
 	struct gt_pb b;
+
+	templates_for(e, th, gil);
+	if (!flow && emit_fast(e, th, ts, TMPL_HOLD_END + why) &&
+	    emit_fast(e, th, ts, TMPL_HOLDER_END)) {
+		th->in_hold = 0;
+		return;
+	}
 
 	gt_pb_init(&b, buf, sizeof(buf));
 	size_t m = thread_event_begin(&b, th, ts, PF_TE_SLICE_END);
@@ -614,7 +697,7 @@ static void contended_span(struct gt_enc *e, struct gt_enc_thread *th, unsigned 
 }
 
 static void on_acquire(struct gt_enc *e, struct gt_enc_thread *th, const struct gt_event *ev,
-		       uint64_t ts, uint64_t t0)
+		       uint64_t ts)
 {
 	uint8_t buf[PKT_MAX];
 	struct gt_pb b;
@@ -625,28 +708,37 @@ static void on_acquire(struct gt_enc *e, struct gt_enc_thread *th, const struct 
 	if (th->in_wait)
 		end_wait(e, th, ts, ev->arg, ev->count, 0);
 	if (ev->flags & GT_F_CONTENTION_END)
-		contended_span(e, th, ev->gil, t0, ts);
+		contended_span(e, th, ev->gil, th->contended_since, ts);
 	th->gil = ev->gil;
+	th->in_hold = 1;
+	templates_for(e, th, ev->gil);
 
+	if (!(ev->flags & GT_F_FLOW_IN) && emit_fast(e, th, ts, TMPL_HOLD_BEGIN)) {
+	} else {
+		gt_pb_init(&b, buf, sizeof(buf));
+		size_t m = thread_event_begin(&b, th, ts, PF_TE_SLICE_BEGIN);
+		gt_pb_uint(&b, PF_TE_NAME_IID, NAME_HOLD);
+		if (ev->flags & GT_F_FLOW_IN)
+			gt_pb_fixed64(&b, PF_TE_TERMINATING_FLOW_IDS,
+				      gt_flow_id(e->pid, ev->gil, ev->seq));
+		gt_pb_end(&b, m);
+		emit(e, &b);
+	}
+
+	/* A switch: the GIL comes from another thread. Said on the holder
+	 * slice so that switches can be counted without ordering all
+	 * threads' events. */
+	int is_switch = ev->peer && ev->peer != th->tid;
+	if (!is_switch && emit_fast(e, th, ts, TMPL_HOLDER_BEGIN))
+		return;
 	gt_pb_init(&b, buf, sizeof(buf));
 	size_t m = thread_event_begin(&b, th, ts, PF_TE_SLICE_BEGIN);
-	gt_pb_uint(&b, PF_TE_NAME_IID, NAME_HOLD);
-	if (ev->flags & GT_F_FLOW_IN)
-		gt_pb_fixed64(&b, PF_TE_TERMINATING_FLOW_IDS, gt_flow_id(e->pid, ev->gil, ev->seq));
-	gt_pb_end(&b, m);
-	emit(e, &b);
-
-	gt_pb_init(&b, buf, sizeof(buf));
-	m = thread_event_begin(&b, th, ts, PF_TE_SLICE_BEGIN);
 	gt_pb_uint(&b, PF_TE_TRACK_UUID, gt_uuid_gil(e->pid, ev->gil, GT_TRACK_HOLDER));
 	gt_pb_uint(&b, PF_TE_NAME_IID, th->name_iid);
-	/* A switch: the GIL comes from another thread. Said here so that
-	 * switches can be counted without ordering all threads' events. */
-	if (ev->peer && ev->peer != th->tid)
+	if (is_switch)
 		annotation_uint(&b, AN_PREV_HOLDER, ev->peer);
 	gt_pb_end(&b, m);
 	emit(e, &b);
-	th->in_hold = 1;
 }
 
 static void on_drop_request(struct gt_enc *e, struct gt_enc_thread *th, const struct gt_event *ev,
@@ -666,10 +758,14 @@ static void on_drop_request(struct gt_enc *e, struct gt_enc_thread *th, const st
 }
 
 void gt_enc_event(struct gt_enc *e, struct gt_enc_thread *th, const struct gt_event *ev,
-		  uint64_t ts, uint64_t t0)
+		  uint64_t ts)
 {
 	if (!th->started || ev->gil >= GT_MAX_GILS)
 		return;
+	if (ev->kind == GT_EV_CONTENDED_SINCE) { /* the past: not clamped */
+		th->contended_since = ts;
+		return;
+	}
 	if (ts < th->last_ts) /* never let a thread's own slices go backwards */
 		ts = th->last_ts;
 	switch (ev->kind) {
@@ -677,7 +773,7 @@ void gt_enc_event(struct gt_enc *e, struct gt_enc_thread *th, const struct gt_ev
 		on_wait(e, th, ev, ts);
 		break;
 	case GT_EV_ACQUIRE:
-		on_acquire(e, th, ev, ts, t0);
+		on_acquire(e, th, ev, ts);
 		break;
 	case GT_EV_RELEASE:
 		settle(e, th, GT_END_VOLUNTARY);
@@ -704,7 +800,7 @@ void gt_enc_event(struct gt_enc *e, struct gt_enc_thread *th, const struct gt_ev
 		if (th->in_wait)
 			end_wait(e, th, ts, ev->arg, ev->count, GT_END_ABANDONED);
 		if (ev->flags & GT_F_CONTENTION_END)
-			contended_span(e, th, ev->gil, t0, ts);
+			contended_span(e, th, ev->gil, th->contended_since, ts);
 		break;
 	case GT_EV_THREAD_EXIT:
 		gt_enc_thread_end(e, th, ts, GT_END_THREAD_EXIT);

@@ -28,7 +28,7 @@ struct gt_enc_sink {
 };
 
 struct gt_enc_options {
-	int compress_level;        /* 0 = plain packets, 1..9 = zlib level */
+	int compress_level;        /* 0 = plain packets, 1..12 = deflate level */
 	size_t chunk_size;         /* bytes of packets per compressed chunk */
 	int64_t monotonic_offset;  /* BOOTTIME - MONOTONIC in ns, for the snapshot */
 };
@@ -64,6 +64,14 @@ struct gt_enc_thread {
 	uint32_t pending_count;
 	uint32_t pending_seq;
 	uint64_t pending_ts;
+	uint64_t contended_since; /* from the last GT_EV_CONTENDED_SINCE */
+	/* Pre-encoded TrackEvent bodies of the packets an uncontended
+	 * release/acquire writes, for GIL tmpl_gil (see build_templates()). */
+	uint8_t tmpl_gil;
+	uint8_t tmpl_name_iid;
+	uint8_t seq_bytes[5], seq_len;
+	uint8_t tmpl_len[GT_END_REASON_MAX + 3];
+	uint8_t tmpl[GT_END_REASON_MAX + 3][24];
 };
 
 struct gt_enc_gil {
@@ -83,7 +91,7 @@ struct gt_enc {
 	size_t chunk_cap;
 	uint8_t *zout;
 	size_t zout_cap;
-	void *z; /* z_stream, kept opaque so users need not include zlib.h */
+	void *z; /* libdeflate compressor, opaque so users need not include it */
 	struct gt_enc_gil gils[GT_MAX_GILS];
 	int error;             /* first sink or compression error, sticky */
 	uint64_t bytes_out;    /* bytes handed to the sink */
@@ -123,10 +131,9 @@ void gt_enc_thread_start(struct gt_enc *e, struct gt_enc_thread *th, uint32_t ti
  * after the new name. */
 void gt_enc_thread_rename(struct gt_enc *e, struct gt_enc_thread *th, const char *name,
 			  uint64_t ts);
-/* One event of th, in the thread's order. ts and t0 are ev's timestamps
- * converted to ns. */
+/* One event of th, in the thread's order. ts is ev->ts converted to ns. */
 void gt_enc_event(struct gt_enc *e, struct gt_enc_thread *th, const struct gt_event *ev,
-		  uint64_t ts, uint64_t t0);
+		  uint64_t ts);
 /* Settles a held-back release once no handshake can follow any more. */
 void gt_enc_thread_settle(struct gt_enc *e, struct gt_enc_thread *th);
 /* Closes whatever the thread has open at ts (thread or process exit). */

@@ -23,8 +23,8 @@ enum gt_event_kind {
 	/* The thread took the GIL. peer = thread that released it last (0 if
 	 * none), count = waiters left, arg = timed waits that ran out during
 	 * this take, seq = release sequence number this acquire follows.
-	 * Flags: GT_F_WAITED, GT_F_CONTENTION_END (t0 = when the contention
-	 * episode began), GT_F_FLOW_IN. */
+	 * Flags: GT_F_WAITED, GT_F_CONTENTION_END (a GT_EV_CONTENDED_SINCE
+	 * precedes it), GT_F_FLOW_IN. */
 	GT_EV_ACQUIRE = 2,
 	/* The thread released the GIL. count = waiters at that moment,
 	 * seq = this release's sequence number (flow id when count > 0).
@@ -42,8 +42,15 @@ enum gt_event_kind {
 	GT_EV_THREAD_EXIT = 6,
 	/* The thread left take_gil without the GIL after waiting (a daemon
 	 * thread told to exit during finalisation). count = waiters left,
-	 * arg = timed waits that ran out. */
+	 * arg = timed waits that ran out. May have GT_F_CONTENTION_END. */
 	GT_EV_ABANDON = 7,
+	/* Companion of the next event (an ACQUIRE or ABANDON with
+	 * GT_F_CONTENTION_END): ts = when the contention episode it ends began,
+	 * i.e. when the GIL's waiter count went from 0 to 1. */
+	GT_EV_CONTENDED_SINCE = 8,
+	/* Companion of the previous event: arg = the id of the stack captured
+	 * with it. Reserved for stack capture; not written yet. */
+	GT_EV_STACK = 9,
 	GT_EV_KIND_MAX
 };
 
@@ -57,24 +64,24 @@ enum gt_event_flag {
 	GT_F_DROP_PENDING = 1u << 3,
 };
 
-/* 48 bytes: six stores on the hot path. Field meanings depend on kind (see
- * enum gt_event_kind); unused fields are zero. */
+/* 32 bytes, two to a cache line: recording one is two 16-byte stores, and
+ * the cache line the writer thread last read is taken back half as often.
+ * Rare extra data (a contention episode's start, a stack) travels in a
+ * companion record rather than in every event. Field meanings depend on
+ * kind (see enum gt_event_kind); unused fields are zero. */
 struct gt_event {
-	uint64_t ts;       /* recorder clock (TSC ticks or CLOCK_BOOTTIME ns) */
-	uint64_t t0;       /* kind-specific earlier timestamp, same clock */
-	uint32_t tid;      /* OS thread id the event belongs to */
-	uint32_t peer;     /* another thread's tid, see kind */
-	uint32_t count;    /* waiter count, see kind */
-	uint32_t seq;      /* release sequence number, see kind */
-	uint32_t arg;      /* kind-specific small value */
-	uint32_t stack_id; /* 0 = none; reserved for stack capture */
-	uint8_t kind;      /* enum gt_event_kind */
-	uint8_t gil;       /* GIL slot, see struct gt_gil_info */
-	uint16_t flags;    /* enum gt_event_flag */
-	uint32_t reserved;
+	uint64_t ts;    /* recorder clock (TSC ticks or CLOCK_BOOTTIME ns) */
+	uint32_t tid;   /* OS thread id the event belongs to */
+	uint32_t peer;  /* another thread's tid, see kind */
+	uint32_t count; /* waiter count, see kind */
+	uint32_t seq;   /* release sequence number, see kind */
+	uint32_t arg;   /* kind-specific small value */
+	uint8_t kind;   /* enum gt_event_kind */
+	uint8_t gil;    /* GIL slot */
+	uint16_t flags; /* enum gt_event_flag */
 };
 
-_Static_assert(sizeof(struct gt_event) == 48, "gt_event must stay 48 bytes");
+_Static_assert(sizeof(struct gt_event) == 32, "gt_event must stay 32 bytes");
 
 #define GT_MAX_GILS 64
 

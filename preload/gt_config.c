@@ -11,7 +11,7 @@
 
 struct gt_config gt_cfg = {
 	.output = GT_DEFAULT_OUTPUT,
-	.ring_events = 16384,
+	.ring_events = 65536,
 	.max_threads = 1024,
 	.compress = 1,
 	.flush_ms = 100,
@@ -99,7 +99,7 @@ void gt_config_load(void)
 	}
 	parse_uint("GILTRACE_MAX_THREADS", &gt_cfg.max_threads, 1, 65536);
 	unsigned level = (unsigned)gt_cfg.compress;
-	parse_uint("GILTRACE_COMPRESS", &level, 0, 9);
+	parse_uint("GILTRACE_COMPRESS", &level, 0, 12);
 	gt_cfg.compress = (int)level;
 	parse_uint("GILTRACE_FLUSH_MS", &gt_cfg.flush_ms, 1, 10000);
 	errno = saved;

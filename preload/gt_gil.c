@@ -19,26 +19,23 @@
 struct gt_gil_id gt_gil_ids[GT_MAX_GILS];
 struct gt_gil gt_gils[GT_MAX_GILS];
 _Atomic unsigned gt_ngils;
-/* Empty range: no pointer matches until a GIL is registered. */
-uintptr_t gt_gil_lo = UINTPTR_MAX, gt_gil_span;
+/* Empty ranges: no pointer matches until a GIL is registered. */
+uintptr_t gt_sm_lo = UINTPTR_MAX, gt_sm_span, gt_cond_lo = UINTPTR_MAX, gt_cond_span;
 
 static atomic_flag reg_lock = ATOMIC_FLAG_INIT;
 
-static void widen_range(const void *p)
+/* Ranges only ever grow, and only here; a reader racing with this is the
+ * thread creating the new GIL, which does not use it yet. */
+static void widen(uintptr_t *lo, uintptr_t *span, const void *p)
 {
 	uintptr_t a = (uintptr_t)p;
-	if (!a)
-		return;
-	uintptr_t lo = gt_gil_lo, hi = gt_gil_span ? gt_gil_lo + gt_gil_span : 0;
-	if (a < lo)
-		lo = a;
+	uintptr_t l = *lo, hi = *span ? *lo + *span : 0;
+	if (a < l)
+		l = a;
 	if (a + 1 > hi)
 		hi = a + 1;
-	/* Widen span before moving lo down would briefly exclude old
-	 * objects; both are only ever widened and only in registration, and a
-	 * reader racing with it is the thread creating the new GIL. */
-	gt_gil_span = hi - lo;
-	gt_gil_lo = lo;
+	*span = hi - l;
+	*lo = l;
 }
 
 /* What the layout predicts about a GIL whose condvar is at cond. */
@@ -107,10 +104,8 @@ int gt_gil_register(void *cond, void *mutex, void *switch_cond, void *switch_mut
 		g->clock = clock;
 		cross_check(g, cond, mutex, switch_cond, switch_mutex);
 		gt_gil_ids[k] = (struct gt_gil_id){cond, mutex, switch_cond, switch_mutex};
-		widen_range(cond);
-		widen_range(mutex);
-		widen_range(switch_cond);
-		widen_range(switch_mutex);
+		widen(&gt_cond_lo, &gt_cond_span, cond);
+		widen(&gt_sm_lo, &gt_sm_span, switch_mutex);
 		if ((unsigned)k == n) /* publish: pairs with the acquire in find */
 			atomic_store_explicit(&gt_ngils, n + 1, memory_order_release);
 		char how[256];
@@ -142,8 +137,8 @@ void gt_gil_reset(void)
 {
 	atomic_store(&gt_ngils, 0);
 	memset(gt_gil_ids, 0, sizeof(gt_gil_ids));
-	gt_gil_lo = UINTPTR_MAX;
-	gt_gil_span = 0;
+	gt_sm_lo = gt_cond_lo = UINTPTR_MAX;
+	gt_sm_span = gt_cond_span = 0;
 }
 
 void gt_gil_check_interp(struct gt_gil *g)

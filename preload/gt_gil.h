@@ -2,7 +2,7 @@
 /*
  * gt_gil.h — the GILs of this process and how they were identified.
  *
- * Every hooked call compares its mutex or condvar against this table, so the
+ * Hooked calls compare their mutex or condvar against this table, so the
  * lookup is a single range check for the common "not a GIL object" case and
  * a short scan otherwise. The identity part is written once before it is
  * published; the dynamic part is written only by a thread holding that GIL's
@@ -58,42 +58,35 @@ struct gt_gil {
 extern struct gt_gil_id gt_gil_ids[GT_MAX_GILS];
 extern struct gt_gil gt_gils[GT_MAX_GILS];
 extern _Atomic unsigned gt_ngils;
-extern uintptr_t gt_gil_lo, gt_gil_span;
+/* Address ranges [lo, lo + span) holding every GIL's switch mutex, and every
+ * GIL's condvar: the only objects whose calls giltrace looks at. A call on
+ * anything else costs one subtraction and one compare. */
+extern uintptr_t gt_sm_lo, gt_sm_span, gt_cond_lo, gt_cond_span;
 
-enum gt_gil_obj { GT_OBJ_COND, GT_OBJ_MUTEX, GT_OBJ_SWITCH_COND, GT_OBJ_SWITCH_MUTEX };
-
-/* Is p one of the GIL mutexes? Sets *k (GIL slot) and *sw (switch mutex). */
-static inline int gt_gil_find_mutex(const void *p, unsigned *k, int *sw)
+/* Is p a GIL's switch mutex? Sets *k to the GIL's slot. */
+static inline int gt_gil_find_switch_mutex(const void *p, unsigned *k)
 {
-	if (__builtin_expect((uintptr_t)p - gt_gil_lo >= gt_gil_span, 1))
+	if (__builtin_expect((uintptr_t)p - gt_sm_lo >= gt_sm_span, 1))
 		return 0;
 	unsigned n = atomic_load_explicit(&gt_ngils, memory_order_acquire);
 	for (unsigned i = 0; i < n; i++) {
-		if (gt_gil_ids[i].mutex == p) {
-			*k = i, *sw = 0;
-			return 1;
-		}
 		if (gt_gil_ids[i].switch_mutex == p) {
-			*k = i, *sw = 1;
+			*k = i;
 			return 1;
 		}
 	}
 	return 0;
 }
 
-/* Is p one of the GIL condvars? */
-static inline int gt_gil_find_cond(const void *p, unsigned *k, int *sw)
+/* Is p a GIL's condvar (not its switch condvar)? */
+static inline int gt_gil_find_cond(const void *p, unsigned *k)
 {
-	if (__builtin_expect((uintptr_t)p - gt_gil_lo >= gt_gil_span, 1))
+	if (__builtin_expect((uintptr_t)p - gt_cond_lo >= gt_cond_span, 1))
 		return 0;
 	unsigned n = atomic_load_explicit(&gt_ngils, memory_order_acquire);
 	for (unsigned i = 0; i < n; i++) {
 		if (gt_gil_ids[i].cond == p) {
-			*k = i, *sw = 0;
-			return 1;
-		}
-		if (gt_gil_ids[i].switch_cond == p) {
-			*k = i, *sw = 1;
+			*k = i;
 			return 1;
 		}
 	}
@@ -101,11 +94,11 @@ static inline int gt_gil_find_cond(const void *p, unsigned *k, int *sw)
 }
 
 /* Adds (or, for the same objects re-created after fork, resets) a GIL;
- * returns its slot or -1 when the table is full. switch objects may be NULL
- * when not known yet. */
+ * returns its slot or -1 when the table is full. */
 int gt_gil_register(void *cond, void *mutex, void *switch_cond, void *switch_mutex,
 		    uint32_t method, int clock);
-/* A GIL object is being destroyed: stop matching that GIL. */
+/* A GIL object is being destroyed: stop matching that GIL. Cheap when
+ * obj is no GIL's. */
 void gt_gil_forget(const void *obj);
 /* Every GIL gone (forked child before the interpreter re-creates it). */
 void gt_gil_reset(void);

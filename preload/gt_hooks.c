@@ -2,13 +2,18 @@
 /*
  * gt_hooks.c — the pthread functions CPython's GIL is built on.
  *
- * Every call first asks "is this a GIL object?" (gt_gil_find_*: one range
- * compare when it is not) and otherwise forwards untouched. For GIL objects
- * a small per-thread state machine follows take_gil/drop_gil (the sequence is
- * the same from 3.6 to 3.14; docs/design.md walks through it):
+ * Only three calls matter, and each first asks "is this a GIL object?"
+ * (one range compare when it is not) and otherwise forwards untouched:
  *
- *   take_gil:  lock(M) [timedwait(C,M)...] lock(SM)=ACQUIRE signal(SC) unlock(SM) unlock(M)
- *   drop_gil:  lock(M) signal(C)=RELEASE unlock(M) [lock(SM) wait(SC,SM) unlock(SM)]=forced
+ *   pthread_mutex_lock(switch mutex)   holding the GIL mutex: ACQUIRE (take_gil);
+ *                                      otherwise: the forced-switch handshake
+ *   pthread_cond_signal(GIL condvar)   RELEASE (only drop_gil signals it)
+ *   pthread_cond_timedwait(GIL condvar) WAIT; a timeout with the same holder
+ *                                      and no switch meanwhile: DROP_REQUEST
+ *
+ * (The protocol is the same from 3.6 to 3.14; docs/design.md walks through
+ * it.) Unlocks and every other mutex and condvar call are not ours to look
+ * at: pthread_mutex_unlock is not even hooked.
  *
  * Timestamps are taken only at release, acquire, the first timed wait of a
  * take and a timed wait that ran out — while the GIL's mutex is held, so the
@@ -18,7 +23,8 @@
  * What each hook may do: call the real function, read/write thread-local
  * state and the GIL table, read the clock, write its own ring. The init,
  * destroy and first-event paths may additionally take the registration spin
- * flag, start the writer thread or make a syscall (once per GIL / thread).
+ * flag or make a syscall (once per GIL / thread); a release right after a
+ * fork() restarts the writer thread.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -41,13 +47,13 @@
 #define likely(x) __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
 #define GT_EXPORT __attribute__((visibility("default")))
-#define GT_SLOW __attribute__((noinline, cold))
+/* Out of line so that the "not a GIL object" fast path stays a few
+ * instructions; not cold: for GIL objects this is the hot path. */
+#define GT_GIL_PATH __attribute__((noinline))
+/* Rare: once per thread, per GIL, or only without an init sequence. */
+#define GT_RARE __attribute__((noinline, cold))
 
 __thread struct gt_tls gt_tls __attribute__((tls_model("initial-exec")));
-
-/* Set when a GIL was found from its condvar alone (no init sequence) and its
- * switch objects still have to be learnt from a pthread_cond_wait. */
-static _Atomic int need_switch_objects;
 
 static inline uint32_t my_tid(void)
 {
@@ -58,7 +64,7 @@ static inline uint32_t my_tid(void)
 
 /* ---- recording ---------------------------------------------------------- */
 
-static GT_SLOW struct gt_slot *claim_slot(void)
+static GT_RARE struct gt_slot *claim_slot(void)
 {
 	static atomic_flag warned = ATOMIC_FLAG_INIT;
 	if (gt_tls.no_slot)
@@ -80,8 +86,8 @@ static GT_SLOW struct gt_slot *claim_slot(void)
 	return s;
 }
 
-static inline void record(uint8_t kind, unsigned k, uint16_t flags, uint64_t ts, uint64_t t0,
-			  uint32_t peer, uint32_t count, uint32_t seq, uint32_t arg)
+static inline void record(uint8_t kind, unsigned k, uint16_t flags, uint64_t ts, uint32_t peer,
+			  uint32_t count, uint32_t seq, uint32_t arg)
 {
 	struct gt_slot *s = likely(gt_tls.has_slot) ? gt_tls.slot : claim_slot();
 	if (unlikely(!s)) {
@@ -91,19 +97,15 @@ static inline void record(uint8_t kind, unsigned k, uint16_t flags, uint64_t ts,
 	struct gt_event *e = gt_ring_reserve(s);
 	if (unlikely(!e))
 		return;
-	e->ts = ts;
-	e->t0 = t0;
-	e->tid = gt_tls.tid;
-	e->peer = peer;
-	e->count = count;
-	e->seq = seq;
-	e->arg = arg;
-	e->stack_id = 0;
-	e->kind = kind;
-	e->gil = (uint8_t)k;
-	e->flags = flags;
-	e->reserved = 0;
+	*e = (struct gt_event){ts, gt_tls.tid, peer, count, seq, arg, kind, (uint8_t)k, flags};
 	gt_ring_commit(s);
+}
+
+/* An ACQUIRE or ABANDON that ends a contention episode: first say when the
+ * episode began. */
+static inline void record_episode_start(unsigned k, uint64_t since)
+{
+	record(GT_EV_CONTENDED_SINCE, k, 0, since, 0, 0, 0, 0);
 }
 
 /* A timestamp for an event of GIL g, taken with g's mutex held: strictly
@@ -132,6 +134,8 @@ static uint32_t interval_us(const struct gt_gil *g, const struct timespec *absti
 	return ns > 0 ? (uint32_t)((ns / 1000 + 5) / 10 * 10) : 0;
 }
 
+/* ---- events ------------------------------------------------------------- */
+
 static void on_wait(struct gt_gil *g, unsigned k, const struct timespec *abstime)
 {
 	uint64_t ts = gil_now(g);
@@ -139,22 +143,23 @@ static void on_wait(struct gt_gil *g, unsigned k, const struct timespec *abstime
 	if (waiters == 1)
 		g->contended_since = ts;
 	gt_tls.waited = 1;
-	record(GT_EV_WAIT, k, 0, ts, 0, g->holder, waiters, 0, interval_us(g, abstime));
+	gt_tls.gil = (uint8_t)k;
+	gt_tls.timeouts = 0;
+	record(GT_EV_WAIT, k, 0, ts, g->holder, waiters, 0, interval_us(g, abstime));
 }
 
 static inline void on_acquire(struct gt_gil *g, unsigned k)
 {
 	uint64_t ts = gil_now(g);
-	uint32_t me = my_tid();
+	uint32_t me = gt_tls.tid;
 	uint16_t flags = 0;
-	uint64_t t0 = 0;
-	if (gt_tls.waited) {
+	if (gt_tls.waited && gt_tls.gil == k) {
 		flags |= GT_F_WAITED;
 		if (g->waiters)
 			g->waiters--;
 		if (!g->waiters) {
 			flags |= GT_F_CONTENTION_END;
-			t0 = g->contended_since;
+			record_episode_start(k, g->contended_since);
 		}
 	}
 	if (g->flow_open) {
@@ -170,9 +175,11 @@ static inline void on_acquire(struct gt_gil *g, unsigned k)
 	g->holder = me;
 	if (unlikely(g->check_interp))
 		gt_gil_check_interp(g);
-	record(GT_EV_ACQUIRE, k, flags, ts, t0, g->last_releaser, g->waiters, g->release_seq,
+	record(GT_EV_ACQUIRE, k, flags, ts, g->last_releaser, g->waiters, g->release_seq,
 	       gt_tls.timeouts);
-	gt_tls.phase = GT_PH_TAKEN;
+	gt_tls.gil = (uint8_t)k;
+	gt_tls.waited = 0;
+	gt_tls.released = 0;
 }
 
 static inline void on_release(struct gt_gil *g, unsigned k)
@@ -185,145 +192,102 @@ static inline void on_release(struct gt_gil *g, unsigned k)
 	g->release_seq++;
 	g->flow_open = g->waiters > 0;
 	g->holder = 0;
-	g->last_releaser = my_tid();
-	record(GT_EV_RELEASE, k, flags, ts, 0, 0, g->waiters, g->release_seq, 0);
-	gt_tls.phase = GT_PH_RELEASED;
+	g->last_releaser = gt_tls.tid;
+	record(GT_EV_RELEASE, k, flags, ts, 0, g->waiters, g->release_seq, 0);
+	gt_tls.gil = (uint8_t)k;
+	gt_tls.released = 1;
+	gt_tls.waited = 0;
 }
 
-/* The thread leaves take_gil without the GIL after waiting (3.9+ daemon
- * threads during finalisation). */
-static void on_abandon(struct gt_gil *g, unsigned k)
+/* A waiter leaves without the GIL: only a thread exiting from take_gil
+ * during finalisation does. The waiter count is protected by the GIL's
+ * mutex, which it no longer holds, so take it (briefly, as CPython does). */
+void gt_hooks_thread_exit(void)
 {
+	if (!gt_tls.waited || !gt_tracing())
+		return;
+	unsigned k = gt_tls.gil;
+	pthread_mutex_t *m = gt_gil_ids[k].mutex;
+	struct gt_gil *g = &gt_gils[k];
+	if (!m)
+		return; /* the GIL is gone */
+	int own = m->__data.__owner == (int)my_tid();
+	if (!own && gt_real.mutex_lock(m))
+		return;
 	uint64_t ts = gil_now(g);
 	uint16_t flags = 0;
-	uint64_t t0 = 0;
 	if (g->waiters)
 		g->waiters--;
 	if (!g->waiters) {
 		flags = GT_F_CONTENTION_END;
-		t0 = g->contended_since;
+		record_episode_start(k, g->contended_since);
 	}
-	record(GT_EV_ABANDON, k, flags, ts, t0, 0, g->waiters, 0, gt_tls.timeouts);
+	record(GT_EV_ABANDON, k, flags, ts, 0, g->waiters, 0, gt_tls.timeouts);
+	gt_tls.waited = 0;
+	if (!own)
+		gt_real.mutex_unlock(m);
 }
 
-/* ---- mutexes ------------------------------------------------------------ */
+/* ---- the hooks ---------------------------------------------------------- */
 
-static GT_SLOW int gil_mutex_lock(pthread_mutex_t *m, unsigned k, int sw)
+/* take_gil locks the switch mutex holding the GIL's mutex (the acquire);
+ * drop_gil locks it without (the handshake of a forced switch). glibc
+ * records the owner's tid in every locked mutex, including when a condvar
+ * wait re-takes it. */
+static GT_GIL_PATH int switch_mutex_lock(pthread_mutex_t *m, unsigned k)
 {
-	if (!gt_tracing() || gt_tls.busy)
+	if (!gt_tracing())
 		return gt_real.mutex_lock(m);
-	struct gt_gil *g = &gt_gils[k];
-	if (!sw) {
+	const pthread_mutex_t *gil_mutex = gt_gil_ids[k].mutex;
+	if (likely(gil_mutex && gil_mutex->__data.__owner == (int)my_tid())) {
 		int rc = gt_real.mutex_lock(m);
-		if (rc)
-			return rc;
-		/* With M held, holder is stable: only its holder drops it. */
-		gt_tls.gil = (uint8_t)k;
-		if (g->holder && g->holder == my_tid()) {
-			gt_tls.phase = GT_PH_DROP;
-		} else {
-			gt_tls.phase = GT_PH_TAKE;
-			gt_tls.waited = 0;
-			gt_tls.timeouts = 0;
-		}
-		return 0;
-	}
-	if (gt_tls.gil == k && gt_tls.phase == GT_PH_TAKE) {
-		int rc = gt_real.mutex_lock(m);
-		if (!rc)
-			on_acquire(g, k);
+		if (likely(!rc))
+			on_acquire(&gt_gils[k], k);
 		return rc;
 	}
-	if (gt_tls.gil == k && gt_tls.phase == GT_PH_AFTER_DROP) {
-		/* drop_gil saw a drop request: FORCE_SWITCHING handshake. */
-		record(GT_EV_FORCED, k, 0, 0, 0, 0, 0, 0, 0);
-		gt_tls.phase = GT_PH_IDLE;
+	if (gt_tls.released && gt_tls.gil == k) {
+		record(GT_EV_FORCED, k, 0, 0, 0, 0, 0, 0);
+		gt_tls.released = 0;
 	}
 	return gt_real.mutex_lock(m);
-}
-
-static GT_SLOW int gil_mutex_unlock(pthread_mutex_t *m, unsigned k, int sw)
-{
-	if (!gt_tracing() || gt_tls.busy || gt_tls.gil != k)
-		return gt_real.mutex_unlock(m);
-	if (sw) {
-		if (gt_tls.phase == GT_PH_AFTER_DROP)
-			gt_tls.phase = GT_PH_IDLE;
-		return gt_real.mutex_unlock(m);
-	}
-	switch (gt_tls.phase) {
-	case GT_PH_TAKE:
-		/* No acquire: either a bare lock/unlock (3.13+ pending calls)
-		 * or a waiter leaving to exit. */
-		if (gt_tls.waited)
-			on_abandon(&gt_gils[k], k);
-		gt_tls.phase = GT_PH_IDLE;
-		break;
-	case GT_PH_RELEASED: {
-		int rc = gt_real.mutex_unlock(m);
-		gt_tls.phase = GT_PH_AFTER_DROP;
-		/* The writer was stopped for a fork() in this process:
-		 * restart it now that this thread holds no GIL lock. */
-		if (unlikely(!atomic_load_explicit(&gt_writer_running, memory_order_relaxed)))
-			gt_writer_start();
-		return rc;
-	}
-	case GT_PH_TAKEN:
-	case GT_PH_DROP:
-		gt_tls.phase = GT_PH_IDLE;
-		break;
-	default:
-		break;
-	}
-	return gt_real.mutex_unlock(m);
 }
 
 GT_EXPORT int pthread_mutex_lock(pthread_mutex_t *m)
 {
 	unsigned k;
-	int sw;
-	if (likely(!gt_gil_find_mutex(m, &k, &sw)))
+	if (likely(!gt_gil_find_switch_mutex(m, &k)))
 		return gt_real.mutex_lock(m);
-	return gil_mutex_lock(m, k, sw);
+	return switch_mutex_lock(m, k);
 }
 
-GT_EXPORT int pthread_mutex_unlock(pthread_mutex_t *m)
+/* Only drop_gil signals the GIL's condvar: locked is 0 by now. */
+static GT_GIL_PATH int gil_signal(pthread_cond_t *c, unsigned k)
 {
-	unsigned k;
-	int sw;
-	if (likely(!gt_gil_find_mutex(m, &k, &sw)))
-		return gt_real.mutex_unlock(m);
-	return gil_mutex_unlock(m, k, sw);
-}
-
-/* ---- condition variables ------------------------------------------------ */
-
-GT_EXPORT int pthread_cond_signal(pthread_cond_t *c)
-{
-	unsigned k;
-	int sw;
-	if (likely(!gt_gil_find_cond(c, &k, &sw)))
-		return gt_real.cond_signal(c);
-	/* Only drop_gil signals the GIL's condvar: locked is 0 by now. */
-	if (!sw && gt_tracing() && !gt_tls.busy) {
-		gt_tls.gil = (uint8_t)k;
+	if (gt_tracing()) {
+		my_tid();
 		on_release(&gt_gils[k], k);
+		/* The writer was stopped for a fork() in this process: restart
+		 * it. Rare, and only the thread holding the GIL's mutex waits. */
+		if (unlikely(!atomic_load_explicit(&gt_writer_running, memory_order_relaxed)))
+			gt_writer_start();
 	}
 	return gt_real.cond_signal(c);
 }
 
-static GT_SLOW int gil_timedwait(pthread_cond_t *c, pthread_mutex_t *m,
-				 const struct timespec *abstime, unsigned k)
+GT_EXPORT int pthread_cond_signal(pthread_cond_t *c)
+{
+	unsigned k;
+	if (likely(!gt_gil_find_cond(c, &k)))
+		return gt_real.cond_signal(c);
+	return gil_signal(c, k);
+}
+
+static GT_GIL_PATH int gil_timedwait(pthread_cond_t *c, pthread_mutex_t *m,
+				     const struct timespec *abstime, unsigned k)
 {
 	struct gt_gil *g = &gt_gils[k];
-	if (gt_tls.phase != GT_PH_TAKE || gt_tls.gil != k) {
-		/* Tracing started while this thread was inside take_gil. */
-		gt_tls.gil = (uint8_t)k;
-		gt_tls.phase = GT_PH_TAKE;
-		gt_tls.waited = 0;
-		gt_tls.timeouts = 0;
-	}
-	if (!gt_tls.waited)
+	my_tid();
+	if (!gt_tls.waited || gt_tls.gil != k)
 		on_wait(g, k, abstime);
 	gt_tls.seen_switch = g->switches;
 	int rc = gt_real.cond_timedwait(c, m, abstime);
@@ -333,29 +297,24 @@ static GT_SLOW int gil_timedwait(pthread_cond_t *c, pthread_mutex_t *m,
 		gt_tls.timeouts++;
 		if (g->holder && g->switches == gt_tls.seen_switch) {
 			g->drop_requested = 1;
-			record(GT_EV_DROP_REQUEST, k, 0, gil_now(g), 0, g->holder, g->waiters, 0, 0);
+			record(GT_EV_DROP_REQUEST, k, 0, gil_now(g), g->holder, g->waiters, 0, 0);
 		}
 	}
 	return rc;
 }
 
 /* No GIL known yet, but the interpreter itself waits with a timeout: that is
- * take_gil (the only timed condvar wait in CPython's own code). */
-static GT_SLOW void learn_from_wait(pthread_cond_t *c, pthread_mutex_t *m)
+ * take_gil (the only timed condvar wait in CPython's own code). The other
+ * objects follow from the 3.7+ layout; 3.6 lays its statics out freely, so
+ * this fallback does not apply there. */
+static GT_RARE void learn_from_wait(pthread_cond_t *c, pthread_mutex_t *m)
 {
 	int saved = errno;
-	void *sc = NULL, *sm = NULL;
-	if (gt_py.minor >= 7) {
-		sc = (char *)c + (GT_GIL_SWITCH_COND_OFF - GT_GIL_COND_OFF);
-		sm = (char *)c + (GT_GIL_SWITCH_MUTEX_OFF - GT_GIL_COND_OFF);
-		if ((char *)m != (char *)c + (GT_GIL_MUTEX_OFF - GT_GIL_COND_OFF))
-			sc = sm = NULL;
-	}
-	if (gt_gil_register(c, m, sc, sm, GT_ID_CALLER, -1) >= 0) {
-		if (!sc)
-			atomic_store(&need_switch_objects, 1);
+	char *base = (char *)c - GT_GIL_COND_OFF;
+	if (gt_py.minor >= 7 && (char *)m == base + GT_GIL_MUTEX_OFF &&
+	    gt_gil_register(c, m, base + GT_GIL_SWITCH_COND_OFF, base + GT_GIL_SWITCH_MUTEX_OFF,
+			    GT_ID_CALLER, -1) >= 0)
 		gt_tracer_start();
-	}
 	errno = saved;
 }
 
@@ -363,46 +322,26 @@ GT_EXPORT int pthread_cond_timedwait(pthread_cond_t *c, pthread_mutex_t *m,
 				     const struct timespec *abstime)
 {
 	unsigned k;
-	int sw;
-	if (likely(!gt_gil_find_cond(c, &k, &sw))) {
+	if (likely(!gt_gil_find_cond(c, &k))) {
 		if (unlikely(gt_proc.eligible && !atomic_load(&gt_ngils) && !gt_tls.busy) &&
 		    atomic_load(&gt_state) == GT_OFF &&
 		    gt_python_is_caller(__builtin_return_address(0))) {
 			learn_from_wait(c, m);
-			if (gt_gil_find_cond(c, &k, &sw) && gt_tracing())
+			if (gt_gil_find_cond(c, &k) && gt_tracing())
 				return gil_timedwait(c, m, abstime, k);
 		}
 		return gt_real.cond_timedwait(c, m, abstime);
 	}
-	if (sw || !gt_tracing() || gt_tls.busy)
+	if (!gt_tracing())
 		return gt_real.cond_timedwait(c, m, abstime);
 	return gil_timedwait(c, m, abstime, k);
-}
-
-GT_EXPORT int pthread_cond_wait(pthread_cond_t *c, pthread_mutex_t *m)
-{
-	/* drop_gil's untimed wait on switch_cond: nothing to record, but it
-	 * names the switch objects when the GIL was found without them (3.6
-	 * found from a timed wait). */
-	if (unlikely(atomic_load_explicit(&need_switch_objects, memory_order_relaxed)) &&
-	    !gt_tls.busy && gt_python_is_caller(__builtin_return_address(0))) {
-		unsigned n = atomic_load(&gt_ngils);
-		for (unsigned i = 0; i < n; i++) {
-			if (!gt_gil_ids[i].switch_cond && gt_gil_ids[i].mutex != (void *)m) {
-				gt_gil_register(gt_gil_ids[i].cond, gt_gil_ids[i].mutex, c, m,
-						gt_gils[i].method, gt_gils[i].clock);
-				atomic_store(&need_switch_objects, 0);
-			}
-		}
-	}
-	return gt_real.cond_wait(c, m);
 }
 
 /* ---- creation and destruction ------------------------------------------- */
 
 /* create_gil: mutex_init(M), mutex_init(SM), cond_init(C), cond_init(SC),
  * all from the interpreter's code, in this order, in one thread. */
-static GT_SLOW void init_mutex_seen(void *m)
+static GT_RARE void init_mutex_seen(void *m)
 {
 	if (gt_tls.init_n == 1) {
 		gt_tls.init_obj[1] = m;
@@ -413,7 +352,7 @@ static GT_SLOW void init_mutex_seen(void *m)
 	}
 }
 
-static GT_SLOW void init_cond_seen(void *c, const pthread_condattr_t *attr)
+static GT_RARE void init_cond_seen(void *c, const pthread_condattr_t *attr)
 {
 	if (gt_tls.init_n == 2) {
 		clockid_t clock = CLOCK_REALTIME;
@@ -454,18 +393,14 @@ GT_EXPORT int pthread_cond_init(pthread_cond_t *c, const pthread_condattr_t *att
 
 GT_EXPORT int pthread_mutex_destroy(pthread_mutex_t *m)
 {
-	unsigned k;
-	int sw;
-	if (unlikely(gt_gil_find_mutex(m, &k, &sw)))
+	if (unlikely(atomic_load_explicit(&gt_ngils, memory_order_relaxed)))
 		gt_gil_forget(m);
 	return gt_real.mutex_destroy(m);
 }
 
 GT_EXPORT int pthread_cond_destroy(pthread_cond_t *c)
 {
-	unsigned k;
-	int sw;
-	if (unlikely(gt_gil_find_cond(c, &k, &sw)))
+	if (unlikely(atomic_load_explicit(&gt_ngils, memory_order_relaxed)))
 		gt_gil_forget(c);
 	return gt_real.cond_destroy(c);
 }

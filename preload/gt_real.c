@@ -56,11 +56,6 @@ static int boot_cond_destroy(pthread_cond_t *c)
 	gt_real_resolve();
 	return gt_real.cond_destroy(c);
 }
-static int boot_cond_wait(pthread_cond_t *c, pthread_mutex_t *m)
-{
-	gt_real_resolve();
-	return gt_real.cond_wait(c, m);
-}
 static int boot_cond_timedwait(pthread_cond_t *c, pthread_mutex_t *m, const struct timespec *t)
 {
 	gt_real_resolve();
@@ -121,7 +116,6 @@ struct gt_real gt_real = {
 	.mutex_destroy = gt_boot_mutex_destroy,
 	.cond_init = boot_cond_init,
 	.cond_destroy = boot_cond_destroy,
-	.cond_wait = boot_cond_wait,
 	.cond_timedwait = boot_cond_timedwait,
 	.cond_signal = boot_cond_signal,
 	.sigaction = boot_sigaction,
@@ -191,7 +185,6 @@ void gt_real_resolve(void)
 	RESOLVE(mutex_destroy, "pthread_mutex_destroy", NULL);
 	RESOLVE(cond_init, "pthread_cond_init", GT_COND_VERSION);
 	RESOLVE(cond_destroy, "pthread_cond_destroy", GT_COND_VERSION);
-	RESOLVE(cond_wait, "pthread_cond_wait", GT_COND_VERSION);
 	RESOLVE(cond_timedwait, "pthread_cond_timedwait", GT_COND_VERSION);
 	RESOLVE(cond_signal, "pthread_cond_signal", GT_COND_VERSION);
 	RESOLVE(sigaction, "sigaction", NULL);

@@ -21,7 +21,6 @@ struct gt_real {
 	int (*mutex_destroy)(pthread_mutex_t *);
 	int (*cond_init)(pthread_cond_t *, const pthread_condattr_t *);
 	int (*cond_destroy)(pthread_cond_t *);
-	int (*cond_wait)(pthread_cond_t *, pthread_mutex_t *);
 	int (*cond_timedwait)(pthread_cond_t *, pthread_mutex_t *, const struct timespec *);
 	int (*cond_signal)(pthread_cond_t *);
 	int (*sigaction)(int, const struct sigaction *, struct sigaction *);

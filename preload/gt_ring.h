@@ -65,6 +65,7 @@ static inline struct gt_event *gt_ring_reserve(struct gt_slot *s)
 			return NULL;
 		}
 	}
+	/* PREFETCH */ __builtin_prefetch(&s->ev[(h + 16) & gt_pool.mask], 1, 3);
 	return &s->ev[h & gt_pool.mask];
 }
 

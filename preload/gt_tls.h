@@ -13,29 +13,18 @@
 
 struct gt_slot;
 
-/* Where a thread is in CPython's take_gil/drop_gil protocol (see
- * docs/design.md, "The state machine"). */
-enum gt_phase {
-	GT_PH_IDLE = 0,   /* outside take_gil/drop_gil */
-	GT_PH_TAKE,       /* holds the GIL mutex inside take_gil */
-	GT_PH_TAKEN,      /* acquired; still holds the mutex */
-	GT_PH_DROP,       /* holds the GIL mutex inside drop_gil */
-	GT_PH_RELEASED,   /* signalled the condvar: the GIL is free */
-	GT_PH_AFTER_DROP, /* unlocked after a release; a switch_mutex lock now
-			   * is the FORCE_SWITCHING handshake */
-};
-
 struct gt_tls {
-	uint8_t busy;    /* set while giltrace itself runs: hooks pass through */
-	uint8_t phase;   /* enum gt_phase */
-	uint8_t gil;     /* slot of the GIL this thread is taking or dropping */
-	uint8_t waited;  /* this take has waited on the condvar */
-	uint8_t init_n;  /* create_gil init calls seen in a row (0..3) */
+	uint8_t busy;     /* set while giltrace itself runs: hooks pass through */
+	uint8_t gil;      /* slot of the GIL of this thread's last GIL event */
+	uint8_t waited;   /* has waited for that GIL since its last acquire */
+	uint8_t released; /* its last GIL event was a release: a switch-mutex
+			   * lock without the GIL mutex now is the handshake */
+	uint8_t init_n;   /* create_gil init calls seen in a row (0..3) */
 	uint8_t init_clock; /* clock of the condvar in that sequence */
 	uint8_t has_slot;   /* slot is valid (0: none yet; see no_slot) */
 	uint8_t no_slot;    /* no ring was free: this thread's events are lost */
 	uint32_t tid;
-	uint32_t timeouts;    /* timed waits that ran out in this take */
+	uint32_t timeouts;    /* timed waits that ran out in this wait */
 	uint32_t seen_switch; /* GIL switch count when the last wait began */
 	struct gt_slot *slot;
 	void *init_obj[3];    /* mutex, switch mutex, cond of that sequence */

@@ -50,6 +50,7 @@ static void thread_exit(void *arg)
 		return; /* a stale key value inherited through fork */
 	int saved = errno;
 	if (gt_tracing()) {
+		gt_hooks_thread_exit();
 		struct gt_event *e = gt_ring_reserve(s);
 		if (e) {
 			memset(e, 0, sizeof(*e));
@@ -77,23 +78,9 @@ void gt_tracer_bind_thread(void *slot)
 
 /* ---- output naming ------------------------------------------------------ */
 
-/* trace.pftrace -> trace.<pid>.pftrace for processes other than the one
- * `giltrace run` started, unless the template already has %p. */
-static int output_path(char *out, size_t size, int *exclusive)
+/* trace.pftrace -> trace.<pid>.pftrace */
+static int with_pid(char *out, size_t size, int pid)
 {
-	int pid = gt_proc.pid;
-	int is_root = !gt_proc.forked_child && (!gt_cfg.root_pid || gt_cfg.root_pid == pid);
-	*exclusive = 0;
-	if (gt_config_expand(gt_cfg.output, pid, out, size))
-		return -ENAMETOOLONG;
-	if (is_root) {
-		/* `giltrace run` removed the file before starting us; if it
-		 * exists again, this is the same process after exec(). */
-		*exclusive = gt_cfg.root_pid != 0;
-		return 0;
-	}
-	if (strstr(gt_cfg.output, "%p"))
-		return 0;
 	char *slash = strrchr(out, '/');
 	char *dot = strrchr(out, '.');
 	if (!dot || (slash && dot < slash))
@@ -106,6 +93,23 @@ static int output_path(char *out, size_t size, int *exclusive)
 	return 0;
 }
 
+/* Where this process writes: the name itself for the process `giltrace
+ * run` started (or, with plain LD_PRELOAD, whichever process claims it
+ * first), trace.<pid>.pftrace for the others unless the name has %p. */
+static int output_path(char *out, size_t size, int *exclusive, int *is_root)
+{
+	int pid = gt_proc.pid;
+	*is_root = !gt_proc.forked_child && (!gt_cfg.root_pid || gt_cfg.root_pid == pid);
+	/* `giltrace run` removed the file before starting us; if it exists
+	 * again, this is the same process after exec(). */
+	*exclusive = *is_root && gt_cfg.root_pid != 0;
+	if (gt_config_expand(gt_cfg.output, pid, out, size))
+		return -ENAMETOOLONG;
+	if (*is_root || strstr(gt_cfg.output, "%p"))
+		return 0;
+	return with_pid(out, size, pid);
+}
+
 /* ---- start -------------------------------------------------------------- */
 
 void gt_tracer_start(void)
@@ -116,10 +120,13 @@ void gt_tracer_start(void)
 		return;
 	gt_proc.gil_seen = 1;
 	char path[PATH_MAX];
-	int exclusive, rc = output_path(path, sizeof(path), &exclusive);
+	int exclusive, is_root, rc = output_path(path, sizeof(path), &exclusive, &is_root);
 	if (!rc) {
 		gt_clock_init();
 		rc = gt_writer_prepare(path, exclusive);
+		if (rc == -EBUSY && !strstr(gt_cfg.output, "%p") &&
+		    !(rc = with_pid(path, sizeof(path), gt_proc.pid)))
+			rc = gt_writer_prepare(path, 0); /* another process writes it */
 		if (rc == -EEXIST) {
 			/* The same pid started a second trace (exec of itself). */
 			char alt[PATH_MAX];

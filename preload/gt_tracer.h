@@ -35,5 +35,7 @@ void gt_tracer_start(void);
 void gt_finish(void);
 /* The pthread key whose destructor reports thread exit. */
 void gt_tracer_bind_thread(void *slot);
+/* gt_hooks.c: a thread exits; settle a wait it leaves unfinished. */
+void gt_hooks_thread_exit(void);
 
 #endif

@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -45,7 +46,10 @@ _Atomic int gt_writer_running;
 #define SETTLE_NS 50000000ull
 #define DISK_FLUSH_NS 1000000000ull
 #define NAME_REFRESH_NS 1000000000ull
-#define CALIBRATE_NS 20000000ull /* baseline before the first conversion */
+/* Baseline for the first TSC rate estimate. Short, because the rings fill
+ * while the writer waits: 2 ms gives ~20 ppm (0.1 µs on a 5 ms switch
+ * interval), and the rate is re-measured over the whole run each second. */
+#define CALIBRATE_NS 2000000ull
 
 struct wslot {
 	struct gt_enc_thread th;
@@ -115,13 +119,39 @@ static int sink_write(void *ctx, const void *data, size_t len)
 	return 0;
 }
 
+/* Claims the output file. With exclusive, it must not exist yet (`giltrace
+ * run` removed it; if it is back, this is the same pid after exec). Without,
+ * an advisory lock decides: another live process writing to the same name
+ * (a child started with the same GILTRACE_OUTPUT) holds it, and this one
+ * must not truncate that trace: -EBUSY, the caller picks another name. The
+ * lock goes with the descriptor, which is close-on-exec. */
+static int open_output(const char *path, int exclusive)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | (exclusive ? O_EXCL : 0), 0644);
+	if (fd < 0)
+		return -errno;
+	if (flock(fd, LOCK_EX | LOCK_NB)) {
+		int err = errno == EWOULDBLOCK ? EBUSY : errno;
+		close(fd);
+		return -err;
+	}
+	if (ftruncate(fd, 0)) {
+		int err = errno;
+		close(fd);
+		return -err;
+	}
+	return fd;
+}
+
 int gt_writer_prepare(const char *path, int exclusive)
 {
 	snprintf(W.path, sizeof(W.path), "%s", path);
-	int flags = O_WRONLY | O_CREAT | O_CLOEXEC | (exclusive ? O_EXCL : O_TRUNC);
-	W.fd = open(W.path, flags, 0644);
-	if (W.fd < 0)
-		return -errno;
+	W.fd = open_output(W.path, exclusive);
+	if (W.fd < 0) {
+		int err = W.fd;
+		W.fd = -1;
+		return err;
+	}
 	W.slots = calloc(gt_pool.nslots, sizeof(*W.slots));
 	struct gt_enc_options opt = {
 		.compress_level = gt_cfg.compress,
@@ -250,12 +280,13 @@ static void finish_slot(struct gt_slot *s, struct wslot *w, uint64_t now_ns)
 	gt_pool_release(s);
 }
 
-static void drain_slot(struct gt_slot *s, struct wslot *w, uint64_t now_ns, int final)
+/* Returns the number of events drained. */
+static uint64_t drain_slot(struct gt_slot *s, struct wslot *w, uint64_t now_ns, int final)
 {
 	/* Acquire: a slot seen EXITED has all of its events published. */
 	uint32_t state = atomic_load_explicit(&s->state, memory_order_acquire);
 	if (state == GT_SLOT_FREE)
-		return;
+		return 0;
 	uint64_t head = atomic_load_explicit(&s->head, memory_order_acquire);
 	uint64_t tail = atomic_load_explicit(&s->tail, memory_order_relaxed);
 	if (!w->th.started) {
@@ -266,11 +297,10 @@ static void drain_slot(struct gt_slot *s, struct wslot *w, uint64_t now_ns, int 
 		w->name_checked_ns = now_ns;
 		W.threads++;
 	}
+	uint64_t drained = head - tail;
 	for (; tail < head; tail++) {
 		const struct gt_event *ev = &s->ev[tail & gt_pool.mask];
-		uint64_t ts = gt_clock_to_ns(ev->ts);
-		uint64_t t0 = ev->t0 ? gt_clock_to_ns(ev->t0) : 0;
-		gt_enc_event(&W.enc, &w->th, ev, ts, t0);
+		gt_enc_event(&W.enc, &w->th, ev, gt_clock_to_ns(ev->ts));
 		W.events++;
 	}
 	/* Release: the producer may reuse these entries now. */
@@ -280,7 +310,7 @@ static void drain_slot(struct gt_slot *s, struct wslot *w, uint64_t now_ns, int 
 		gt_enc_thread_settle(&W.enc, &w->th);
 	if (state == GT_SLOT_EXITED) {
 		finish_slot(s, w, now_ns);
-		return;
+		return drained;
 	}
 	/* Names change (threading workers often name themselves right after
 	 * they start): look again now and then, and one last time at the end
@@ -292,19 +322,24 @@ static void drain_slot(struct gt_slot *s, struct wslot *w, uint64_t now_ns, int 
 			gt_enc_thread_rename(&W.enc, &w->th, name, now_ns);
 		w->name_checked_ns = now_ns;
 	}
+	return drained;
 }
 
-static void cycle(int final)
+/* Returns 1 if some thread produced a lot since the last cycle. */
+static int cycle(int final)
 {
 	uint64_t now_ns = gt_clock_to_ns(gt_clock_now());
 	declare_gils(W.start_ns);
 	uint32_t high = atomic_load_explicit(&gt_pool.high, memory_order_acquire);
+	int busy = 0;
 	for (uint32_t i = 0; i < high; i++)
-		drain_slot(&gt_pool.slots[i], &W.slots[i], now_ns, final);
+		if (drain_slot(&gt_pool.slots[i], &W.slots[i], now_ns, final) > gt_pool.mask / 8)
+			busy = 1;
 	if (now_ns > W.last_disk_ns + DISK_FLUSH_NS) {
 		gt_enc_flush(&W.enc);
 		W.last_disk_ns = now_ns;
 	}
+	return busy;
 }
 
 /* The end of the trace: runs in the writer thread or, when none is running,
@@ -365,11 +400,14 @@ static void *writer_main(void *arg)
 	gt_tls.busy = 1; /* our own libc calls pass straight through the hooks */
 	while (!atomic_load(&W.stop_req) && !atomic_load(&W.finish_req)) {
 		if (!W.calibrated && !(W.calibrated = gt_clock_calibrate(CALIBRATE_NS))) {
-			sleep_ms(5);
+			struct timespec pause = {0, 200000};
+			nanosleep(&pause, NULL);
 			continue;
 		}
-		cycle(0);
-		sleep_ms(gt_cfg.flush_ms);
+		/* A thread filling an eighth of its ring per cycle could outrun
+		 * a full period (and wake-ups on a VM can be late): come back
+		 * soon instead of waiting for a nudge. */
+		sleep_ms(cycle(0) ? 1 : gt_cfg.flush_ms);
 	}
 	if (atomic_load(&W.finish_req)) {
 		final_cycle(W.end_ticks);

@@ -17,6 +17,7 @@ requirements=(
   "cmd:make           build-essential"
   "cmd:cmake          cmake"
   "file:/usr/include/zlib.h zlib1g-dev"
+  "file:/usr/include/libdeflate.h libdeflate-dev"
   "cmd:protoc         protobuf-compiler"
   "cmd:node           nodejs"
   "cmd:npm            npm"

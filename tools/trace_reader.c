@@ -383,10 +383,13 @@ static int parse_descriptor(struct rd *r, const uint8_t *p, size_t n)
 	size_t name_len = 0;
 	char tname[16] = "";
 
+	uint64_t parent = 0;
 	gt_pbr_init(&d, p, n);
 	while (gt_pbr_next(&d, &f)) {
 		if (f.num == PF_TD_UUID && f.wire == GT_PB_VARINT) {
 			uuid = f.v;
+		} else if (f.num == PF_TD_PARENT_UUID && f.wire == GT_PB_VARINT) {
+			parent = f.v;
 		} else if (f.num == PF_TD_NAME && f.wire == GT_PB_LEN) {
 			name = f.data, name_len = f.len;
 		} else if (f.num == PF_TD_COUNTER) {
@@ -421,7 +424,8 @@ static int parse_descriptor(struct rd *r, const uint8_t *p, size_t n)
 	struct track *t = map_get(&r->tracks, &track_ops, &uuid, 1);
 	if (!t)
 		return fail(r, "out of memory");
-	t->pid = pid ? pid : (uint32_t)(uuid >> 32);
+	/* giltrace's own tracks hang off their process's (pid << 32). */
+	t->pid = pid ? pid : (uint32_t)(parent >> 32);
 	t->gil = -1;
 	if (is_thread) {
 		if (!tid)
@@ -438,26 +442,29 @@ static int parse_descriptor(struct rd *r, const uint8_t *p, size_t n)
 		t->kind = TK_PROCESS;
 		return 0;
 	}
-	/* giltrace's own tracks: the uuid's low word says which (see
+	/* giltrace's own tracks sit below 2^32 (process and thread tracks are
+	 * pid << 32 and up); their low 11 bits say which (see
 	 * docs/trace-format.md, "Tracks"). */
-	uint32_t low = (uint32_t)uuid;
-	if (low == 0xc0000000u) {
+	if (uuid >> 32)
+		return 0;
+	uint32_t low = (uint32_t)uuid & 0x7ffu;
+	if (low == 0x7ffu) {
 		t->kind = TK_META;
 		r->giltrace_seen = 1;
-	} else if ((low & 0xc0000000u) == 0x80000000u) {
-		unsigned slot = (low >> 4) & 0x3ffffff, kind = low & 0xf;
-		if (slot >= 256)
-			return corrupt(r, "GIL track with an impossible slot");
-		t->gil = (int)slot;
-		static const uint8_t kinds[] = {0, TK_HOLDER, TK_WAITERS, TK_CONTENDED, TK_INTERVAL};
-		t->kind = kind < sizeof(kinds) ? kinds[kind] : TK_OTHER;
-		if ((t->kind == TK_WAITERS || t->kind == TK_INTERVAL) && !is_counter)
-			t->kind = TK_OTHER;
-		r->giltrace_seen = 1;
-		if (t->kind == TK_HOLDER && r->cb->gil) {
-			struct gt_rd_gil g2 = {t->pid, slot, name ? interp_from_name(name, name_len) : 0};
-			r->cb->gil(r->cb->ctx, &g2);
-		}
+		return 0;
+	}
+	unsigned slot = low >> 3, kind = low & 7u;
+	static const uint8_t kinds[] = {0, TK_HOLDER, TK_WAITERS, TK_CONTENDED, TK_INTERVAL};
+	if (kind >= sizeof(kinds) || !kinds[kind])
+		return 0;
+	t->gil = (int)slot;
+	t->kind = kinds[kind];
+	if ((t->kind == TK_WAITERS || t->kind == TK_INTERVAL) && !is_counter)
+		return corrupt(r, "a GIL counter track without a counter descriptor");
+	r->giltrace_seen = 1;
+	if (t->kind == TK_HOLDER && r->cb->gil) {
+		struct gt_rd_gil g2 = {t->pid, slot, name ? interp_from_name(name, name_len) : 0};
+		r->cb->gil(r->cb->ctx, &g2);
 	}
 	return 0;
 }

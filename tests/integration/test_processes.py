@@ -17,6 +17,9 @@ leaves must satisfy the invariants (invariants.py), checked by Perfetto:
   sigkill    SIGKILL: no end record, but the trace up to the last chunk reads
   not-python a non-Python threaded program is untouched
   bad-env    bad GILTRACE_* values: one line each, defaults used, still traced
+  plain      LD_PRELOAD by hand with one GILTRACE_OUTPUT for a program whose
+             Python child runs meanwhile: two complete traces, neither
+             clobbering the other (also with compression off)
 """
 import os
 import signal
@@ -183,7 +186,7 @@ def case_not_python(tmp):
 def case_bad_env(tmp):
     trace = os.path.join(tmp, "badenv.pftrace")
     bad = preloaded({"GILTRACE_OUTPUT": trace, "GILTRACE_RING_EVENTS": "lots",
-                     "GILTRACE_COMPRESS": "11", "GILTRACE_FLUSH_MS": "-5",
+                     "GILTRACE_COMPRESS": "13", "GILTRACE_FLUSH_MS": "-5",
                      "GILTRACE_QUIET": "yes"})
     s, out, err = run([PY, os.path.join(WORKLOADS, "countdown.py"), "300000", "2"],
                       env_extra=bad)
@@ -195,6 +198,25 @@ def case_bad_env(tmp):
     check_trace(trace, max_threads=3)
 
 
+def case_plain(tmp):
+    child = ("import threading; t = threading.Thread(target=sum, args=(range(10**6),)); "
+             "t.start(); t.join()")
+    code = (WITH_A_THREAD + "import subprocess, sys, threading\n"
+            "p = subprocess.Popen([sys.executable, '-c', %r])\n"
+            "n = 3 * 10**6\nwhile n: n -= 1\n"
+            "sys.exit(p.wait())\n" % child)
+    for compress in ("1", "0"):
+        trace = os.path.join(tmp, "plain%s.pftrace" % compress)
+        s, _, err = run([PY, "-c", code], env_extra=preloaded(
+            {"GILTRACE_OUTPUT": trace, "GILTRACE_COMPRESS": compress}))
+        check(s == 0, "plain LD_PRELOAD run failed: %s" % err)
+        others = [f for f in os.listdir(tmp) if f.startswith("plain%s." % compress)
+                  and f != os.path.basename(trace)]
+        check(len(others) == 1, "expected the child's own trace beside %s: %s" % (trace, others))
+        check_trace(trace)
+        check_trace(os.path.join(tmp, others[0]))
+
+
 def test():
     with kept_on_failure("processes") as tmp:
         for name, fn in [("fork", case_fork), ("fork-warn", case_fork_warn),
@@ -203,7 +225,8 @@ def test():
                          ("sigint", lambda t: case_signal(t, signal.SIGINT, "sigint")),
                          ("exits", case_exits), ("no-gil", case_no_gil),
                          ("sigkill", case_sigkill),
-                         ("not-python", case_not_python), ("bad-env", case_bad_env)]:
+                         ("not-python", case_not_python), ("bad-env", case_bad_env),
+                         ("plain", case_plain)]:
             sub = tempfile.mkdtemp(prefix=name + "-", dir=tmp)
             fn(sub)
             print("%s: ok" % name)

@@ -44,10 +44,28 @@ static int sink(void *ctx, const void *data, size_t len)
 	return 0;
 }
 
+static void ev1(struct gt_enc *e, struct gt_enc_thread *th, uint8_t kind, uint64_t ts,
+		uint32_t peer, uint32_t count, uint32_t seq, uint32_t arg, uint16_t flags);
+
 #define T(us) (1000000000ull + (uint64_t)(us) * 1000u)
 
 static void ev(struct gt_enc *e, struct gt_enc_thread *th, uint8_t kind, uint64_t ts,
 	       uint64_t t0, uint32_t peer, uint32_t count, uint32_t seq, uint32_t arg, uint16_t flags)
+{
+	struct gt_event x;
+	/* An episode's start travels in a companion record, as the recorder
+	 * writes it. */
+	if (flags & GT_F_CONTENTION_END) {
+		memset(&x, 0, sizeof(x));
+		x.kind = GT_EV_CONTENDED_SINCE;
+		x.tid = th->tid;
+		gt_enc_event(e, th, &x, t0);
+	}
+	ev1(e, th, kind, ts, peer, count, seq, arg, flags);
+}
+
+static void ev1(struct gt_enc *e, struct gt_enc_thread *th, uint8_t kind, uint64_t ts,
+		uint32_t peer, uint32_t count, uint32_t seq, uint32_t arg, uint16_t flags)
 {
 	struct gt_event x;
 	memset(&x, 0, sizeof(x));
@@ -58,7 +76,7 @@ static void ev(struct gt_enc *e, struct gt_enc_thread *th, uint8_t kind, uint64_
 	x.seq = seq;
 	x.arg = arg;
 	x.flags = flags;
-	gt_enc_event(e, th, &x, ts, t0);
+	gt_enc_event(e, th, &x, ts);
 }
 
 uint8_t *sample_trace(int compress_level, size_t *len)

@@ -1,0 +1,176 @@
+#!/usr/bin/env python3
+"""bench.py BUILD [--python PY] [--reps N] -- giltrace's overhead, measured.
+
+`make bench` runs this. Figures, not pass/fail; docs/performance.md explains
+them and records the latest. Every comparison is made within one run, with
+the runs interleaved (base, traced, base, traced, ...), and medians are
+reported, because this kind of VM drifts by tens of percent over minutes.
+
+  workloads   wall time of real CPython workloads without and with giltrace
+              (LD_PRELOAD), the ratio, the added ns per GIL event and the
+              trace's bytes per event; for the pipe loop also a control with
+              an idle extra thread (what any second thread costs a
+              single-threaded program) and pure pass-through
+  hot path    tests/bench/fakegil: CPython's take/drop pthread sequence in a
+              tight C loop, timed in bursts that fit one ring: ns per event
+              the recording adds, with the writer never behind
+  writer      tests/bench/encode_bench: the writer's ns per event to encode
+              and compress, and bytes per event
+"""
+import argparse
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+WORK = os.path.join(ROOT, "tests", "workloads")
+DEFAULT_PY = "/root/.pyenv/versions/3.12.1/bin/python3.12"
+
+
+def wall(cmd, env):
+    """Wall time of one run; the library's stderr (for event counts)."""
+    e = dict(os.environ)
+    e.update(env)
+    t = time.perf_counter()
+    p = subprocess.run(cmd, env=e, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    dt = time.perf_counter() - t
+    if p.returncode:
+        sys.exit("bench: %s failed: %s" % (cmd, p.stderr.decode()[-500:]))
+    return dt, p.stderr.decode(errors="replace")
+
+
+def interleaved(cmd, variants, reps):
+    """Runs each variant reps times, interleaved; returns name -> times."""
+    times = {name: [] for name, _ in variants}
+    last_err = {}
+    for _ in range(reps):
+        for name, env in variants:
+            dt, err = wall(cmd, env)
+            times[name].append(dt)
+            last_err[name] = err
+    return times, last_err
+
+
+def events_in(stderr, trace):
+    """Events in trace (a child process may have written its own, too)."""
+    m = re.search(r"wrote %s \((\d+) GIL events" % re.escape(trace), stderr)
+    return int(m.group(1)) if m else 0
+
+
+def dropped_in(stderr):
+    m = re.search(r"(\d+) of \d+ GIL events were dropped", stderr)
+    return int(m.group(1)) if m else 0
+
+
+def bench_workloads(build, py, reps, tmp):
+    lib = os.path.join(build, "libgiltrace.so")
+    idle = os.path.join(build, "tests", "libidle_thread.so")
+    trace = os.path.join(tmp, "bench.pftrace")
+    traced = {"LD_PRELOAD": lib, "GILTRACE_OUTPUT": trace}
+    workloads = [
+        ("countdown (2 CPU threads)", [os.path.join(WORK, "countdown.py")], False),
+        ("convoy (I/O thread + CPU thread)", [os.path.join(WORK, "convoy.py")], False),
+        ("pipe loop (1 thread, 200k write+read)", [os.path.join(WORK, "pipeloop.py")], True),
+    ]
+    rows = []
+    for title, args, controls in workloads:
+        variants = [("base", {}), ("traced", traced)]
+        if controls:
+            variants += [("idle thread", {"LD_PRELOAD": idle}),
+                         ("pass-through", {"LD_PRELOAD": lib, "GILTRACE_DISABLE": "1"})]
+        times, err = interleaved([py] + args, variants, reps)
+        med = {k: statistics.median(v) for k, v in times.items()}
+        events = events_in(err["traced"], trace)
+        size = os.path.getsize(trace)
+        row = {
+            "workload": title,
+            "base_ms": med["base"] * 1e3,
+            "traced_ms": med["traced"] * 1e3,
+            "ratio": med["traced"] / med["base"],
+            "events": events,
+            "ns_per_event": (med["traced"] - med["base"]) * 1e9 / events if events else 0,
+            "bytes_per_event": size / events if events else 0,
+            "dropped": dropped_in(err["traced"]),
+        }
+        if controls:
+            row["idle_ratio"] = med["idle thread"] / med["base"]
+            row["passthrough_ratio"] = med["pass-through"] / med["base"]
+        rows.append(row)
+        print("  %s: done" % title, file=sys.stderr)
+    return rows
+
+
+def bench_hot_path(build, reps, tmp):
+    fakegil = os.path.join(build, "tests", "fakegil")
+    lib = os.path.join(build, "libgiltrace.so")
+    cmd = [fakegil, "4000", "1", "0", "40"]  # 40 bursts of 8000 events
+    variants = [("base", {}),
+                ("traced", {"LD_PRELOAD": lib, "GILTRACE_OUTPUT": os.path.join(tmp, "fg.pftrace"),
+                            "GILTRACE_QUIET": "1"}),
+                ("pass-through", {"LD_PRELOAD": lib, "GILTRACE_DISABLE": "1"})]
+    per_cycle = {name: [] for name, _ in variants}
+    for _ in range(reps):
+        for name, env in variants:
+            e = dict(os.environ)
+            e.update(env)
+            out = subprocess.run(cmd, env=e, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                 check=True)
+            if b"dropped" in out.stderr:
+                sys.exit("bench: the hot-path benchmark dropped events")
+            per_cycle[name].append(float(out.stdout.split()[0]))
+    med = {k: statistics.median(v) for k, v in per_cycle.items()}
+    # A cycle is one release and one acquire: two events.
+    return {"base_ns_per_cycle": med["base"],
+            "record_ns_per_event": (med["traced"] - med["base"]) / 2,
+            "passthrough_ns_per_event": (med["pass-through"] - med["base"]) / 2,
+            "spread": [round((x - med["base"]) / 2, 1) for x in sorted(per_cycle["traced"])]}
+
+
+def bench_writer(build):
+    out = subprocess.run([os.path.join(build, "tests", "encode_bench")], check=True,
+                         stdout=subprocess.PIPE).stdout.decode()
+    rows = re.findall(r"level (\d+):\s+([\d.]+) ns/event,\s+([\d.]+) bytes/event", out)
+    return [(int(l), float(ns), float(b)) for l, ns, b in rows]
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("build")
+    ap.add_argument("--python", default=DEFAULT_PY if os.path.exists(DEFAULT_PY) else "python3")
+    ap.add_argument("--reps", type=int, default=11)
+    a = ap.parse_args()
+    build = os.path.abspath(a.build)
+    version = subprocess.run([a.python, "-c", "import platform; print(platform.python_version())"],
+                             stdout=subprocess.PIPE, universal_newlines=True).stdout.strip()
+    print("giltrace benchmark: CPython %s (%s), %d interleaved runs each, medians\n"
+          % (version, a.python, a.reps))
+    with tempfile.TemporaryDirectory() as tmp:
+        rows = bench_workloads(build, a.python, a.reps, tmp)
+        hot = bench_hot_path(build, a.reps, tmp)
+    writer = bench_writer(build)
+
+    print("| workload | without | with giltrace | ratio | GIL events | added ns/event | bytes/event | dropped |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for r in rows:
+        print("| %s | %.1f ms | %.1f ms | %.3f | %d | %.1f | %.2f | %d |"
+              % (r["workload"], r["base_ms"], r["traced_ms"], r["ratio"], r["events"],
+                 r["ns_per_event"], r["bytes_per_event"], r["dropped"]))
+    pipe = rows[-1]
+    print("\npipe loop controls: an idle extra thread alone %.3f, giltrace pass-through "
+          "(GILTRACE_DISABLE=1) %.3f" % (pipe["idle_ratio"], pipe["passthrough_ratio"]))
+    print("\nhot path (fakegil, %.1f ns per uncontended release+acquire without giltrace):"
+          % hot["base_ns_per_cycle"])
+    print("  recording adds %.1f ns per GIL event (runs: %s); pass-through %.1f ns"
+          % (hot["record_ns_per_event"], hot["spread"], hot["passthrough_ns_per_event"]))
+    print("\nwriter (encode_bench, uncontended release/acquire stream):")
+    for level, ns, b in writer:
+        print("  compression %s: %.1f ns per event, %.2f bytes per event"
+              % ("off" if level == 0 else "level %d" % level, ns, b))
+
+
+if __name__ == "__main__":
+    main()
