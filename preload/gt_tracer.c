@@ -212,15 +212,21 @@ static __attribute__((constructor(101))) void gt_init(void)
 	gt_real_resolve();
 	gt_config_load();
 	gt_proc.pid = (int)getpid();
-	int is_root = !gt_cfg.root_pid || gt_cfg.root_pid == gt_proc.pid;
-	int wanted = !gt_cfg.disable && (is_root || gt_cfg.children);
+	gt_proc.is_root = !gt_cfg.root_pid || gt_cfg.root_pid == gt_proc.pid;
+	int wanted = !gt_cfg.disable && (gt_proc.is_root || gt_cfg.children);
 	if (wanted) {
 		gt_python_detect();
+		/* "Not Python" is said at exit, not now: a launcher (a pyenv
+		 * shim, a shell script) exec()s its way to the interpreter under
+		 * the same pid, and only an image that really ends should speak
+		 * (programs that close stderr at exit, as coreutils do, stay
+		 * silent). */
 		if (!gt_py.found) {
-			if (is_root)
-				gt_log_info("no CPython interpreter in this process; nothing is traced");
+			/* Under `giltrace run`, giltrace says it (see gt_fini). */
+			if (!gt_cfg.root_pid)
+				gt_proc.no_trace_reason = "no CPython interpreter in this process";
 		} else if (gt_py.free_threaded) {
-			if (is_root)
+			if (gt_proc.is_root)
 				gt_log_info("CPython %s is a free-threading build: it has no GIL to "
 					    "trace; nothing is traced",
 					    gt_py.version);
@@ -236,15 +242,30 @@ static __attribute__((constructor(101))) void gt_init(void)
 	errno = saved;
 }
 
+/* The process ends without a trace to show: say why, once. */
+static void say_why_not_traced(void)
+{
+	if (gt_proc.no_trace_reason && gt_proc.is_root && getpid() == gt_proc.pid) {
+		gt_log_info("%s; nothing was traced", gt_proc.no_trace_reason);
+		gt_proc.no_trace_reason = NULL;
+	}
+}
+
 static __attribute__((destructor(101))) void gt_fini(void)
 {
 	int saved = errno;
+	say_why_not_traced();
 	if (gt_proc.eligible && getpid() == gt_proc.pid) {
 		if (atomic_load(&gt_state) == GT_OFF && !gt_proc.gil_seen && !gt_proc.forked_child &&
-		    (!gt_cfg.root_pid || gt_cfg.root_pid == gt_proc.pid))
-			gt_log_info("CPython %s never created its GIL (3.6 creates it when a "
-				    "second thread starts); nothing was traced",
-				    gt_py.version);
+		    gt_proc.is_root) {
+			if (gt_py.minor == 6)
+				gt_log_info("CPython 3.6 never created its GIL (it does when a "
+					    "second thread starts); nothing was traced");
+			else
+				gt_log_info("the CPython %s in this process never started; "
+					    "nothing was traced",
+					    gt_py.version);
+		}
 		gt_finish();
 	}
 	errno = saved;
@@ -254,6 +275,7 @@ static __attribute__((destructor(101))) void gt_fini(void)
  * child is the common way a traced child ends. */
 GT_EXPORT void _exit(int status)
 {
+	say_why_not_traced();
 	gt_finish();
 	gt_real.exit_(status);
 	__builtin_unreachable();
@@ -261,6 +283,7 @@ GT_EXPORT void _exit(int status)
 
 GT_EXPORT void _Exit(int status)
 {
+	say_why_not_traced();
 	gt_finish();
 	gt_real.Exit(status);
 	__builtin_unreachable();

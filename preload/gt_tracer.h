@@ -21,6 +21,8 @@ struct gt_process {
 	int eligible;     /* this process is to be traced at all */
 	int forked_child; /* created by fork() from a traced process */
 	int gil_seen;
+	int is_root;      /* the process `giltrace run` started (or any, by hand) */
+	const char *no_trace_reason; /* said at exit (plain LD_PRELOAD) */
 };
 extern struct gt_process gt_proc;
 

@@ -274,8 +274,9 @@ int cmd_run(int argc, char **argv)
 	expand_pid(tmpl, child, path, sizeof(path));
 	struct stat st;
 	if (stat(path, &st)) {
-		/* The recorder said why on stderr (not Python, no GIL, ...). */
-		gt_err("no trace was written to %s", path);
+		/* A free-threading build or a 3.6 that never started a thread
+		 * said so above; anything else was not CPython. */
+		gt_err("no trace was written to %s: no CPython process with a GIL ran", path);
 		return rc;
 	}
 	fprintf(stderr, "giltrace: trace written to %s (open it in https://ui.perfetto.dev)\n",
