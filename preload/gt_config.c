@@ -15,6 +15,7 @@ struct gt_config gt_cfg = {
 	.max_threads = 1024,
 	.compress = 1,
 	.flush_ms = 100,
+	.shm_fd = -1,
 };
 
 /* Strict: the whole string must be a decimal number within [min, max]. */
@@ -87,6 +88,9 @@ void gt_config_load(void)
 	unsigned root = 0;
 	parse_uint("GILTRACE_ROOT_PID", &root, 1, 0x7fffffff);
 	gt_cfg.root_pid = (int)root;
+	unsigned shm_fd = (unsigned)-1;
+	parse_uint("GILTRACE_SHM_FD", &shm_fd, 0, 1u << 20);
+	gt_cfg.shm_fd = (int)shm_fd;
 
 	parse_uint("GILTRACE_RING_EVENTS", &gt_cfg.ring_events, 1024, 1u << 22);
 	if (gt_cfg.ring_events & (gt_cfg.ring_events - 1)) {

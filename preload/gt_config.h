@@ -14,6 +14,7 @@
 struct gt_config {
 	char output[PATH_MAX]; /* GILTRACE_OUTPUT: path template, %p = pid */
 	int root_pid;          /* GILTRACE_ROOT_PID: set by `giltrace run` */
+	int shm_fd;            /* GILTRACE_SHM_FD: `giltrace run`'s rings, -1 if none */
 	int children;          /* GILTRACE_CHILDREN: trace exec'd descendants */
 	unsigned ring_events;  /* GILTRACE_RING_EVENTS: per-thread ring size */
 	unsigned max_threads;  /* GILTRACE_MAX_THREADS: rings available */

@@ -13,8 +13,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "gt_drain.h"
 #include "gt_log.h"
 #include "gt_python.h"
+#include "gt_ring.h"
 
 struct gt_gil_id gt_gil_ids[GT_MAX_GILS];
 struct gt_gil gt_gils[GT_MAX_GILS];
@@ -23,6 +25,17 @@ _Atomic unsigned gt_ngils;
 uintptr_t gt_sm_lo = UINTPTR_MAX, gt_sm_span, gt_cond_lo = UINTPTR_MAX, gt_cond_span;
 
 static atomic_flag reg_lock = ATOMIC_FLAG_INIT;
+
+/* A GIL's identity, for the writer (which may be another process). */
+static void publish(unsigned k)
+{
+	struct gt_shm_hdr *h = gt_pool.v.hdr;
+	h->gils[k] = (struct gt_shm_gil){gt_gils[k].method, gt_gils[k].interval_us,
+					 gt_gils[k].interp_id};
+	unsigned n = atomic_load_explicit(&h->ngils, memory_order_relaxed);
+	if (k >= n) /* release: pairs with the writer's acquire */
+		atomic_store_explicit(&h->ngils, k + 1, memory_order_release);
+}
 
 /* Ranges only ever grow, and only here; a reader racing with this is the
  * thread creating the new GIL, which does not use it yet. */
@@ -106,10 +119,11 @@ int gt_gil_register(void *cond, void *mutex, void *switch_cond, void *switch_mut
 		gt_gil_ids[k] = (struct gt_gil_id){cond, mutex, switch_cond, switch_mutex};
 		widen(&gt_cond_lo, &gt_cond_span, cond);
 		widen(&gt_sm_lo, &gt_sm_span, switch_mutex);
+		publish((unsigned)k);
 		if ((unsigned)k == n) /* publish: pairs with the acquire in find */
 			atomic_store_explicit(&gt_ngils, n + 1, memory_order_release);
 		char how[256];
-		gt_gil_method_describe(g->method, how, sizeof(how));
+		gt_drain_describe_method(g->method, how, sizeof(how));
 		gt_log_debug("GIL %d: cond %p mutex %p switch %p/%p interp %lld: %s", k, cond,
 			     mutex, switch_cond, switch_mutex, (long long)g->interp_id, how);
 	}
@@ -149,30 +163,5 @@ void gt_gil_check_interp(struct gt_gil *g)
 		return;
 	uintptr_t ptr = *(const uintptr_t *)(g->interp + (uintptr_t)l->interp_ceval_gil);
 	g->method |= ptr == g->base ? GT_ID_INTERP : GT_ID_MISMATCH;
-}
-
-void gt_gil_method_describe(uint32_t method, char *out, unsigned long size)
-{
-	static const struct {
-		uint32_t bit;
-		const char *words;
-	} parts[] = {
-		{GT_ID_INIT_SEQUENCE, "create_gil init sequence from the interpreter"},
-		{GT_ID_CALLER, "timed wait from the interpreter"},
-		{GT_ID_STRUCT, "struct layout"},
-		{GT_ID_RUNTIME, "_PyRuntime offsets"},
-		{GT_ID_DEBUG_OFFSETS, "_Py_DebugOffsets"},
-		{GT_ID_INTERP, "interp->ceval.gil"},
-		{GT_ID_MISMATCH, "LAYOUT MISMATCH (observed objects used)"},
-	};
-	size_t n = 0;
-	out[0] = 0;
-	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
-		if (!(method & parts[i].bit))
-			continue;
-		int w = snprintf(out + n, size - n, "%s%s", n ? " + " : "", parts[i].words);
-		if (w < 0 || (size_t)w >= size - n)
-			break;
-		n += (size_t)w;
-	}
+	publish((unsigned)(g - gt_gils));
 }

@@ -16,18 +16,7 @@
 #include <stdint.h>
 
 #include "gt_event.h"
-
-/* How a GIL was found and what confirmed it (a bit set; see
- * gt_gil_method_describe() for the words used in the trace). */
-enum gt_gil_method {
-	GT_ID_INIT_SEQUENCE = 1u << 0, /* create_gil's init calls from the interpreter */
-	GT_ID_CALLER = 1u << 1,        /* a timed wait from the interpreter's code */
-	GT_ID_STRUCT = 1u << 2,        /* the four objects sit at the 3.7+ offsets */
-	GT_ID_RUNTIME = 1u << 3,       /* _PyRuntime + version layout predicts it */
-	GT_ID_DEBUG_OFFSETS = 1u << 4, /* 3.13+ _Py_DebugOffsets predicts it */
-	GT_ID_INTERP = 1u << 5,        /* interp->ceval.gil points at it (3.12+) */
-	GT_ID_MISMATCH = 1u << 6,      /* a prediction disagreed: observed wins */
-};
+#include "gt_shm.h" /* enum gt_gil_method */
 
 struct gt_gil_id {
 	void *cond, *mutex, *switch_cond, *switch_mutex;
@@ -41,7 +30,7 @@ struct gt_gil {
 	uint32_t method;     /* enum gt_gil_method bits */
 	int clock;           /* clock of the condvar's timed waits */
 	uint32_t interval_us; /* switch interval when registered, 0 if unknown */
-	uint8_t check_interp; /* confirm interp->ceval.gil at the first acquire */
+	uint32_t check_interp; /* confirm interp->ceval.gil at the first acquire */
 	/* Dynamic, written only while holding the GIL's mutex. */
 	_Alignas(64) uint32_t holder; /* tid, 0 = free or unknown */
 	uint32_t last_holder;
@@ -49,8 +38,8 @@ struct gt_gil {
 	uint32_t waiters;
 	uint32_t switches;    /* like CPython's switch_number */
 	uint32_t release_seq;
-	uint8_t flow_open;    /* the last release had waiters */
-	uint8_t drop_requested; /* a waiter asked the holder to drop it */
+	uint32_t flow_open;      /* the last release had waiters */
+	uint32_t drop_requested; /* a waiter asked the holder to drop it */
 	uint64_t last_ts;     /* newest timestamp given to this GIL's events */
 	uint64_t contended_since;
 };
@@ -104,7 +93,5 @@ void gt_gil_forget(const void *obj);
 void gt_gil_reset(void);
 /* First acquire of a 3.12+ GIL: check interp->ceval.gil (under the mutex). */
 void gt_gil_check_interp(struct gt_gil *g);
-/* Words for the trace metadata. */
-void gt_gil_method_describe(uint32_t method, char *out, unsigned long size);
 
 #endif

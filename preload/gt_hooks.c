@@ -55,55 +55,40 @@
 
 __thread struct gt_tls gt_tls __attribute__((tls_model("initial-exec")));
 
+static GT_RARE uint32_t first_tid(void)
+{
+	gt_tls.tid = (uint32_t)syscall(SYS_gettid);
+	return gt_tls.tid;
+}
+
 static inline uint32_t my_tid(void)
 {
-	if (unlikely(!gt_tls.tid))
-		gt_tls.tid = (uint32_t)syscall(SYS_gettid);
-	return gt_tls.tid;
+	uint32_t tid = gt_tls.tid;
+	return likely(tid) ? tid : first_tid();
 }
 
 /* ---- recording ---------------------------------------------------------- */
 
-static GT_RARE struct gt_slot *claim_slot(void)
+static inline __attribute__((always_inline)) void record(uint8_t kind, unsigned k, uint32_t flags,
+							   uint64_t ts, uint32_t peer,
+							   uint32_t count, uint32_t seq,
+							   uint32_t arg)
 {
-	static atomic_flag warned = ATOMIC_FLAG_INIT;
-	if (gt_tls.no_slot)
-		return NULL;
-	int saved = errno;
-	struct gt_slot *s = gt_pool_claim(my_tid());
-	if (!s) {
-		gt_tls.no_slot = 1;
-		if (!atomic_flag_test_and_set(&warned))
-			gt_log_error("more than %u threads at once: events of further threads are "
-				     "dropped (raise GILTRACE_MAX_THREADS)",
-				     gt_pool.nslots);
-	} else {
-		gt_tls.slot = s;
-		gt_tls.has_slot = 1;
-		gt_tracer_bind_thread(s);
-	}
-	errno = saved;
-	return s;
-}
-
-static inline void record(uint8_t kind, unsigned k, uint16_t flags, uint64_t ts, uint32_t peer,
-			  uint32_t count, uint32_t seq, uint32_t arg)
-{
-	struct gt_slot *s = likely(gt_tls.has_slot) ? gt_tls.slot : claim_slot();
-	if (unlikely(!s)) {
-		atomic_fetch_add_explicit(&gt_pool.no_slot_events, 1, memory_order_relaxed);
-		return;
-	}
-	struct gt_event *e = gt_ring_reserve(s);
+	struct gt_event *e = gt_ring_next();
 	if (unlikely(!e))
 		return;
-	*e = (struct gt_event){ts, gt_tls.tid, peer, count, seq, arg, kind, (uint8_t)k, flags};
-	gt_ring_commit(s);
+	/* Four 8-byte stores; the layout is gt_event's (little-endian). */
+	uint64_t *w = (uint64_t *)e;
+	w[0] = ts;
+	w[1] = gt_tls.tid | (uint64_t)peer << 32;
+	w[2] = count | (uint64_t)seq << 32;
+	w[3] = arg | (uint64_t)kind << 32 | (uint64_t)(k & 0xff) << 40 | (uint64_t)flags << 48;
+	gt_ring_commit(e);
 }
 
 /* An ACQUIRE or ABANDON that ends a contention episode: first say when the
  * episode began. */
-static inline void record_episode_start(unsigned k, uint64_t since)
+static void record_episode_start(unsigned k, uint64_t since)
 {
 	record(GT_EV_CONTENDED_SINCE, k, 0, since, 0, 0, 0, 0);
 }
@@ -114,8 +99,9 @@ static inline void record_episode_start(unsigned k, uint64_t since)
 static inline uint64_t gil_now(struct gt_gil *g)
 {
 	uint64_t t = gt_clock_now();
-	if (unlikely(t < g->last_ts + GT_CLOCK_MIN_GAP))
-		t = g->last_ts + GT_CLOCK_MIN_GAP;
+	uint64_t min = g->last_ts + GT_CLOCK_MIN_GAP;
+	if (unlikely(t < min))
+		t = min;
 	g->last_ts = t;
 	return t;
 }
@@ -136,31 +122,39 @@ static uint32_t interval_us(const struct gt_gil *g, const struct timespec *absti
 
 /* ---- events ------------------------------------------------------------- */
 
-static void on_wait(struct gt_gil *g, unsigned k, const struct timespec *abstime)
+static GT_RARE void on_wait(struct gt_gil *g, unsigned k, const struct timespec *abstime)
 {
 	uint64_t ts = gil_now(g);
 	uint32_t waiters = ++g->waiters;
 	if (waiters == 1)
 		g->contended_since = ts;
-	gt_tls.waited = 1;
-	gt_tls.gil = (uint8_t)k;
+	gt_tls.gstate = k | GT_TS_WAITED;
 	gt_tls.timeouts = 0;
 	record(GT_EV_WAIT, k, 0, ts, g->holder, waiters, 0, interval_us(g, abstime));
 }
 
-static inline void on_acquire(struct gt_gil *g, unsigned k)
+/* The acquiring thread had waited: it leaves the waiters. Returns the flags
+ * that adds to its ACQUIRE. */
+static GT_GIL_PATH uint32_t leave_waiters(struct gt_gil *g, unsigned k)
+{
+	if (g->waiters)
+		g->waiters--;
+	if (g->waiters)
+		return GT_F_WAITED;
+	record_episode_start(k, g->contended_since);
+	return GT_F_WAITED | GT_F_CONTENTION_END;
+}
+
+static GT_GIL_PATH void on_acquire(struct gt_gil *g, unsigned k)
 {
 	uint64_t ts = gil_now(g);
-	uint32_t me = gt_tls.tid;
-	uint16_t flags = 0;
-	if (gt_tls.waited && gt_tls.gil == k) {
-		flags |= GT_F_WAITED;
-		if (g->waiters)
-			g->waiters--;
-		if (!g->waiters) {
-			flags |= GT_F_CONTENTION_END;
-			record_episode_start(k, g->contended_since);
-		}
+	uint32_t me = my_tid();
+	uint32_t st = gt_tls.gstate;
+	uint32_t flags = 0, timeouts = 0;
+	gt_tls.gstate = k;
+	if (st == (k | GT_TS_WAITED)) {
+		flags = leave_waiters(g, k);
+		timeouts = gt_tls.timeouts;
 	}
 	if (g->flow_open) {
 		flags |= GT_F_FLOW_IN;
@@ -173,30 +167,103 @@ static inline void on_acquire(struct gt_gil *g, unsigned k)
 		g->last_holder = me;
 	}
 	g->holder = me;
-	if (unlikely(g->check_interp))
+	if (g->check_interp)
 		gt_gil_check_interp(g);
-	record(GT_EV_ACQUIRE, k, flags, ts, g->last_releaser, g->waiters, g->release_seq,
-	       gt_tls.timeouts);
-	gt_tls.gil = (uint8_t)k;
-	gt_tls.waited = 0;
-	gt_tls.released = 0;
+	record(GT_EV_ACQUIRE, k, flags, ts, g->last_releaser, g->waiters, g->release_seq, timeouts);
 }
 
-static inline void on_release(struct gt_gil *g, unsigned k)
+static GT_GIL_PATH void on_release(struct gt_gil *g, unsigned k)
 {
 	uint64_t ts = gil_now(g);
 	/* drop_gil does the FORCE_SWITCHING handshake exactly when a drop
 	 * request is pending, which we know now; the handshake itself may
 	 * come much later if this thread is preempted right after unlocking. */
-	uint16_t flags = g->drop_requested ? GT_F_DROP_PENDING : 0;
-	g->release_seq++;
-	g->flow_open = g->waiters > 0;
+	uint32_t flags = g->drop_requested ? GT_F_DROP_PENDING : 0;
+	uint32_t seq = ++g->release_seq;
+	uint32_t waiters = g->waiters;
+	g->flow_open = waiters > 0;
+	g->holder = 0;
+	g->last_releaser = my_tid();
+	gt_tls.gstate = k | GT_TS_RELEASED;
+	record(GT_EV_RELEASE, k, flags, ts, 0, waiters, seq, 0);
+	/* The writer was stopped for a fork() in this process: restart it.
+	 * Rare, and only the thread holding the GIL's mutex waits. */
+	if (unlikely(!atomic_load_explicit(&gt_writer_running, memory_order_relaxed)))
+		gt_writer_start();
+}
+
+/* The two events that must be cheap: a thread releasing the GIL for a
+ * syscall and taking it back with nobody waiting — millions per second in
+ * an I/O-heavy program. They are on_acquire()/on_release() for the case
+ * where none of their conditions holds, written as leaf code (no call but
+ * the tail call to the real function) on lines this thread already owns:
+ * the GIL's dynamic state, its TLS and its ring. Anything else goes the
+ * general way. */
+
+/* Is the next event a plain one: the thread's id known, a ring entry free
+ * without the slow path? */
+static inline int plain_event_possible(void)
+{
+	return likely(gt_tls.tid != 0) && likely(gt_tls.cur != gt_tls.lim) &&
+	       likely(gt_clock_use_tsc);
+}
+
+/* gil_now() for the plain path: the TSC, no call. */
+static inline uint64_t plain_now(struct gt_gil *g)
+{
+	uint64_t t = gt_clock_tsc();
+	uint64_t min = g->last_ts + GT_CLOCK_MIN_GAP;
+	if (unlikely(t < min))
+		t = min;
+	g->last_ts = t;
+	return t;
+}
+
+static inline void put_plain(uint64_t ts, uint32_t peer, uint32_t count, uint32_t seq,
+			     uint64_t kind_gil_flags)
+{
+	struct gt_event *e = gt_tls.cur;
+	uint64_t *w = (uint64_t *)e;
+	w[0] = ts;
+	w[1] = gt_tls.tid | (uint64_t)peer << 32;
+	w[2] = count | (uint64_t)seq << 32;
+	w[3] = kind_gil_flags;
+	gt_ring_commit(e);
+}
+
+#define KIND_GIL(kind, k) ((uint64_t)(kind) << 32 | (uint64_t)((k) & 0xff) << 40)
+
+/* Acquire: no wait to end, no flow to terminate, the same holder as last
+ * time, nothing left to check. */
+static inline int plain_acquire(struct gt_gil *g, unsigned k)
+{
+	uint32_t me = gt_tls.tid;
+	if (unlikely(!plain_event_possible() || gt_tls.gstate == (k | GT_TS_WAITED) ||
+		     g->flow_open || g->last_holder != me || g->check_interp))
+		return 0;
+	uint64_t ts = plain_now(g);
+	g->drop_requested = 0;
+	g->holder = me;
+	gt_tls.gstate = k;
+	put_plain(ts, g->last_releaser, g->waiters, g->release_seq, KIND_GIL(GT_EV_ACQUIRE, k));
+	return 1;
+}
+
+static inline int plain_release(struct gt_gil *g, unsigned k)
+{
+	if (unlikely(!plain_event_possible() ||
+		     !atomic_load_explicit(&gt_writer_running, memory_order_relaxed)))
+		return 0;
+	uint64_t ts = plain_now(g);
+	uint64_t flags = g->drop_requested ? GT_F_DROP_PENDING : 0;
+	uint32_t seq = ++g->release_seq;
+	uint32_t waiters = g->waiters;
+	g->flow_open = waiters > 0;
 	g->holder = 0;
 	g->last_releaser = gt_tls.tid;
-	record(GT_EV_RELEASE, k, flags, ts, 0, g->waiters, g->release_seq, 0);
-	gt_tls.gil = (uint8_t)k;
-	gt_tls.released = 1;
-	gt_tls.waited = 0;
+	gt_tls.gstate = k | GT_TS_RELEASED;
+	put_plain(ts, 0, waiters, seq, KIND_GIL(GT_EV_RELEASE, k) | flags << 48);
+	return 1;
 }
 
 /* A waiter leaves without the GIL: only a thread exiting from take_gil
@@ -204,9 +271,9 @@ static inline void on_release(struct gt_gil *g, unsigned k)
  * mutex, which it no longer holds, so take it (briefly, as CPython does). */
 void gt_hooks_thread_exit(void)
 {
-	if (!gt_tls.waited || !gt_tracing())
+	if (!(gt_tls.gstate & GT_TS_WAITED) || !gt_tracing())
 		return;
-	unsigned k = gt_tls.gil;
+	unsigned k = gt_tls.gstate & GT_TS_GIL_MASK;
 	pthread_mutex_t *m = gt_gil_ids[k].mutex;
 	struct gt_gil *g = &gt_gils[k];
 	if (!m)
@@ -215,7 +282,7 @@ void gt_hooks_thread_exit(void)
 	if (!own && gt_real.mutex_lock(m))
 		return;
 	uint64_t ts = gil_now(g);
-	uint16_t flags = 0;
+	uint32_t flags = 0;
 	if (g->waiters)
 		g->waiters--;
 	if (!g->waiters) {
@@ -223,33 +290,58 @@ void gt_hooks_thread_exit(void)
 		record_episode_start(k, g->contended_since);
 	}
 	record(GT_EV_ABANDON, k, flags, ts, 0, g->waiters, 0, gt_tls.timeouts);
-	gt_tls.waited = 0;
+	gt_tls.gstate = k;
 	if (!own)
 		gt_real.mutex_unlock(m);
 }
 
+/* The thread exits: its last event. */
+void gt_hooks_record_exit(void)
+{
+	if (gt_tracing())
+		record(GT_EV_THREAD_EXIT, 0, 0, gt_clock_now(), 0, 0, 0, 0);
+}
+
 /* ---- the hooks ---------------------------------------------------------- */
+
+/* drop_gil locked the switch mutex after a release: the release was
+ * forced. */
+static GT_RARE void handshake(unsigned k)
+{
+	if (gt_tls.gstate == (k | GT_TS_RELEASED)) {
+		record(GT_EV_FORCED, k, 0, 0, 0, 0, 0, 0);
+		gt_tls.gstate = k;
+	}
+}
 
 /* take_gil locks the switch mutex holding the GIL's mutex (the acquire);
  * drop_gil locks it without (the handshake of a forced switch). glibc
  * records the owner's tid in every locked mutex, including when a condvar
  * wait re-takes it. */
-static GT_GIL_PATH int switch_mutex_lock(pthread_mutex_t *m, unsigned k)
+static GT_GIL_PATH int switch_mutex_lock_general(pthread_mutex_t *m, unsigned k)
 {
-	if (!gt_tracing())
-		return gt_real.mutex_lock(m);
-	const pthread_mutex_t *gil_mutex = gt_gil_ids[k].mutex;
-	if (likely(gil_mutex && gil_mutex->__data.__owner == (int)my_tid())) {
-		int rc = gt_real.mutex_lock(m);
-		if (likely(!rc))
+	if (gt_tracing()) {
+		const pthread_mutex_t *gil_mutex = gt_gil_ids[k].mutex;
+		if (gil_mutex && gil_mutex->__data.__owner == (int)my_tid())
 			on_acquire(&gt_gils[k], k);
-		return rc;
-	}
-	if (gt_tls.released && gt_tls.gil == k) {
-		record(GT_EV_FORCED, k, 0, 0, 0, 0, 0, 0);
-		gt_tls.released = 0;
+		else
+			handshake(k);
 	}
 	return gt_real.mutex_lock(m);
+}
+
+/* The acquire is recorded just before the lock rather than after it: the
+ * GIL's mutex, which we hold, already makes it ours (the switch mutex is
+ * only ever held for a moment by the previous holder's handshake), and the
+ * real lock becomes a tail call. A plain mutex lock fails only on a
+ * corrupted mutex. */
+static GT_GIL_PATH int switch_mutex_lock(pthread_mutex_t *m, unsigned k)
+{
+	const pthread_mutex_t *gil_mutex = gt_gil_ids[k].mutex;
+	if (likely(gt_tracing() && gil_mutex && gil_mutex->__data.__owner == (int)gt_tls.tid) &&
+	    plain_acquire(&gt_gils[k], k))
+		return gt_real.mutex_lock(m);
+	return switch_mutex_lock_general(m, k);
 }
 
 GT_EXPORT int pthread_mutex_lock(pthread_mutex_t *m)
@@ -261,17 +353,18 @@ GT_EXPORT int pthread_mutex_lock(pthread_mutex_t *m)
 }
 
 /* Only drop_gil signals the GIL's condvar: locked is 0 by now. */
+static GT_GIL_PATH int gil_signal_general(pthread_cond_t *c, unsigned k)
+{
+	if (gt_tracing())
+		on_release(&gt_gils[k], k);
+	return gt_real.cond_signal(c);
+}
+
 static GT_GIL_PATH int gil_signal(pthread_cond_t *c, unsigned k)
 {
-	if (gt_tracing()) {
-		my_tid();
-		on_release(&gt_gils[k], k);
-		/* The writer was stopped for a fork() in this process: restart
-		 * it. Rare, and only the thread holding the GIL's mutex waits. */
-		if (unlikely(!atomic_load_explicit(&gt_writer_running, memory_order_relaxed)))
-			gt_writer_start();
-	}
-	return gt_real.cond_signal(c);
+	if (likely(gt_tracing()) && plain_release(&gt_gils[k], k))
+		return gt_real.cond_signal(c);
+	return gil_signal_general(c, k);
 }
 
 GT_EXPORT int pthread_cond_signal(pthread_cond_t *c)
@@ -287,7 +380,7 @@ static GT_GIL_PATH int gil_timedwait(pthread_cond_t *c, pthread_mutex_t *m,
 {
 	struct gt_gil *g = &gt_gils[k];
 	my_tid();
-	if (!gt_tls.waited || gt_tls.gil != k)
+	if (gt_tls.gstate != (k | GT_TS_WAITED))
 		on_wait(g, k, abstime);
 	gt_tls.seen_switch = g->switches;
 	int rc = gt_real.cond_timedwait(c, m, abstime);

@@ -12,8 +12,10 @@
 #include "gt_tracer.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -45,26 +47,12 @@ static _Atomic int start_lock;
 /* pthread key destructor: runs in the exiting thread. */
 static void thread_exit(void *arg)
 {
-	struct gt_slot *s = arg;
-	if (!gt_tls.has_slot || gt_tls.slot != s)
+	if (gt_tls.ring != (uint32_t)(uintptr_t)arg)
 		return; /* a stale key value inherited through fork */
 	int saved = errno;
-	if (gt_tracing()) {
-		gt_hooks_thread_exit();
-		struct gt_event *e = gt_ring_reserve(s);
-		if (e) {
-			memset(e, 0, sizeof(*e));
-			e->ts = gt_clock_now();
-			e->tid = gt_tls.tid;
-			e->kind = GT_EV_THREAD_EXIT;
-			gt_ring_commit(s);
-		}
-	}
-	prctl(PR_GET_NAME, s->exit_name, 0, 0, 0);
-	/* Release: the writer that sees EXITED sees every event above. */
-	atomic_store_explicit(&s->state, GT_SLOT_EXITED, memory_order_release);
-	gt_tls.has_slot = 0;
-	gt_tls.slot = NULL;
+	gt_hooks_thread_exit();
+	gt_hooks_record_exit();
+	gt_ring_thread_exit();
 	errno = saved;
 }
 
@@ -112,6 +100,40 @@ static int output_path(char *out, size_t size, int *exclusive, int *is_root)
 
 /* ---- start -------------------------------------------------------------- */
 
+/* What a writer needs to know about this process, in the rings' header. */
+static void publish_identity(void)
+{
+	struct gt_shm_hdr *h = gt_pool.v.hdr;
+	snprintf(h->python_version, sizeof(h->python_version), "%s", gt_py.version);
+	h->pid = (uint32_t)gt_proc.pid;
+	h->use_tsc = gt_clock_use_tsc;
+	h->anchor_ticks = gt_clock_anchor();
+	h->anchor_ns = gt_clock_anchor_ns();
+	h->monotonic_offset = gt_clock_monotonic_offset();
+	h->compress = gt_cfg.compress;
+	h->flush_ms = gt_cfg.flush_ms;
+}
+
+/* Opens this process's own trace file (no `giltrace run` writing it). */
+static int open_own_trace(char *path, size_t size)
+{
+	int exclusive, is_root, rc = output_path(path, size, &exclusive, &is_root);
+	if (rc)
+		return rc;
+	rc = gt_writer_prepare(path, exclusive);
+	if (rc == -EBUSY && !strstr(gt_cfg.output, "%p") && !(rc = with_pid(path, size, gt_proc.pid)))
+		rc = gt_writer_prepare(path, 0); /* another process writes it */
+	if (rc == -EEXIST) {
+		/* The same pid started a second trace (exec of itself). */
+		char alt[PATH_MAX];
+		for (int n = 1; n < 100 && rc == -EEXIST; n++) {
+			snprintf(alt, sizeof(alt), "%s.%d", path, n);
+			rc = gt_writer_prepare(alt, 1);
+		}
+	}
+	return rc;
+}
+
 void gt_tracer_start(void)
 {
 	int expected = 0;
@@ -119,23 +141,14 @@ void gt_tracer_start(void)
 	    !atomic_compare_exchange_strong(&start_lock, &expected, 1))
 		return;
 	gt_proc.gil_seen = 1;
-	char path[PATH_MAX];
-	int exclusive, is_root, rc = output_path(path, sizeof(path), &exclusive, &is_root);
-	if (!rc) {
-		gt_clock_init();
-		rc = gt_writer_prepare(path, exclusive);
-		if (rc == -EBUSY && !strstr(gt_cfg.output, "%p") &&
-		    !(rc = with_pid(path, sizeof(path), gt_proc.pid)))
-			rc = gt_writer_prepare(path, 0); /* another process writes it */
-		if (rc == -EEXIST) {
-			/* The same pid started a second trace (exec of itself). */
-			char alt[PATH_MAX];
-			for (int n = 1; n < 100 && rc == -EEXIST; n++) {
-				snprintf(alt, sizeof(alt), "%s.%d", path, n);
-				rc = gt_writer_prepare(alt, 1);
-			}
-		}
-	}
+	gt_clock_init();
+	publish_identity();
+	char path[PATH_MAX] = "";
+	int rc = 0;
+	if (gt_pool.shared)
+		gt_writer_prepare_external();
+	else
+		rc = open_own_trace(path, sizeof(path));
 	if (rc) {
 		gt_log_error("cannot write the trace %s: %s; not tracing", path, strerror(-rc));
 		atomic_store(&gt_state, GT_DONE);
@@ -143,6 +156,9 @@ void gt_tracer_start(void)
 	}
 	gt_signals_install();
 	atomic_store(&gt_state, GT_TRACING);
+	/* Release: a writer that sees TRACING sees the identity above. */
+	atomic_store_explicit(&gt_pool.v.hdr->proc_state, GT_SHM_TRACING, memory_order_release);
+	gt_ring_wake_writer();
 	if (gt_writer_start())
 		gt_log_error("cannot start the trace writer thread; the trace is written at exit");
 	atomic_store(&start_lock, 0);
@@ -205,6 +221,43 @@ static void in_child(void)
 
 /* ---- construction and exit ---------------------------------------------- */
 
+/* `giltrace run` passes a memfd to record into, so that it can write the
+ * trace itself and this process gains no thread. Only the process it
+ * started uses it, and only if the descriptor is still that memfd (a
+ * launcher script between giltrace and Python might have reused it). */
+static int shared_rings_fd(void)
+{
+	int fd = gt_cfg.shm_fd;
+	if (fd < 0 || !gt_cfg.root_pid || gt_cfg.root_pid != gt_proc.pid)
+		return -1;
+	char link[64], target[64];
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	ssize_t n = readlink(link, target, sizeof(target) - 1);
+	if (n <= 0)
+		return -1;
+	target[n] = 0;
+	return strncmp(target, "/memfd:" GT_SHM_MEMFD_NAME " ", strlen(GT_SHM_MEMFD_NAME) + 8) ? -1
+												 : fd;
+}
+
+static int reserve_rings(void)
+{
+	int fd = shared_rings_fd();
+	if (fd >= 0) {
+		int rc = gt_pool_init(gt_cfg.max_threads, gt_cfg.ring_events, fd);
+		/* Out of the program's sight: its descriptors and environment
+		 * are its own (Python copies environ after this runs). */
+		close(fd);
+		unsetenv("GILTRACE_SHM_FD");
+		if (!rc)
+			return 0;
+		gt_log_error("cannot share trace buffers with giltrace (%s); writing the trace "
+			     "from this process",
+			     strerror(-rc));
+	}
+	return gt_pool_init(gt_cfg.max_threads, gt_cfg.ring_events, -1);
+}
+
 static __attribute__((constructor(101))) void gt_init(void)
 {
 	int saved = errno;
@@ -230,7 +283,7 @@ static __attribute__((constructor(101))) void gt_init(void)
 				gt_log_info("CPython %s is a free-threading build: it has no GIL to "
 					    "trace; nothing is traced",
 					    gt_py.version);
-		} else if (gt_pool_init(gt_cfg.max_threads, gt_cfg.ring_events)) {
+		} else if (reserve_rings()) {
 			gt_log_error("cannot reserve trace buffers; nothing is traced");
 		} else if (!pthread_key_create(&thread_key, thread_exit)) {
 			have_thread_key = 1;
@@ -242,10 +295,34 @@ static __attribute__((constructor(101))) void gt_init(void)
 	errno = saved;
 }
 
+/* Was our parent started with this library preloaded too? Then it, or
+ * the Python it becomes, has the say: a launcher script (a pyenv shim) runs
+ * helper processes on its way to the interpreter, and each of them saying
+ * "not Python" would bury the one line that matters. Reads the parent's
+ * environment as it was at its exec. */
+static int parent_preloaded(void)
+{
+	char path[64], buf[8192];
+	snprintf(path, sizeof(path), "/proc/%d/environ", (int)getppid());
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	for (char *p = buf; p < buf + n; p += strlen(p) + 1)
+		if (!strncmp(p, "LD_PRELOAD=", 11) && strstr(p, "libgiltrace"))
+			return 1;
+	return 0;
+}
+
 /* The process ends without a trace to show: say why, once. */
 static void say_why_not_traced(void)
 {
-	if (gt_proc.no_trace_reason && gt_proc.is_root && getpid() == gt_proc.pid) {
+	if (gt_proc.no_trace_reason && gt_proc.is_root && getpid() == gt_proc.pid &&
+	    !parent_preloaded()) {
 		gt_log_info("%s; nothing was traced", gt_proc.no_trace_reason);
 		gt_proc.no_trace_reason = NULL;
 	}

@@ -37,7 +37,9 @@ void gt_tracer_start(void);
 void gt_finish(void);
 /* The pthread key whose destructor reports thread exit. */
 void gt_tracer_bind_thread(void *slot);
-/* gt_hooks.c: a thread exits; settle a wait it leaves unfinished. */
+/* gt_hooks.c: a thread exits; settle a wait it leaves unfinished, then
+ * record its exit. */
 void gt_hooks_thread_exit(void);
+void gt_hooks_record_exit(void);
 
 #endif

@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * gt_writer.h — the thread that turns rings into the trace file.
+ * gt_writer.h — who turns this process's rings into its trace file.
  *
- * It runs with every signal blocked, never touches the interpreter, and is
- * stopped before fork() (so a forking program sees only its own threads —
- * CPython 3.12+ warns when it forks with threads) and restarted lazily
- * afterwards. Finishing the trace works with or without it running.
+ * Under `giltrace run`, the giltrace process (the rings are shared). Else a
+ * writer thread, which runs with every signal blocked, never touches the
+ * interpreter, and is stopped before fork() (so a forking program sees only
+ * its own threads — CPython 3.12+ warns when it forks with threads) and
+ * restarted lazily afterwards. Finishing the trace works with or without it
+ * running.
  */
 #ifndef GT_WRITER_H
 #define GT_WRITER_H
@@ -17,6 +19,9 @@ extern _Atomic int gt_writer_running;
 
 /* Allocates the writer's state and opens the output; 0 or -errno. */
 int gt_writer_prepare(const char *path, int exclusive);
+/* The rings are shared with `giltrace run`, which writes the trace: no
+ * thread, no file here; finishing only tells it we are done. */
+void gt_writer_prepare_external(void);
 int gt_writer_start(void);
 /* fork() handlers. prepare: lock out starts and stops until the parent or
  * child handler runs; with stop, also stop the thread. */

@@ -32,7 +32,7 @@ DEFAULT_PY = "/root/.pyenv/versions/3.12.1/bin/python3.12"
 
 
 def wall(cmd, env):
-    """Wall time of one run; the library's stderr (for event counts)."""
+    """Wall time of one run; its stderr (for event counts)."""
     e = dict(os.environ)
     e.update(env)
     t = time.perf_counter()
@@ -43,12 +43,12 @@ def wall(cmd, env):
     return dt, p.stderr.decode(errors="replace")
 
 
-def interleaved(cmd, variants, reps):
-    """Runs each variant reps times, interleaved; returns name -> times."""
-    times = {name: [] for name, _ in variants}
+def interleaved(variants, reps):
+    """Runs each (name, cmd, env) reps times, interleaved; name -> times."""
+    times = {name: [] for name, _, _ in variants}
     last_err = {}
     for _ in range(reps):
-        for name, env in variants:
+        for name, cmd, env in variants:
             dt, err = wall(cmd, env)
             times[name].append(dt)
             last_err[name] = err
@@ -67,10 +67,11 @@ def dropped_in(stderr):
 
 
 def bench_workloads(build, py, reps, tmp):
+    giltrace = os.path.join(build, "giltrace")
     lib = os.path.join(build, "libgiltrace.so")
     idle = os.path.join(build, "tests", "libidle_thread.so")
     trace = os.path.join(tmp, "bench.pftrace")
-    traced = {"LD_PRELOAD": lib, "GILTRACE_OUTPUT": trace}
+    plain_trace = os.path.join(tmp, "plain.pftrace")
     workloads = [
         ("countdown (2 CPU threads)", [os.path.join(WORK, "countdown.py")], False),
         ("convoy (I/O thread + CPU thread)", [os.path.join(WORK, "convoy.py")], False),
@@ -78,23 +79,30 @@ def bench_workloads(build, py, reps, tmp):
     ]
     rows = []
     for title, args, controls in workloads:
-        variants = [("base", {}), ("traced", traced)]
+        cmd = [py] + args
+        variants = [
+            ("base", cmd, {}),
+            # What users run: giltrace writes the trace from its own process.
+            ("run", [giltrace, "run", "-q", "-o", trace, "--"] + cmd, {}),
+            # Plain LD_PRELOAD: a writer thread in the program.
+            ("preload", cmd, {"LD_PRELOAD": lib, "GILTRACE_OUTPUT": plain_trace}),
+        ]
         if controls:
-            variants += [("idle thread", {"LD_PRELOAD": idle}),
-                         ("pass-through", {"LD_PRELOAD": lib, "GILTRACE_DISABLE": "1"})]
-        times, err = interleaved([py] + args, variants, reps)
+            variants += [("idle thread", cmd, {"LD_PRELOAD": idle}),
+                         ("pass-through", cmd, {"LD_PRELOAD": lib, "GILTRACE_DISABLE": "1"})]
+        times, err = interleaved(variants, reps)
         med = {k: statistics.median(v) for k, v in times.items()}
-        events = events_in(err["traced"], trace)
-        size = os.path.getsize(trace)
+        events = events_in(err["preload"], plain_trace)
         row = {
             "workload": title,
             "base_ms": med["base"] * 1e3,
-            "traced_ms": med["traced"] * 1e3,
-            "ratio": med["traced"] / med["base"],
+            "run_ms": med["run"] * 1e3,
+            "ratio": med["run"] / med["base"],
+            "preload_ratio": med["preload"] / med["base"],
             "events": events,
-            "ns_per_event": (med["traced"] - med["base"]) * 1e9 / events if events else 0,
-            "bytes_per_event": size / events if events else 0,
-            "dropped": dropped_in(err["traced"]),
+            "ns_per_event": (med["run"] - med["base"]) * 1e9 / events if events else 0,
+            "bytes_per_event": os.path.getsize(trace) / events if events else 0,
+            "dropped": dropped_in(err["run"]) + dropped_in(err["preload"]),
         }
         if controls:
             row["idle_ratio"] = med["idle thread"] / med["base"]
@@ -105,29 +113,40 @@ def bench_workloads(build, py, reps, tmp):
 
 
 def bench_hot_path(build, reps, tmp):
+    """ns per event on CPython's exact take/drop sequence (fakegil), without
+    the writer ever behind: under `giltrace run` (the program stays single-
+    threaded) and with plain LD_PRELOAD (a writer thread)."""
     fakegil = os.path.join(build, "tests", "fakegil")
+    giltrace = os.path.join(build, "giltrace")
     lib = os.path.join(build, "libgiltrace.so")
     cmd = [fakegil, "4000", "1", "0", "40"]  # 40 bursts of 8000 events
-    variants = [("base", {}),
-                ("traced", {"LD_PRELOAD": lib, "GILTRACE_OUTPUT": os.path.join(tmp, "fg.pftrace"),
-                            "GILTRACE_QUIET": "1"}),
-                ("pass-through", {"LD_PRELOAD": lib, "GILTRACE_DISABLE": "1"})]
-    per_cycle = {name: [] for name, _ in variants}
+    fg = os.path.join(tmp, "fg.pftrace")
+    variants = [("base", cmd, {}),
+                ("run", [giltrace, "run", "-q", "-o", fg, "--"] + cmd, {}),
+                ("preload", cmd, {"LD_PRELOAD": lib, "GILTRACE_OUTPUT": fg,
+                                  "GILTRACE_QUIET": "1"}),
+                ("idle thread", cmd, {"LD_PRELOAD": os.path.join(build, "tests",
+                                                                 "libidle_thread.so")}),
+                ("pass-through", cmd, {"LD_PRELOAD": lib, "GILTRACE_DISABLE": "1"})]
+    per_cycle = {name: [] for name, _, _ in variants}
     for _ in range(reps):
-        for name, env in variants:
+        for name, c, env in variants:
             e = dict(os.environ)
             e.update(env)
-            out = subprocess.run(cmd, env=e, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            out = subprocess.run(c, env=e, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                  check=True)
             if b"dropped" in out.stderr:
                 sys.exit("bench: the hot-path benchmark dropped events")
             per_cycle[name].append(float(out.stdout.split()[0]))
     med = {k: statistics.median(v) for k, v in per_cycle.items()}
     # A cycle is one release and one acquire: two events.
+    per_event = lambda name: (med[name] - med["base"]) / 2
     return {"base_ns_per_cycle": med["base"],
-            "record_ns_per_event": (med["traced"] - med["base"]) / 2,
-            "passthrough_ns_per_event": (med["pass-through"] - med["base"]) / 2,
-            "spread": [round((x - med["base"]) / 2, 1) for x in sorted(per_cycle["traced"])]}
+            "run_ns_per_event": per_event("run"),
+            "preload_ns_per_event": per_event("preload"),
+            "idle_ns_per_event": per_event("idle thread"),
+            "passthrough_ns_per_event": per_event("pass-through"),
+            "spread": [round((x - med["base"]) / 2, 1) for x in sorted(per_cycle["run"])]}
 
 
 def bench_writer(build):
@@ -153,22 +172,26 @@ def main():
         hot = bench_hot_path(build, a.reps, tmp)
     writer = bench_writer(build)
 
-    print("| workload | without | with giltrace | ratio | GIL events | added ns/event | bytes/event | dropped |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    print("| workload | without | giltrace run | ratio | plain LD_PRELOAD ratio | GIL events "
+          "| added ns/event | bytes/event | dropped |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         # With a few thousand events the difference of two noisy wall times
         # says nothing per event.
         per_event = "%.1f" % r["ns_per_event"] if r["events"] >= 100000 else "n/a"
-        print("| %s | %.1f ms | %.1f ms | %.3f | %d | %s | %.2f | %d |"
-              % (r["workload"], r["base_ms"], r["traced_ms"], r["ratio"], r["events"],
-                 per_event, r["bytes_per_event"], r["dropped"]))
+        print("| %s | %.1f ms | %.1f ms | %.3f | %.3f | %d | %s | %.2f | %d |"
+              % (r["workload"], r["base_ms"], r["run_ms"], r["ratio"], r["preload_ratio"],
+                 r["events"], per_event, r["bytes_per_event"], r["dropped"]))
     pipe = rows[-1]
     print("\npipe loop controls: an idle extra thread alone %.3f, giltrace pass-through "
           "(GILTRACE_DISABLE=1) %.3f" % (pipe["idle_ratio"], pipe["passthrough_ratio"]))
     print("\nhot path (fakegil, %.1f ns per uncontended release+acquire without giltrace):"
           % hot["base_ns_per_cycle"])
-    print("  recording adds %.1f ns per GIL event (runs: %s); pass-through %.1f ns"
-          % (hot["record_ns_per_event"], hot["spread"], hot["passthrough_ns_per_event"]))
+    print("  giltrace run: recording adds %.1f ns per GIL event (runs: %s)"
+          % (hot["run_ns_per_event"], hot["spread"]))
+    print("  plain LD_PRELOAD: %.1f ns per event, of which an idle second thread alone costs "
+          "%.1f; pass-through %.1f ns" % (hot["preload_ns_per_event"], hot["idle_ns_per_event"],
+                                          hot["passthrough_ns_per_event"]))
     print("\nwriter (encode_bench, uncontended release/acquire stream):")
     for level, ns, b in writer:
         print("  compression %s: %.1f ns per event, %.2f bytes per event"

@@ -24,6 +24,7 @@
 
 #include "cli.h"
 #include "report.h"
+#include "run_writer.h"
 
 static const char run_usage[] =
 	"usage: giltrace run [-o FILE] [-q] [--children] [--] CMD [ARGS...]\n"
@@ -42,6 +43,13 @@ static const char run_usage[] =
 	"run it.\n";
 
 static pid_t child = -1;
+static struct run_writer writer;
+
+static void on_child(int sig)
+{
+	(void)sig;
+	run_writer_poke(&writer);
+}
 
 /* Pass signals on, except the ones the terminal already sent the child
  * (same process group): those arrive with si_code SI_KERNEL. */
@@ -224,12 +232,25 @@ int cmd_run(int argc, char **argv)
 		gt_err("out of memory");
 		return GT_EXIT_USAGE;
 	}
+	int rc = run_writer_create(&writer);
+	if (rc) {
+		gt_err("cannot create the trace buffers: %s", strerror(-rc));
+		return GT_EXIT_USAGE;
+	}
+	/* The child waits on this pipe until the trace file exists (its name
+	 * may hold the child's pid). */
+	int sync[2];
+	if (pipe2(sync, O_CLOEXEC)) {
+		gt_err("cannot create a pipe: %s", strerror(errno));
+		return GT_EXIT_USAGE;
+	}
 	/* Block the signals we forward until the child's pid is known. */
 	sigset_t fwd, old_mask;
 	sigemptyset(&fwd);
 	int fwd_sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
 	for (size_t s = 0; s < sizeof(fwd_sigs) / sizeof(fwd_sigs[0]); s++)
 		sigaddset(&fwd, fwd_sigs[s]);
+	sigaddset(&fwd, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &fwd, &old_mask);
 
 	child = fork();
@@ -238,13 +259,17 @@ int cmd_run(int argc, char **argv)
 		return GT_EXIT_USAGE;
 	}
 	if (child == 0) {
-		char pid[16];
+		char pid[16], byte;
+		close(sync[1]);
+		while (read(sync[0], &byte, 1) < 0 && errno == EINTR)
+			;
 		snprintf(pid, sizeof(pid), "%d", (int)getpid());
 		setenv("LD_PRELOAD", preload, 1);
 		setenv("GILTRACE_OUTPUT", tmpl, 1);
 		setenv("GILTRACE_ROOT_PID", pid, 1);
 		if (children)
 			setenv("GILTRACE_CHILDREN", "1", 1);
+		run_writer_child(&writer);
 		sigprocmask(SIG_SETMASK, &old_mask, NULL);
 		execvp(argv[i], argv + i);
 		int err = errno;
@@ -252,33 +277,62 @@ int cmd_run(int argc, char **argv)
 		_exit(err == ENOENT ? 127 : 126);
 	}
 	free(preload);
+	char path[PATH_MAX];
+	expand_pid(tmpl, child, path, sizeof(path));
+	/* Created now, before the child runs: a second image of the same
+	 * process (exec of itself) then finds it taken and writes its own. */
+	int out = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (out < 0) {
+		gt_err("cannot write %s: %s", path, strerror(errno));
+		kill(child, SIGKILL);
+		waitpid(child, NULL, 0);
+		return GT_EXIT_USAGE;
+	}
+	run_writer_output(&writer, out, path);
+	close(sync[0]);
+	close(sync[1]);
+
 	struct sigaction sa;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_sigaction = forward;
 	sa.sa_flags = SA_SIGINFO | SA_RESTART;
 	for (size_t s = 0; s < sizeof(fwd_sigs) / sizeof(fwd_sigs[0]); s++)
 		sigaction(fwd_sigs[s], &sa, NULL);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_child;
+	sa.sa_flags = SA_NOCLDSTOP;
+	sigaction(SIGCHLD, &sa, NULL);
 	sigprocmask(SIG_SETMASK, &old_mask, NULL);
 
-	int status;
-	while (waitpid(child, &status, 0) < 0) {
+	int status = -1;
+	run_writer_run(&writer, child, &status);
+	while (status == -1 && waitpid(child, &status, 0) < 0) {
 		if (errno != EINTR) {
 			gt_err("waiting for %s: %s", argv[i], strerror(errno));
 			return GT_EXIT_USAGE;
 		}
+		status = -1;
 	}
-	int rc = WIFEXITED(status) ? WEXITSTATUS(status)
-				   : WIFSIGNALED(status) ? 128 + WTERMSIG(status) : GT_EXIT_USAGE;
+	rc = WIFEXITED(status) ? WEXITSTATUS(status)
+			       : WIFSIGNALED(status) ? 128 + WTERMSIG(status) : GT_EXIT_USAGE;
 
-	char path[PATH_MAX];
-	expand_pid(tmpl, child, path, sizeof(path));
-	struct stat st;
-	if (stat(path, &st)) {
+	if (!writer.finished) {
 		/* A free-threading build or a 3.6 that never started a thread
 		 * said so above; anything else was not CPython. */
+		unlink(path);
 		gt_err("no trace was written to %s: no CPython process with a GIL ran", path);
 		return rc;
 	}
+	if (writer.result.error) {
+		gt_err("writing %s failed: %s; the trace is incomplete", path,
+		       strerror(writer.result.error));
+		return rc;
+	}
+	if (writer.result.dropped)
+		gt_err("%llu of %llu GIL events were dropped (a ring was full or no ring was "
+		       "free); see GILTRACE_RING_EVENTS and GILTRACE_MAX_THREADS",
+		       (unsigned long long)writer.result.dropped,
+		       (unsigned long long)(writer.result.dropped + writer.result.events));
 	fprintf(stderr, "giltrace: trace written to %s (open it in https://ui.perfetto.dev)\n",
 		path);
 	list_children(path);

@@ -8,13 +8,16 @@ leaves must satisfy the invariants (invariants.py), checked by Perfetto:
              the parent's and the child's traces are both complete
   fork-warn  3.12+: a single-threaded fork must not warn about threads
              (giltrace's writer thread is stopped around fork)
+  invisible  the program sees the same threads, descriptors and GILTRACE_SHM
+             variables with and without giltrace
   threads    500 short-lived threads: all seen, all closed, none dropped
   sigterm    SIGTERM to `giltrace run` reaches the program, which dies of it
              (status 143) and still leaves a complete trace
   sigint     SIGINT: KeyboardInterrupt, CPython's exit by SIGINT, complete trace
   exits      sys.exit(3), os._exit(5) from a thread, exec of another program
   no-gil     3.6 without threads never creates a GIL: a notice, no trace
-  sigkill    SIGKILL: no end record, but the trace up to the last chunk reads
+  sigkill    SIGKILL: under `giltrace run` a complete trace; by hand no end
+             record, but the trace up to the last chunk reads
   not-python a non-Python threaded program is untouched
   bad-env    bad GILTRACE_* values: one line each, defaults used, still traced
   plain      LD_PRELOAD by hand with one GILTRACE_OUTPUT for a program whose
@@ -82,6 +85,24 @@ def case_fork_warn(tmp):
     s, out, err = same_as_plain(cmd, os.path.join(tmp, "fw.pftrace"))
     check(s == 0 and out == "ok\n" and "multi-threaded" not in err,
           "a single-threaded fork warned: %s" % err)
+
+
+def case_invisible(tmp):
+    """What the program can see of itself is what it sees without giltrace:
+    its threads (giltrace run drains the rings from its own process), its
+    descriptors (the shared memory's is closed once mapped), its
+    environment apart from the preload settings."""
+    code = (WITH_A_THREAD +
+            "import os, sys, time\n"
+            # The joined thread's OS thread may take a moment to be gone.
+            "deadline = time.time() + 5\n"
+            "while len(os.listdir('/proc/self/task')) > 1 and time.time() < deadline:\n"
+            "    time.sleep(0.01)\n"
+            "fds = sorted(int(f) for f in os.listdir('/proc/self/fd'))\n"
+            "print(len(os.listdir('/proc/self/task')), fds[:-1],\n"
+            "      sorted(k for k in os.environ if k.startswith('GILTRACE_SHM')))\n")
+    same_as_plain([PY, "-c", code], os.path.join(tmp, "invisible.pftrace"))
+    check_trace(os.path.join(tmp, "invisible.pftrace"))
 
 
 def case_threads(tmp):
@@ -153,13 +174,23 @@ def case_no_gil(tmp):
 
 
 def case_sigkill(tmp):
-    trace = os.path.join(tmp, "kill.pftrace")
     code = ("import os, signal, threading, time\n"
             "def f():\n    while True:\n        n = 100000\n        while n: n -= 1\n"
             "threading.Thread(target=f, daemon=True).start()\n"
             "time.sleep(1.5)\nos.kill(os.getpid(), signal.SIGKILL)\n")
+    # Under `giltrace run` the rings outlive the program: a complete trace.
+    trace = os.path.join(tmp, "kill.pftrace")
     s, _, _ = giltrace_run(trace, [PY, "-c", code])
     check(s == 128 + signal.SIGKILL, "SIGKILL gave status %d" % s)
+    facts = check_trace(trace, max_threads=2)
+    check(facts["wall"] > 1.4e9, "the killed program's trace covers %d ns" % facts["wall"])
+    check(facts["ended"].get("process exit", 0) >= 1, "no hold closed at the kill: %s"
+          % facts["ended"])
+    # By hand the writer dies with the program: the trace reads, up to its
+    # last chunk, and says it is cut short.
+    trace = os.path.join(tmp, "kill-plain.pftrace")
+    s, _, _ = run([PY, "-c", code], env_extra=preloaded({"GILTRACE_OUTPUT": trace}))
+    check(s == -signal.SIGKILL, "SIGKILL gave status %d by hand" % s)
     st, out, err = run([env("GILTRACE"), "report", trace])
     check(st == 0, "report on a killed program's trace failed: %s" % err)
     check("no end record" in out, "the report does not say the trace is cut short:\n%s" % out)
@@ -222,7 +253,7 @@ def case_plain(tmp):
 def test():
     with kept_on_failure("processes") as tmp:
         for name, fn in [("fork", case_fork), ("fork-warn", case_fork_warn),
-                         ("threads", case_threads),
+                         ("invisible", case_invisible), ("threads", case_threads),
                          ("sigterm", lambda t: case_signal(t, signal.SIGTERM, "sigterm")),
                          ("sigint", lambda t: case_signal(t, signal.SIGINT, "sigint")),
                          ("exits", case_exits), ("no-gil", case_no_gil),

@@ -7,6 +7,7 @@
  * across CPUs). The writer maps ticks to CLOCK_BOOTTIME nanoseconds with a
  * rate it measures against clock_gettime, so the trace lines up with other
  * Perfetto traces. Without a trusted TSC, ticks are BOOTTIME ns already.
+ * Used by the recorder (hot path) and by whichever writer converts.
  */
 #ifndef GT_CLOCK_H
 #define GT_CLOCK_H
@@ -27,13 +28,21 @@ static inline uint64_t gt_clock_boottime_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* The TSC itself (only when gt_clock_use_tsc). */
+static inline uint64_t gt_clock_tsc(void)
+{
+#ifdef GT_HAVE_TSC
+	return __rdtsc();
+#else
+	return 0;
+#endif
+}
+
 /* The recorder clock (hot path). */
 static inline uint64_t gt_clock_now(void)
 {
-#ifdef GT_HAVE_TSC
 	if (__builtin_expect(gt_clock_use_tsc, 1))
-		return __rdtsc();
-#endif
+		return gt_clock_tsc();
 	return gt_clock_boottime_ns();
 }
 
@@ -43,6 +52,10 @@ static inline uint64_t gt_clock_now(void)
 
 /* Decides the clock and takes the anchor sample (tracer start). */
 void gt_clock_init(void);
+/* Another process (`giltrace run` draining a traced program) takes over the
+ * recorder's clock and anchor; its own TSC reads are the same clock. */
+void gt_clock_adopt(int use_tsc, uint64_t anchor_ticks, uint64_t anchor_ns,
+		    int64_t monotonic_offset);
 /* Measures the rate once at least min_ns have passed since the anchor;
  * afterwards refines it about once a second. Returns 1 once ticks can be
  * converted. Only the writer (or the finisher when no writer runs) calls. */

@@ -78,6 +78,16 @@ void gt_clock_init(void)
 				((uint64_t)m.tv_sec * 1000000000u + (uint64_t)m.tv_nsec));
 }
 
+void gt_clock_adopt(int use_tsc, uint64_t anchor_ticks, uint64_t anchor_ns_, int64_t offset)
+{
+	gt_clock_use_tsc = use_tsc;
+	nseg = 0;
+	last_refine_ns = 0;
+	anchor_tsc = anchor_ticks;
+	anchor_ns = anchor_ns_;
+	mono_offset = offset;
+}
+
 static uint64_t convert(const struct segment *s, uint64_t t)
 {
 	if (t >= s->tsc)
