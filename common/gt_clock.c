@@ -62,10 +62,10 @@ static void sample(uint64_t *tsc, uint64_t *ns)
 	}
 }
 
-void gt_clock_init(void)
+void gt_clock_init(int allow_tsc)
 {
 	struct timespec m;
-	gt_clock_use_tsc = tsc_is_trusted();
+	gt_clock_use_tsc = allow_tsc && tsc_is_trusted();
 	nseg = 0;
 	last_refine_ns = 0;
 	if (gt_clock_use_tsc) {

@@ -50,8 +50,9 @@ static inline uint64_t gt_clock_now(void)
  * keep events of one GIL strictly ordered. */
 #define GT_CLOCK_MIN_GAP 8
 
-/* Decides the clock and takes the anchor sample (tracer start). */
-void gt_clock_init(void);
+/* Decides the clock (the TSC if allowed and the kernel trusts it) and takes
+ * the anchor sample (tracer start). */
+void gt_clock_init(int allow_tsc);
 /* Another process (`giltrace run` draining a traced program) takes over the
  * recorder's clock and anchor; its own TSC reads are the same clock. */
 void gt_clock_adopt(int use_tsc, uint64_t anchor_ticks, uint64_t anchor_ns,

@@ -106,5 +106,10 @@ void gt_config_load(void)
 	parse_uint("GILTRACE_COMPRESS", &level, 0, 12);
 	gt_cfg.compress = (int)level;
 	parse_uint("GILTRACE_FLUSH_MS", &gt_cfg.flush_ms, 1, 10000);
+	const char *clock = getenv("GILTRACE_CLOCK");
+	if (clock && !strcmp(clock, "boottime"))
+		gt_cfg.no_tsc = 1;
+	else if (clock && strcmp(clock, "auto"))
+		gt_log_error("GILTRACE_CLOCK=%s is not auto or boottime; using auto", clock);
 	errno = saved;
 }

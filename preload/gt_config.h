@@ -23,6 +23,7 @@ struct gt_config {
 	int quiet;             /* GILTRACE_QUIET */
 	int debug;             /* GILTRACE_DEBUG */
 	int disable;           /* GILTRACE_DISABLE: pass everything through */
+	int no_tsc;            /* GILTRACE_CLOCK=boottime: never read the TSC */
 };
 
 extern struct gt_config gt_cfg;

@@ -30,7 +30,8 @@ struct gt_gil {
 	uint32_t method;     /* enum gt_gil_method bits */
 	int clock;           /* clock of the condvar's timed waits */
 	uint32_t interval_us; /* switch interval when registered, 0 if unknown */
-	uint32_t check_interp; /* confirm interp->ceval.gil at the first acquire */
+	uint32_t check_interp; /* confirm interp->ceval.gil at the first acquire
+				* (set only while last_holder is 0) */
 	/* Dynamic, written only while holding the GIL's mutex. */
 	_Alignas(64) uint32_t holder; /* tid, 0 = free or unknown */
 	uint32_t last_holder;

@@ -200,13 +200,10 @@ static GT_GIL_PATH void on_release(struct gt_gil *g, unsigned k)
  * the GIL's dynamic state, its TLS and its ring. Anything else goes the
  * general way. */
 
-/* Is the next event a plain one: the thread's id known, a ring entry free
- * without the slow path? */
-static inline int plain_event_possible(void)
-{
-	return likely(gt_tls.tid != 0) && likely(gt_tls.cur != gt_tls.lim) &&
-	       likely(gt_clock_use_tsc);
-}
+/* Is there a ring entry free without the slow path? That also says the
+ * thread's id is known and the clock is the TSC (gt_ring_slow() keeps the
+ * cursor at the limit otherwise). */
+static inline int plain_event_possible(void) { return likely(gt_tls.cur != gt_tls.lim); }
 
 /* gil_now() for the plain path: the TSC, no call. */
 static inline uint64_t plain_now(struct gt_gil *g)
@@ -234,12 +231,13 @@ static inline void put_plain(uint64_t ts, uint32_t peer, uint32_t count, uint32_
 #define KIND_GIL(kind, k) ((uint64_t)(kind) << 32 | (uint64_t)((k) & 0xff) << 40)
 
 /* Acquire: no wait to end, no flow to terminate, the same holder as last
- * time, nothing left to check. */
+ * time. (A GIL's first acquire, which may have an interpreter to check, has
+ * no last holder, so it never gets here.) */
 static inline int plain_acquire(struct gt_gil *g, unsigned k)
 {
 	uint32_t me = gt_tls.tid;
 	if (unlikely(!plain_event_possible() || gt_tls.gstate == (k | GT_TS_WAITED) ||
-		     g->flow_open || g->last_holder != me || g->check_interp))
+		     g->flow_open || g->last_holder != me))
 		return 0;
 	uint64_t ts = plain_now(g);
 	g->drop_requested = 0;

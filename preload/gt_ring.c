@@ -19,6 +19,7 @@
 
 #include <sys/prctl.h>
 
+#include "gt_clock.h"
 #include "gt_log.h"
 #include "gt_tracer.h"
 
@@ -113,6 +114,8 @@ static int claim(void)
 		    !atomic_compare_exchange_strong(&s->state, &expected, GT_SLOT_ACTIVE))
 			continue;
 		/* The writer reset head and tail before freeing the slot. */
+		if (!gt_tls.tid)
+			gt_tls.tid = (uint32_t)syscall(SYS_gettid);
 		s->tid = gt_tls.tid;
 		s->exit_name[0] = 0;
 		uint32_t high = atomic_load(&h->high);
@@ -159,8 +162,13 @@ struct gt_event *gt_ring_slow(void)
 	struct gt_event *e = gt_shm_ring(&gt_pool.v, i) + (head & gt_pool.v.mask);
 	gt_tls.cur = e;
 	gt_tls.lim = e + (stop - head);
+	/* The hooks' plain paths read the TSC themselves: without a TSC, every
+	 * event comes through here and takes the general path. */
+	if (!gt_clock_use_tsc)
+		gt_tls.lim = e + 1;
 	if (stop == head) {
 		/* Full: lose this event. cur == lim, so the next one looks again. */
+		gt_tls.lim = e;
 		atomic_store_explicit(&s->dropped,
 				      atomic_load_explicit(&s->dropped, memory_order_relaxed) + 1,
 				      memory_order_relaxed);

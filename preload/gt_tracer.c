@@ -141,7 +141,7 @@ void gt_tracer_start(void)
 	    !atomic_compare_exchange_strong(&start_lock, &expected, 1))
 		return;
 	gt_proc.gil_seen = 1;
-	gt_clock_init();
+	gt_clock_init(!gt_cfg.no_tsc);
 	publish_identity();
 	char path[PATH_MAX] = "";
 	int rc = 0;

@@ -54,11 +54,11 @@ def preloaded(extra=None):
     return e
 
 
-def giltrace_run(trace, cmd, timeout=300, extra=()):
+def giltrace_run(trace, cmd, timeout=300, extra=(), env_extra=None):
     """giltrace run -o trace -- cmd; returns (status, stdout, stderr)."""
     gt = env("GILTRACE")
     return run([gt, "run", "-q", "-o", trace] + list(extra) + ["--"] + list(cmd),
-               timeout=timeout)
+               timeout=timeout, env_extra=env_extra)
 
 
 def tp_query(trace, *queries):
