@@ -86,6 +86,7 @@ void gt_ring_forget_thread(void)
 {
 	gt_tls.cur = gt_tls.lim = NULL;
 	gt_tls.head = 0;
+	gt_tls.nudged = 0;
 	gt_tls.headp = NULL;
 	gt_tls.ring = 0;
 	gt_tls.no_slot = 0;
@@ -152,8 +153,12 @@ struct gt_event *gt_ring_slow(void)
 	uint32_t i = gt_tls.ring - 1;
 	struct gt_slot *s = &gt_pool.v.slots[i];
 	uint64_t head = gt_tls.head;
-	if (head && !(head & gt_pool.qmask))
-		gt_ring_wake_writer(); /* another quarter of the ring is full */
+	if (head && !(head & gt_pool.qmask) && gt_tls.nudged != head) {
+		/* Another quarter of the ring is full. Once: while the ring is
+		 * full, every event comes here with the same head. */
+		gt_tls.nudged = head;
+		gt_ring_wake_writer();
+	}
 	uint64_t tail = atomic_load_explicit(&s->tail, memory_order_acquire);
 	uint64_t stop = (head | gt_pool.qmask) + 1; /* next quarter boundary */
 	uint64_t full = tail + gt_pool.v.mask + 1;
