@@ -857,3 +857,85 @@ void gt_enc_meta(struct gt_enc *e, uint64_t ts, const struct gt_enc_meta *m)
 	gt_pb_end(&b, te);
 	emit(e, &b);
 }
+
+/* ---- convoy annotation --------------------------------------------------- */
+
+uint64_t gt_uuid_convoys(uint32_t pid) { return UUID_PID(pid) | 0x7fe; }
+
+/* A victim's track: above 2^32 like thread tracks, but with the top bit set
+ * so that it can never be one. */
+static uint64_t uuid_victim(uint32_t pid, uint32_t tid)
+{
+	return (1ull << 63) | gt_uuid_thread(pid, tid);
+}
+
+static void convoy_packet(struct gt_pb *b, uint8_t *buf, size_t size, uint64_t ts, int first)
+{
+	gt_pb_init(b, buf, size);
+	ts_absolute(b, ts);
+	gt_pb_uint(b, PF_PKT_SEQUENCE_ID, GT_ANNOTATION_SEQ_ID);
+	if (first)
+		gt_pb_uint(b, PF_PKT_SEQUENCE_FLAGS, PF_SEQ_INCREMENTAL_STATE_CLEARED);
+}
+
+static void convoy_track(struct gt_enc *e, uint64_t ts, uint64_t uuid, uint64_t parent,
+			 const char *name, const char *desc, int first)
+{
+	uint8_t buf[PKT_MAX];
+	struct gt_pb b;
+	convoy_packet(&b, buf, sizeof(buf), ts, first);
+	size_t td = gt_pb_begin(&b, PF_PKT_TRACK_DESCRIPTOR);
+	gt_pb_uint(&b, PF_TD_UUID, uuid);
+	gt_pb_uint(&b, PF_TD_PARENT_UUID, parent);
+	gt_pb_string(&b, PF_TD_NAME, name);
+	gt_pb_string(&b, PF_TD_DESCRIPTION, desc);
+	gt_pb_end(&b, td);
+	emit(e, &b);
+}
+
+void gt_enc_convoys(struct gt_enc *e, const struct gt_enc_convoy *c, size_t n)
+{
+	if (!n)
+		return;
+	uint64_t t0 = c[0].ts;
+	for (size_t i = 1; i < n; i++)
+		if (c[i].ts < t0)
+			t0 = c[i].ts;
+	convoy_track(e, t0, gt_uuid_convoys(e->pid), gt_uuid_process(e->pid), "convoys",
+		     "Convoy episodes found by giltrace report (docs/metrics.md#convoy)", 1);
+	for (size_t i = 0; i < n; i++) {
+		int seen = 0;
+		for (size_t j = 0; j < i && !seen; j++)
+			seen = c[j].victim == c[i].victim;
+		if (seen)
+			continue;
+		char name[64];
+		snprintf(name, sizeof(name), "convoy victim %s %u", c[i].victim_name, c[i].victim);
+		convoy_track(e, t0, uuid_victim(e->pid, c[i].victim), gt_uuid_convoys(e->pid), name,
+			     "Runs of re-acquisitions this thread waited for", 0);
+	}
+	for (size_t i = 0; i < n; i++) {
+		uint8_t buf[PKT_MAX];
+		struct gt_pb b;
+		char name[64];
+		snprintf(name, sizeof(name), "convoy: waits for %s %u", c[i].culprit_name,
+			 c[i].culprit);
+		convoy_packet(&b, buf, sizeof(buf), c[i].ts, 0);
+		size_t te = gt_pb_begin(&b, PF_PKT_TRACK_EVENT);
+		gt_pb_uint(&b, PF_TE_TYPE, PF_TE_SLICE_BEGIN);
+		gt_pb_uint(&b, PF_TE_TRACK_UUID, uuid_victim(e->pid, c[i].victim));
+		gt_pb_string(&b, PF_TE_NAME, name);
+		annotation_uint_named(&b, "victim_tid", c[i].victim);
+		annotation_uint_named(&b, "culprit_tid", c[i].culprit);
+		annotation_uint_named(&b, "delayed_acquires", c[i].delayed);
+		annotation_uint_named(&b, "delay_ns", c[i].delay_ns);
+		gt_pb_end(&b, te);
+		emit(e, &b);
+		convoy_packet(&b, buf, sizeof(buf), c[i].end, 0);
+		te = gt_pb_begin(&b, PF_PKT_TRACK_EVENT);
+		gt_pb_uint(&b, PF_TE_TYPE, PF_TE_SLICE_END);
+		gt_pb_uint(&b, PF_TE_TRACK_UUID, uuid_victim(e->pid, c[i].victim));
+		gt_pb_end(&b, te);
+		emit(e, &b);
+	}
+}

@@ -152,6 +152,25 @@ enum gt_gil_track { GT_TRACK_HOLDER = 1, GT_TRACK_WAITERS, GT_TRACK_CONTENDED, G
 uint64_t gt_uuid_gil(uint32_t pid, unsigned slot, enum gt_gil_track kind);
 uint64_t gt_uuid_meta(uint32_t pid);
 uint64_t gt_flow_id(uint32_t pid, unsigned slot, uint32_t seq);
+uint64_t gt_uuid_convoys(uint32_t pid);
+
+/* A convoy episode (tools/convoy.h), for the annotation `giltrace` adds to a
+ * finished trace. */
+struct gt_enc_convoy {
+	uint32_t victim, culprit;
+	const char *victim_name, *culprit_name;
+	uint64_t ts, end;
+	uint32_t delayed;
+	uint64_t delay_ns;
+};
+
+/* The packet sequence of the annotation: far above the threads' ids. */
+#define GT_ANNOTATION_SEQ_ID 0x7fff0001u
+
+/* Writes the episodes (of process e's pid, in time order) as a sequence of
+ * their own: a "convoys" track under the process, a track per victim under
+ * it, a slice per episode. For appending to a complete trace. */
+void gt_enc_convoys(struct gt_enc *e, const struct gt_enc_convoy *c, size_t n);
 
 extern const char *const gt_end_reason_names[GT_END_REASON_MAX];
 

@@ -17,5 +17,21 @@ void gt_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 int cmd_run(int argc, char **argv);
 int cmd_report(int argc, char **argv);
+int cmd_check(int argc, char **argv);
+
+struct gt_convoy_opts;
+/* --convoy-delay X, --convoy-io X, --convoy-run N at argv[*i]: 1 if taken
+ * (and *i advanced past its value), 0 if argv[*i] is not one of them, -1
+ * after printing the error for a bad value. */
+int gt_cli_convoy_option(int argc, char **argv, int *i, struct gt_convoy_opts *o);
+/* A whole number 0..1000000; 0 or -1. */
+int gt_cli_count(const char *s, int *out);
+
+#define GT_CONVOY_USAGE \
+	"      --convoy-delay X  a re-acquisition is delayed if it waits >= X switch\n" \
+	"                        intervals (default 0.5)\n" \
+	"      --convoy-io X     ... after a blocking call of <= X intervals (default 1)\n" \
+	"      --convoy-run N    delayed re-acquisitions in a row that make a convoy\n" \
+	"                        episode (default 3); see docs/metrics.md#convoy\n"
 
 #endif

@@ -39,6 +39,8 @@ static const char run_usage[] =
 	"                     FILE.<pid>.pftrace); fork()ed children always are\n"
 	"  -h, --help         this help\n"
 	"\n"
+	"Convoy episodes found in the trace are written into it as tracks.\n" GT_CONVOY_USAGE
+	"\n"
 	"Exit status: CMD's own (128+N if signal N ended it); 2 if giltrace could not\n"
 	"run it.\n";
 
@@ -181,8 +183,14 @@ int cmd_run(int argc, char **argv)
 {
 	const char *output = NULL;
 	int quiet = 0, children = 0, i;
+	struct gt_convoy_opts convoy = GT_CONVOY_DEFAULTS;
 	for (i = 1; i < argc; i++) {
 		const char *a = argv[i];
+		int c = gt_cli_convoy_option(argc, argv, &i, &convoy);
+		if (c < 0)
+			return GT_EXIT_USAGE;
+		if (c)
+			continue;
 		if (!strcmp(a, "--")) {
 			i++;
 			break;
@@ -336,16 +344,22 @@ int cmd_run(int argc, char **argv)
 	fprintf(stderr, "giltrace: trace written to %s (open it in https://ui.perfetto.dev)\n",
 		path);
 	list_children(path);
-	if (quiet)
-		return rc;
+	/* The convoys go into the trace, and the summary is the report's. */
 	struct gt_metrics m;
+	struct gt_summary sum;
 	char err[512];
-	if (gt_report_load(path, &m, err, sizeof(err))) {
+	if (gt_report_load(path, &m, &convoy, 1, err, sizeof(err)) || gt_summarize(&m, &sum)) {
 		gt_err("%s: %s", path, err);
-	} else {
-		struct gt_report_opts o = {.trace_path = path, .top = 20};
-		gt_report_text(stderr, &m, &o);
+		gt_metrics_free(&m);
+		return rc;
 	}
+	if (gt_report_annotate(path, &m, err, sizeof(err)) < 0)
+		gt_err("%s", err);
+	if (!quiet) {
+		struct gt_report_opts o = {.trace_path = path, .top = 20};
+		gt_report_text(stderr, &m, &sum, &o);
+	}
+	gt_summary_free(&sum);
 	gt_metrics_free(&m);
 	return rc;
 }

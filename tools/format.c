@@ -3,6 +3,8 @@
 #include "format.h"
 
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 void gt_fmt_duration(char *buf, size_t n, uint64_t ns)
 {
@@ -38,4 +40,56 @@ size_t gt_fmt_width(const char *s)
 		if (((unsigned char)*s & 0xc0) != 0x80)
 			w++;
 	return w;
+}
+
+static int parse_number(const char *s, double *v, const char **rest)
+{
+	char *end;
+	if (!s || !*s || *s == '-' || *s == '+')
+		return -1;
+	*v = strtod(s, &end);
+	if (end == s || *v != *v || *v > 1e18)
+		return -1;
+	*rest = end;
+	return 0;
+}
+
+int gt_parse_duration(const char *s, double *seconds)
+{
+	static const struct {
+		const char *unit;
+		double scale;
+	} units[] = {{"", 1}, {"s", 1}, {"ms", 1e-3}, {"us", 1e-6}, {"µs", 1e-6}, {"ns", 1e-9},
+		     {"min", 60}};
+	double v;
+	const char *rest;
+	if (parse_number(s, &v, &rest))
+		return -1;
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		if (!strcmp(rest, units[i].unit)) {
+			*seconds = v * units[i].scale;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+int gt_parse_ratio(const char *s, double *ratio)
+{
+	double v;
+	const char *rest;
+	if (parse_number(s, &v, &rest))
+		return -1;
+	if (!strcmp(rest, "%"))
+		v /= 100.0;
+	else if (*rest)
+		return -1;
+	*ratio = v;
+	return 0;
+}
+
+int gt_parse_number(const char *s, double *v)
+{
+	const char *rest;
+	return parse_number(s, v, &rest) || *rest ? -1 : 0;
 }

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* format.h — humane units for durations and ratios in giltrace's output. */
+/* format.h — humane units for durations and ratios, out and in. */
 #ifndef FORMAT_H
 #define FORMAT_H
 
@@ -10,6 +10,12 @@
 void gt_fmt_duration(char *buf, size_t n, uint64_t ns);
 /* "99.4%", "<0.1%", "0%". */
 void gt_fmt_percent(char *buf, size_t n, double ratio);
+/* Parsing what users type. 0, or -1 if s is not one whole valid value.
+ * A duration is a number with an optional unit (ns, us, µs, ms, s, min;
+ * none = seconds): "5ms", "0.2s". A ratio is "0.2" or "20%". */
+int gt_parse_duration(const char *s, double *seconds);
+int gt_parse_ratio(const char *s, double *ratio);
+int gt_parse_number(const char *s, double *v);
 /* Number of terminal columns a UTF-8 string takes (each code point = 1). */
 size_t gt_fmt_width(const char *s);
 

@@ -18,8 +18,10 @@ static const char usage[] =
 	"  run [-o FILE] [-q] [--children] -- CMD [ARGS...]\n"
 	"                     run CMD with the GIL recorder; write a Perfetto trace and\n"
 	"                     print a summary\n"
-	"  report FILE [--top N]\n"
-	"                     summarise a trace\n"
+	"  report FILE [--json | --markdown] [--top N] [--annotate]\n"
+	"                     summarise a trace: metrics, convoys, verdicts\n"
+	"  check FILE --baseline BASE.json | --max-METRIC VALUE ...\n"
+	"                     exit 1 if GIL contention regressed (for CI)\n"
 	"\n"
 	"options:\n"
 	"  -h, --help         this help (also: giltrace <command> --help)\n"
@@ -56,6 +58,8 @@ int main(int argc, char **argv)
 		return cmd_run(argc - 1, argv + 1);
 	if (!strcmp(cmd, "report"))
 		return cmd_report(argc - 1, argv + 1);
+	if (!strcmp(cmd, "check"))
+		return cmd_check(argc - 1, argv + 1);
 	gt_err("unknown command '%s' (see giltrace --help)", cmd);
 	return GT_EXIT_USAGE;
 }

@@ -18,6 +18,9 @@ requirements=(
   "cmd:cmake          cmake"
   "file:/usr/include/zlib.h zlib1g-dev"
   "file:/usr/include/libdeflate.h libdeflate-dev"
+  "file:/usr/include/jansson.h libjansson-dev"
+  "cmd:clang          clang"
+  "glob:/usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a libclang-rt-14-dev"
   "cmd:protoc         protobuf-compiler"
   "cmd:node           nodejs"
   "cmd:npm            npm"
@@ -28,6 +31,7 @@ have() {
   case $1 in
     cmd:*) command -v "${1#cmd:}" >/dev/null 2>&1 ;;
     file:*) [[ -e "${1#file:}" ]] ;;
+    glob:*) compgen -G "${1#glob:}" >/dev/null ;;
   esac
 }
 

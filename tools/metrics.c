@@ -8,7 +8,16 @@
 
 #include "gt_encoder.h"
 
-void gt_metrics_init(struct gt_metrics *m) { memset(m, 0, sizeof(*m)); }
+const double gt_hold_bucket_edges[GT_HOLD_BUCKETS + 1] = {0, 0.1, 0.5, 1, 2, 1e300};
+
+/* CPython's default, for a GIL whose interval the trace does not say. */
+#define DEFAULT_INTERVAL_NS 5000000ull
+
+void gt_metrics_init(struct gt_metrics *m)
+{
+	memset(m, 0, sizeof(*m));
+	m->convoy_opts = (struct gt_convoy_opts)GT_CONVOY_DEFAULTS;
+}
 
 void gt_metrics_free(struct gt_metrics *m)
 {
@@ -17,7 +26,56 @@ void gt_metrics_free(struct gt_metrics *m)
 	free(m->threads);
 	free(m->index);
 	free(m->gils);
+	free(m->convoys);
+	free(m->episodes);
 	memset(m, 0, sizeof(*m));
+}
+
+uint64_t gt_metrics_interval_ns(const struct gt_gil_stats *g)
+{
+	return g && g->interval_us ? (uint64_t)g->interval_us * 1000u : DEFAULT_INTERVAL_NS;
+}
+
+/* Grows *arr (of *cap elements of size) to hold n + 1. */
+static int reserve(void **arr, size_t *cap, size_t n, size_t size)
+{
+	if (n < *cap)
+		return 0;
+	size_t c = *cap ? *cap * 2 : 8;
+	void *bigger = realloc(*arr, c * size);
+	if (!bigger)
+		return -1;
+	*arr = bigger;
+	*cap = c;
+	return 0;
+}
+
+static void on_episode(void *ctx, const struct gt_convoy_episode *ep)
+{
+	struct gt_metrics *m = ctx;
+	struct gt_convoy_pair *p = NULL;
+	for (size_t i = 0; i < m->nconvoys && !p; i++)
+		if (m->convoys[i].pid == ep->pid && m->convoys[i].victim == ep->victim &&
+		    m->convoys[i].culprit == ep->culprit)
+			p = &m->convoys[i];
+	if (!p) {
+		if (reserve((void **)&m->convoys, &m->convoys_cap, m->nconvoys, sizeof(*p))) {
+			m->oom = 1;
+			return;
+		}
+		p = &m->convoys[m->nconvoys++];
+		*p = (struct gt_convoy_pair){ep->pid, ep->victim, ep->culprit, 0, 0, 0};
+	}
+	p->episodes++;
+	p->delayed += ep->delayed;
+	p->delay_ns += ep->delay_ns;
+	if (!m->keep_episodes)
+		return;
+	if (reserve((void **)&m->episodes, &m->episodes_cap, m->nepisodes, sizeof(*ep))) {
+		m->oom = 1;
+		return;
+	}
+	m->episodes[m->nepisodes++] = *ep;
 }
 
 static uint64_t key_hash(uint32_t pid, uint32_t tid)
@@ -149,8 +207,12 @@ static void on_slice(void *ctx, const struct gt_rd_slice *s)
 			m->oom = 1;
 		if (t->wait_hist)
 			gt_hist_add(t->wait_hist, s->dur);
+		gt_hist_add(&m->all_waits, s->dur);
 		if (g)
 			g->wait_ns += s->dur;
+		if (!s->open)
+			gt_convoy_wait(&t->convoy, &m->convoy_opts, t->pid, t->tid, s->ts, s->dur,
+				       s->holder_tid, gt_metrics_interval_ns(g), on_episode, m);
 		break;
 	case GT_RD_HOLD:
 		if (!t)
@@ -175,8 +237,10 @@ static void on_slice(void *ctx, const struct gt_rd_slice *s)
 		default:
 			break;
 		}
+		gt_convoy_hold(&t->convoy, &m->convoy_opts, t->pid, t->tid, s->ts, s->dur,
+			       s->ended == GT_END_VOLUNTARY, gt_metrics_interval_ns(g), on_episode, m);
 		break;
-	case GT_RD_HOLDER:
+	case GT_RD_HOLDER: {
 		if (!g)
 			break;
 		g->held_ns += s->dur;
@@ -184,11 +248,18 @@ static void on_slice(void *ctx, const struct gt_rd_slice *s)
 		if (s->prev_holder)
 			g->switches++;
 		gt_hist_add(&g->hold_hist, s->dur);
+		double intervals = (double)s->dur / (double)gt_metrics_interval_ns(g);
+		int b = 0;
+		while (b + 1 < GT_HOLD_BUCKETS && intervals >= gt_hold_bucket_edges[b + 1])
+			b++;
+		g->bucket_holds[b]++;
+		g->bucket_ns[b] += s->dur;
 		if (!g->first_ts || s->ts < g->first_ts)
 			g->first_ts = s->ts;
 		if (end > g->last_ts)
 			g->last_ts = end;
 		break;
+	}
 	case GT_RD_CONTENDED:
 		if (g)
 			g->contended_ns += s->dur;
@@ -256,8 +327,38 @@ static int by_wait_desc(const void *a, const void *b)
 	return x->tid < y->tid ? -1 : x->tid > y->tid;
 }
 
+static int by_delay_desc(const void *a, const void *b)
+{
+	const struct gt_convoy_pair *x = a, *y = b;
+	if (x->delay_ns != y->delay_ns)
+		return x->delay_ns < y->delay_ns ? 1 : -1;
+	return x->victim < y->victim ? -1 : x->victim > y->victim;
+}
+
+static int by_time(const void *a, const void *b)
+{
+	const struct gt_convoy_episode *x = a, *y = b;
+	return x->ts < y->ts ? -1 : x->ts > y->ts;
+}
+
+const struct gt_thread_stats *gt_metrics_thread(const struct gt_metrics *m, uint32_t tid)
+{
+	for (size_t i = 0; i < m->nthreads; i++)
+		if (m->threads[i].tid == tid)
+			return &m->threads[i];
+	return NULL;
+}
+
 void gt_metrics_finish(struct gt_metrics *m, const struct gt_rd_summary *sum)
 {
+	m->annotated = sum->annotated;
+	for (size_t i = 0; i < m->nthreads; i++)
+		gt_convoy_end(&m->threads[i].convoy, &m->convoy_opts, m->threads[i].pid,
+			      m->threads[i].tid, on_episode, m);
+	if (m->nconvoys)
+		qsort(m->convoys, m->nconvoys, sizeof(*m->convoys), by_delay_desc);
+	if (m->nepisodes)
+		qsort(m->episodes, m->nepisodes, sizeof(*m->episodes), by_time);
 	if (!m->start_ns || (sum->first_ts && sum->first_ts < m->start_ns))
 		m->start_ns = sum->first_ts;
 	if (!m->has_end || sum->last_ts > m->end_ns)

@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "convoy.h"
 #include "histogram.h"
 #include "trace_reader.h"
 
@@ -25,6 +26,17 @@ struct gt_thread_stats {
 	uint64_t drop_requests; /* forced releases this thread caused */
 	uint64_t open;          /* slices cut off by the end of the trace */
 	struct gt_hist *wait_hist; /* allocated on the first wait */
+	struct gt_convoy_state convoy;
+};
+
+/* Holds, by their length in switch intervals: < 0.1, 0.1-0.5, 0.5-1, 1-2, >= 2. */
+#define GT_HOLD_BUCKETS 5
+extern const double gt_hold_bucket_edges[GT_HOLD_BUCKETS + 1]; /* in intervals; last = inf */
+
+/* The convoys of one (victim, culprit) pair. */
+struct gt_convoy_pair {
+	uint32_t pid, victim, culprit;
+	uint64_t episodes, delayed, delay_ns;
 };
 
 struct gt_gil_stats {
@@ -35,6 +47,7 @@ struct gt_gil_stats {
 	uint64_t first_ts, last_ts;
 	uint32_t interval_us; /* last switch interval seen, 0 = unknown */
 	struct gt_hist hold_hist;
+	uint64_t bucket_holds[GT_HOLD_BUCKETS], bucket_ns[GT_HOLD_BUCKETS];
 };
 
 struct gt_metrics {
@@ -54,6 +67,16 @@ struct gt_metrics {
 	size_t index_cap;
 	struct gt_gil_stats *gils;
 	size_t ngils, gils_cap;
+	/* Every wait of every thread. */
+	struct gt_hist all_waits;
+	/* Convoys (set the options after gt_metrics_init()). */
+	struct gt_convoy_opts convoy_opts;
+	struct gt_convoy_pair *convoys;
+	size_t nconvoys, convoys_cap;
+	int keep_episodes; /* also list every episode (for annotating the trace) */
+	struct gt_convoy_episode *episodes;
+	size_t nepisodes, episodes_cap;
+	int annotated; /* the trace already has convoy tracks */
 	int oom;
 };
 
@@ -61,9 +84,14 @@ void gt_metrics_init(struct gt_metrics *m);
 void gt_metrics_free(struct gt_metrics *m);
 /* Callbacks to pass to gt_read_trace(); ctx is the gt_metrics. */
 struct gt_rd_callbacks gt_metrics_callbacks(struct gt_metrics *m);
-/* After reading: wall time, sorting (worst waits first). */
+/* After reading: wall time, open convoy runs, sorting (worst waits first,
+ * worst convoys first). */
 void gt_metrics_finish(struct gt_metrics *m, const struct gt_rd_summary *sum);
 
 struct gt_gil_stats *gt_metrics_gil(struct gt_metrics *m, uint32_t pid, unsigned slot);
+/* After finish: a thread by tid (NULL if it never touched the GIL). */
+const struct gt_thread_stats *gt_metrics_thread(const struct gt_metrics *m, uint32_t tid);
+/* The switch interval a GIL's holds and waits are measured against. */
+uint64_t gt_metrics_interval_ns(const struct gt_gil_stats *g);
 
 #endif

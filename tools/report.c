@@ -1,29 +1,31 @@
 /* SPDX-License-Identifier: MIT */
-/* report.c — see report.h; metric definitions in docs/metrics.md. */
+/* report.c — loading a trace and the text report (see report.h). */
 #include "report.h"
 
 #include <string.h>
 
 #include "format.h"
 
-int gt_report_load(const char *path, struct gt_metrics *m, char *err, size_t errlen)
+int gt_report_load(const char *path, struct gt_metrics *m, const struct gt_convoy_opts *convoy,
+		   int keep_episodes, char *err, size_t errlen)
 {
 	struct gt_rd_summary sum;
 	gt_metrics_init(m);
+	if (convoy)
+		m->convoy_opts = *convoy;
+	m->keep_episodes = keep_episodes;
 	struct gt_rd_callbacks cb = gt_metrics_callbacks(m);
 	if (gt_read_trace(path, &cb, &sum, err, errlen))
 		return -1;
+	gt_metrics_finish(m, &sum);
 	if (m->oom) {
 		snprintf(err, errlen, "out of memory reading %s", path);
 		return -1;
 	}
-	gt_metrics_finish(m, &sum);
 	return 0;
 }
 
-static double ratio(uint64_t a, uint64_t b) { return b ? (double)a / (double)b : 0.0; }
-
-/* Pads s on the right (left = 0) or left (left = 1) to width columns. */
+/* Pads s on the right (right = 0) or left (right = 1) to width columns. */
 static void cell(FILE *out, const char *s, size_t width, int right)
 {
 	size_t w = gt_fmt_width(s);
@@ -36,73 +38,124 @@ static void cell(FILE *out, const char *s, size_t width, int right)
 			fputc(' ', out);
 }
 
-static void gil_line(FILE *out, const struct gt_metrics *m, const struct gt_gil_stats *g, int several)
+static void row(FILE *out, char c[][40], const size_t *width, int n, int left_cols)
 {
-	char held[16], cont[16], mean[32], interval[32];
-	gt_fmt_percent(held, sizeof(held), ratio(g->held_ns, m->wall_ns));
-	gt_fmt_percent(cont, sizeof(cont), ratio(g->contended_ns, m->wall_ns));
-	snprintf(mean, sizeof(mean), "%.2f", ratio(g->wait_ns, m->wall_ns));
-	if (g->interval_us)
-		gt_fmt_duration(interval, sizeof(interval), (uint64_t)g->interval_us * 1000);
-	else
-		snprintf(interval, sizeof(interval), "unknown");
-	double switches = m->wall_ns ? (double)g->switches * 1e9 / (double)m->wall_ns : 0;
-	if (several)
-		fprintf(out, "  GIL of interpreter %lld:\n", (long long)g->interp_id);
-	fprintf(out, "  GIL held %s of the time, contended (a thread waiting) %s, %s threads "
-		     "waiting on average\n",
-		held, cont, mean);
-	fprintf(out, "  %.0f switches/s, switch interval %s, %llu drop requests\n", switches,
-		interval, (unsigned long long)g->drop_requests);
+	fputs("  ", out);
+	for (int k = 0; k < n; k++) {
+		cell(out, c[k], width[k], k >= left_cols);
+		fputs(k < n - 1 ? " " : "\n", out);
+	}
 }
 
-void gt_report_text(FILE *out, const struct gt_metrics *m, const struct gt_report_opts *o)
+static void dur(char *buf, size_t n, double seconds)
+{
+	gt_fmt_duration(buf, n, (uint64_t)(seconds * 1e9 + 0.5));
+}
+
+static void gil_lines(FILE *out, const struct gt_summary *s, const struct gt_gil_summary *g)
+{
+	char held[16], cont[16], interval[32];
+	gt_fmt_percent(held, sizeof(held), g->held_ratio);
+	gt_fmt_percent(cont, sizeof(cont), g->contention_ratio);
+	if (g->interval_s > 0)
+		dur(interval, sizeof(interval), g->interval_s);
+	else
+		snprintf(interval, sizeof(interval), "unknown");
+	if (s->ngils > 1)
+		fprintf(out, "  GIL of interpreter %lld:\n", (long long)g->g->interp_id);
+	fprintf(out, "  GIL held %s of the time, contended (a thread waiting) %s, %.2f threads "
+		     "waiting on average\n",
+		held, cont, g->mean_waiters);
+	fprintf(out, "  %.0f switches/s, switch interval %s, %llu drop requests\n",
+		g->switches_per_s, interval, (unsigned long long)g->g->drop_requests);
+	/* How long holds last, in switch intervals: the shape of the workload. */
+	uint64_t holds = 0, held_ns = 0;
+	for (int b = 0; b < GT_HOLD_BUCKETS; b++)
+		holds += g->g->bucket_holds[b], held_ns += g->g->bucket_ns[b];
+	if (!holds)
+		return;
+	static const char *const names[GT_HOLD_BUCKETS] = {"<0.1", "0.1-0.5", "0.5-1", "1-2",
+							   ">=2"};
+	fputs("  holds by length in switch intervals:", out);
+	for (int b = 0; b < GT_HOLD_BUCKETS; b++) {
+		char p[16];
+		gt_fmt_percent(p, sizeof(p), held_ns ? (double)g->g->bucket_ns[b] / (double)held_ns : 0);
+		fprintf(out, " %s %llu (%s)", names[b], (unsigned long long)g->g->bucket_holds[b], p);
+	}
+	fputs(" of held time\n", out);
+}
+
+void gt_report_text(FILE *out, const struct gt_metrics *m, const struct gt_summary *s,
+		    const struct gt_report_opts *o)
 {
 	char wall[32];
-	gt_fmt_duration(wall, sizeof(wall), m->wall_ns);
+	dur(wall, sizeof(wall), s->wall_s);
 	fprintf(out, "giltrace report: %s\n", o->trace_path ? o->trace_path : "-");
 	fprintf(out, "  CPython %s, %zu thread%s, wall time %s, %s recorder\n",
 		m->python_version[0] ? m->python_version : "(unknown)", m->nthreads,
 		m->nthreads == 1 ? "" : "s", wall, m->recorder[0] ? m->recorder : "?");
-	for (size_t i = 0; i < m->ngils; i++)
-		gil_line(out, m, &m->gils[i], m->ngils > 1);
+	for (size_t i = 0; i < s->ngils; i++)
+		gil_lines(out, s, &s->gils[i]);
 	fprintf(out, "  releases: %llu forced, %llu voluntary, %llu at thread exit\n",
 		(unsigned long long)m->forced, (unsigned long long)m->voluntary,
 		(unsigned long long)m->thread_exits);
-	if (m->events_dropped)
-		fprintf(out, "  warning: %llu events were dropped while recording; totals are "
-			     "lower bounds\n",
-			(unsigned long long)m->events_dropped);
-	if (!m->has_end)
-		fprintf(out, "  warning: the trace has no end record (the program was killed?); "
-			     "%llu slices were cut off\n",
-			(unsigned long long)m->open_slices);
 
-	static const char *const head[] = {"THREAD", "TID", "WAIT TOTAL", "WAITS", "LONGEST",
-					   "HOLD TOTAL", "FORCED"};
-	static const size_t width[] = {16, 8, 11, 7, 10, 11, 7};
-	fputs("\n  ", out);
-	for (int c = 0; c < 7; c++) {
-		cell(out, head[c], width[c], c > 1);
-		fputs(c < 6 ? " " : "\n", out);
-	}
+	static const char *const head[] = {"THREAD", "TID",     "WAIT TOTAL", "WAITS",  "P50",
+					   "P99",    "LONGEST", "HOLD TOTAL", "FORCED", "CAUSED"};
+	enum { NCOL = 10 };
+	static const size_t width[NCOL] = {16, 8, 10, 6, 9, 9, 9, 10, 6, 6};
+	char c[NCOL][40];
+	for (int k = 0; k < NCOL; k++)
+		snprintf(c[k], sizeof(c[k]), "%s", head[k]);
+	fputc('\n', out);
+	row(out, c, width, NCOL, 1);
 	size_t shown = o->top && (size_t)o->top < m->nthreads ? (size_t)o->top : m->nthreads;
 	for (size_t i = 0; i < shown; i++) {
-		const struct gt_thread_stats *t = &m->threads[i];
-		char c[7][32];
-		snprintf(c[0], sizeof(c[0]), "%s", t->name[0] ? t->name : "?");
-		snprintf(c[1], sizeof(c[1]), "%u", t->tid);
-		gt_fmt_duration(c[2], sizeof(c[2]), t->wait_ns);
-		snprintf(c[3], sizeof(c[3]), "%llu", (unsigned long long)t->waits);
-		gt_fmt_duration(c[4], sizeof(c[4]), t->wait_max);
-		gt_fmt_duration(c[5], sizeof(c[5]), t->hold_ns);
-		snprintf(c[6], sizeof(c[6]), "%llu", (unsigned long long)t->forced);
-		fputs("  ", out);
-		for (int k = 0; k < 7; k++) {
-			cell(out, c[k], width[k], k > 1);
-			fputs(k < 6 ? " " : "\n", out);
-		}
+		const struct gt_thread_summary *t = &s->threads[i];
+		snprintf(c[0], sizeof(c[0]), "%s", t->t->name[0] ? t->t->name : "?");
+		snprintf(c[1], sizeof(c[1]), "%u", t->t->tid);
+		gt_fmt_duration(c[2], sizeof(c[2]), t->t->wait_ns);
+		snprintf(c[3], sizeof(c[3]), "%llu", (unsigned long long)t->t->waits);
+		dur(c[4], sizeof(c[4]), t->wait_p50_s);
+		dur(c[5], sizeof(c[5]), t->wait_p99_s);
+		gt_fmt_duration(c[6], sizeof(c[6]), t->t->wait_max);
+		gt_fmt_duration(c[7], sizeof(c[7]), t->t->hold_ns);
+		snprintf(c[8], sizeof(c[8]), "%llu", (unsigned long long)t->t->forced);
+		snprintf(c[9], sizeof(c[9]), "%llu", (unsigned long long)t->t->drop_requests);
+		row(out, c, width, NCOL, 1);
 	}
 	if (shown < m->nthreads)
 		fprintf(out, "  ... and %zu more threads (--top)\n", m->nthreads - shown);
+
+	if (m->nconvoys) {
+		static const char *const ch[] = {"CONVOY VICTIM", "TID", "CULPRIT", "TID",
+						 "EPISODES", "DELAYED", "DELAY"};
+		static const size_t cw[] = {16, 8, 16, 8, 8, 7, 9};
+		fputc('\n', out);
+		for (int k = 0; k < 7; k++)
+			snprintf(c[k], sizeof(c[k]), "%s", ch[k]);
+		row(out, c, cw, 7, 1);
+		for (size_t i = 0; i < m->nconvoys; i++) {
+			const struct gt_convoy_pair *p = &m->convoys[i];
+			gt_thread_label(m, p->victim, c[0], sizeof(c[0]));
+			snprintf(c[1], sizeof(c[1]), "%u", p->victim);
+			gt_thread_label(m, p->culprit, c[2], sizeof(c[2]));
+			snprintf(c[3], sizeof(c[3]), "%u", p->culprit);
+			snprintf(c[4], sizeof(c[4]), "%llu", (unsigned long long)p->episodes);
+			snprintf(c[5], sizeof(c[5]), "%llu", (unsigned long long)p->delayed);
+			gt_fmt_duration(c[6], sizeof(c[6]), p->delay_ns);
+			/* Name, tid, name, tid: left, right, left, right. */
+			fputs("  ", out);
+			for (int k = 0; k < 7; k++) {
+				cell(out, c[k], cw[k], k == 1 || k >= 3);
+				fputs(k < 6 ? " " : "\n", out);
+			}
+		}
+	}
+	fputc('\n', out);
+	if (!s->nfindings)
+		fputs("  no GIL problem found\n", out);
+	for (size_t i = 0; i < s->nfindings; i++)
+		fprintf(out, "  %s — see docs/metrics.md#%s\n", s->findings[i].text,
+			s->findings[i].anchor);
 }

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * report.h — renders metrics for people (text) and programs.
+ * report.h — renders a trace's metrics for people and for programs.
  *
- * `giltrace run` prints the same text report as `giltrace report`.
+ * Text (one screen, for a terminal), JSON (for `check` baselines and
+ * scripts; schema in docs/metrics.md#json) and markdown (for a CI job
+ * summary). `giltrace run` prints the same text report as `giltrace report`.
  */
 #ifndef REPORT_H
 #define REPORT_H
@@ -10,15 +12,32 @@
 #include <stdio.h>
 
 #include "metrics.h"
+#include "summary.h"
+
+#define GT_REPORT_SCHEMA_VERSION 1
 
 struct gt_report_opts {
 	const char *trace_path;
-	int top;      /* threads listed; 0 = all */
+	int top; /* threads listed; 0 = all */
 };
 
-void gt_report_text(FILE *out, const struct gt_metrics *m, const struct gt_report_opts *o);
+/* Reads path into m (initialised here, with these convoy thresholds; NULL
+ * for the defaults). keep_episodes: list every convoy episode (to annotate
+ * the trace). Returns 0 or -1 with a one-line message in err. */
+int gt_report_load(const char *path, struct gt_metrics *m, const struct gt_convoy_opts *convoy,
+		   int keep_episodes, char *err, size_t errlen);
 
-/* Reads path into m (initialised here); returns 0 or -1 with err set. */
-int gt_report_load(const char *path, struct gt_metrics *m, char *err, size_t errlen);
+void gt_report_text(FILE *out, const struct gt_metrics *m, const struct gt_summary *s,
+		    const struct gt_report_opts *o);
+/* 0, or -1 if the JSON could not be built or written. */
+int gt_report_json(FILE *out, const struct gt_metrics *m, const struct gt_summary *s,
+		   const struct gt_report_opts *o);
+void gt_report_markdown(FILE *out, const struct gt_metrics *m, const struct gt_summary *s,
+			const struct gt_report_opts *o);
+
+/* Appends the convoy episodes in m (loaded with keep_episodes) to the trace
+ * at path as tracks of their own. Returns the number written (0 if there
+ * were none, or the trace already has them), or -1 with err set. */
+long gt_report_annotate(const char *path, const struct gt_metrics *m, char *err, size_t errlen);
 
 #endif

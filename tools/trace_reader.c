@@ -453,6 +453,10 @@ static int parse_descriptor(struct rd *r, const uint8_t *p, size_t n)
 		r->giltrace_seen = 1;
 		return 0;
 	}
+	if (low == 0x7feu) { /* convoys, added by report --annotate or run */
+		r->sum->annotated = 1;
+		return 0;
+	}
 	unsigned slot = low >> 3, kind = low & 7u;
 	static const uint8_t kinds[] = {0, TK_HOLDER, TK_WAITERS, TK_CONTENDED, TK_INTERVAL};
 	if (kind >= sizeof(kinds) || !kinds[kind])
@@ -629,7 +633,8 @@ static int parse_track_event(struct rd *r, struct seq *s, uint64_t ts, const uin
 	const uint8_t *name_str = NULL;
 	size_t name_len = 0;
 	struct annotations a;
-	memset(&a, 0, sizeof(a));
+	/* Not the string buffers: they are only read where a str[] points. */
+	memset(&a, 0, offsetof(struct annotations, buf));
 
 	gt_pbr_init(&d, p, n);
 	while (gt_pbr_next(&d, &f)) {

@@ -89,6 +89,7 @@ struct gt_rd_summary {
 	uint64_t unmatched_ends;    /* END with nothing open */
 	uint64_t open_slices;       /* still open at the end */
 	int has_start, has_end;     /* giltrace metadata records seen */
+	int annotated;              /* convoy tracks written by giltrace are in it */
 };
 
 /* Reads path (or stdin for "-"). Returns 0, or -1 with a one-line message

@@ -1,0 +1,357 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cmd_check.c — `giltrace check`: fail a CI job when GIL contention regresses.
+ *
+ * The metrics come from a trace (or from the JSON `report --json` wrote for
+ * it) and are compared with a baseline JSON, with absolute limits, or both.
+ * A metric regresses against its baseline when it grew by more than BOTH
+ * its relative and its absolute tolerance, so a baseline near zero does not
+ * flap on noise (docs/ci.md explains the defaults).
+ */
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "format.h"
+#include "report.h"
+
+enum unit { U_RATIO, U_COUNT, U_US, U_RATE };
+
+struct gate {
+	const char *name; /* as in --max-NAME and --tolerance NAME=... */
+	const char *key;  /* in report --json */
+	enum unit unit;
+	double rel, abs;  /* default tolerances; abs in the JSON's unit */
+	const char *what;
+};
+
+/* Every metric here is "higher is worse". */
+static const struct gate gates[] = {
+	{"contention-ratio", "contention_ratio", U_RATIO, 0.10, 0.05,
+	 "share of time with a thread waiting"},
+	{"mean-waiters", "mean_waiters", U_COUNT, 0.10, 0.10, "threads waiting, on average"},
+	{"wait-p99", "wait_p99_us", U_US, 0.25, 1000, "99th percentile of all waits"},
+	{"forced-per-s", "forced_per_s", U_RATE, 0.25, 10, "forced releases per second"},
+	{"convoy-delay-ratio", "convoy_delay_ratio", U_RATIO, 0.25, 0.02,
+	 "share of time lost to convoys"},
+};
+#define NGATES (sizeof(gates) / sizeof(gates[0]))
+
+static const char check_usage[] =
+	"usage: giltrace check FILE [--baseline BASE.json] [--max-METRIC VALUE]...\n"
+	"                            [--tolerance METRIC=REL[,ABS]]... [--markdown]\n"
+	"\n"
+	"Compares the GIL metrics of FILE (a trace, or the JSON of giltrace report\n"
+	"--json) with a baseline written by giltrace report --json, and/or with\n"
+	"absolute limits. A metric regresses when it exceeds its --max, or when it\n"
+	"grew past the baseline by more than both its relative and its absolute\n"
+	"tolerance.\n"
+	"\n"
+	"metrics (default tolerances: relative, absolute):\n"
+	"  contention-ratio    share of time with a thread waiting     (10%, 0.05)\n"
+	"  mean-waiters        threads waiting, on average             (10%, 0.1)\n"
+	"  wait-p99            99th percentile of all waits            (25%, 1ms)\n"
+	"  forced-per-s        forced releases per second              (25%, 10)\n"
+	"  convoy-delay-ratio  share of time lost to convoys           (25%, 0.02)\n"
+	"\n"
+	"  --baseline FILE      the baseline (JSON from giltrace report --json)\n"
+	"  --max-METRIC VALUE   an absolute limit, e.g. --max-contention-ratio 0.2,\n"
+	"                       --max-wait-p99 5ms (ratios also as 20%)\n"
+	"  --tolerance METRIC=REL[,ABS]  e.g. wait-p99=50%,2ms\n"
+	"  --markdown           print the table as markdown (for a CI job summary)\n" GT_CONVOY_USAGE
+	"  -h, --help           this help\n"
+	"\n"
+	"Exit status: 0 within limits, 1 a regression, 2 a usage or input error.\n"
+	"See docs/ci.md.\n";
+
+static int find_gate(const char *name, size_t len)
+{
+	for (size_t g = 0; g < NGATES; g++)
+		if (strlen(gates[g].name) == len && !strncmp(gates[g].name, name, len))
+			return (int)g;
+	return -1;
+}
+
+/* A user's value for gate g, in the JSON's unit. */
+static int parse_value(int g, const char *s, double *v)
+{
+	if (gates[g].unit == U_US) {
+		double sec;
+		if (gt_parse_duration(s, &sec) || sec < 0)
+			return -1;
+		*v = sec * 1e6;
+		return 0;
+	}
+	if (gates[g].unit == U_RATIO)
+		return gt_parse_ratio(s, v) || *v < 0 ? -1 : 0;
+	return gt_parse_number(s, v) || *v < 0 ? -1 : 0;
+}
+
+static void show(char *buf, size_t n, int g, double v)
+{
+	switch (gates[g].unit) {
+	case U_RATIO:
+		snprintf(buf, n, "%.3f", v);
+		break;
+	case U_US:
+		gt_fmt_duration(buf, n, (uint64_t)(v * 1e3 + 0.5));
+		break;
+	case U_COUNT:
+		snprintf(buf, n, "%.2f", v);
+		break;
+	case U_RATE:
+		snprintf(buf, n, "%.1f", v);
+		break;
+	}
+}
+
+/* Reads the gate metrics of a report JSON. */
+static int from_json(json_t *doc, const char *path, double *v, char *err, size_t errlen)
+{
+	json_t *sv = json_object_get(doc, "schema_version");
+	if (!json_is_object(doc) || !json_is_integer(sv)) {
+		snprintf(err, errlen, "%s: not the JSON of giltrace report --json", path);
+		return -1;
+	}
+	if (json_integer_value(sv) != GT_REPORT_SCHEMA_VERSION) {
+		snprintf(err, errlen, "%s: schema_version %lld, this giltrace reads %d", path,
+			 (long long)json_integer_value(sv), GT_REPORT_SCHEMA_VERSION);
+		return -1;
+	}
+	for (size_t g = 0; g < NGATES; g++) {
+		json_t *x = json_object_get(doc, gates[g].key);
+		if (!json_is_number(x)) {
+			snprintf(err, errlen, "%s: no number \"%s\" in it", path, gates[g].key);
+			return -1;
+		}
+		v[g] = json_number_value(x);
+		if (!isfinite(v[g]) || v[g] < 0) {
+			snprintf(err, errlen, "%s: \"%s\" is %g", path, gates[g].key, v[g]);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int load_json_file(const char *path, double *v, char *err, size_t errlen)
+{
+	json_error_t je;
+	json_t *doc = json_load_file(path, 0, &je);
+	if (!doc) {
+		snprintf(err, errlen, "%s: %s (line %d)", path, je.text, je.line);
+		return -1;
+	}
+	int rc = from_json(doc, path, v, err, errlen);
+	json_decref(doc);
+	return rc;
+}
+
+/* Does path hold JSON (rather than a protobuf trace)? */
+static int looks_like_json(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return 0;
+	int c;
+	while ((c = fgetc(f)) == ' ' || c == '\n' || c == '\r' || c == '\t')
+		;
+	fclose(f);
+	return c == '{';
+}
+
+static int load_current(const char *path, const struct gt_convoy_opts *co, double *v,
+			int *warn_dropped, int *warn_incomplete, char *err, size_t errlen)
+{
+	if (looks_like_json(path))
+		return load_json_file(path, v, err, errlen);
+	struct gt_metrics m;
+	struct gt_summary s;
+	char e2[400];
+	if (gt_report_load(path, &m, co, 0, e2, sizeof(e2))) {
+		snprintf(err, errlen, "%s: %s", path, e2);
+		gt_metrics_free(&m);
+		return -1;
+	}
+	if (gt_summarize(&m, &s)) {
+		snprintf(err, errlen, "out of memory");
+		gt_metrics_free(&m);
+		return -1;
+	}
+	/* The same numbers report --json writes, through the same JSON. */
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *mem = open_memstream(&buf, &len);
+	struct gt_report_opts o = {.trace_path = path};
+	int rc = !mem || gt_report_json(mem, &m, &s, &o);
+	if (mem)
+		fclose(mem);
+	*warn_dropped = m.events_dropped > 0;
+	*warn_incomplete = !m.has_end;
+	gt_summary_free(&s);
+	gt_metrics_free(&m);
+	if (rc) {
+		free(buf);
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	json_error_t je;
+	json_t *doc = json_loadb(buf, len, 0, &je);
+	free(buf);
+	rc = doc ? from_json(doc, path, v, err, errlen) : -1;
+	if (!doc)
+		snprintf(err, errlen, "internal error: %s", je.text);
+	json_decref(doc);
+	return rc;
+}
+
+int cmd_check(int argc, char **argv)
+{
+	const char *path = NULL, *baseline = NULL;
+	int markdown = 0;
+	double max[NGATES], rel[NGATES], abs_tol[NGATES];
+	int has_max[NGATES] = {0};
+	struct gt_convoy_opts co = GT_CONVOY_DEFAULTS;
+	for (size_t g = 0; g < NGATES; g++)
+		rel[g] = gates[g].rel, abs_tol[g] = gates[g].abs;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		int c = gt_cli_convoy_option(argc, argv, &i, &co);
+		if (c < 0)
+			return GT_EXIT_USAGE;
+		if (c)
+			continue;
+		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			fputs(check_usage, stdout);
+			return GT_EXIT_OK;
+		} else if (!strcmp(a, "--markdown")) {
+			markdown = 1;
+		} else if (!strcmp(a, "--baseline")) {
+			if (i + 1 >= argc) {
+				gt_err("check: --baseline needs a file");
+				return GT_EXIT_USAGE;
+			}
+			baseline = argv[++i];
+		} else if (!strncmp(a, "--max-", 6)) {
+			int g = find_gate(a + 6, strlen(a + 6));
+			if (g < 0) {
+				gt_err("check: unknown metric in '%s' (see giltrace check --help)", a);
+				return GT_EXIT_USAGE;
+			}
+			if (i + 1 >= argc || parse_value(g, argv[i + 1], &max[g])) {
+				gt_err("check: %s needs a %s", a,
+				       gates[g].unit == U_US ? "duration, e.g. 5ms"
+				       : gates[g].unit == U_RATIO ? "ratio, e.g. 0.2 or 20%"
+								  : "number");
+				return GT_EXIT_USAGE;
+			}
+			has_max[g] = 1;
+			i++;
+		} else if (!strcmp(a, "--tolerance")) {
+			const char *t = i + 1 < argc ? argv[++i] : "";
+			const char *eq = strchr(t, '=');
+			int g = eq ? find_gate(t, (size_t)(eq - t)) : -1;
+			char relv[64] = "", absv[64] = "";
+			const char *comma = eq ? strchr(eq + 1, ',') : NULL;
+			if (eq) {
+				size_t rl = comma ? (size_t)(comma - eq - 1) : strlen(eq + 1);
+				snprintf(relv, sizeof(relv), "%.*s", (int)(rl < 63 ? rl : 63), eq + 1);
+				if (comma)
+					snprintf(absv, sizeof(absv), "%s", comma + 1);
+			}
+			if (g < 0 || gt_parse_ratio(relv, &rel[g]) || rel[g] < 0 ||
+			    (comma && parse_value(g, absv, &abs_tol[g]))) {
+				gt_err("check: --tolerance needs METRIC=REL[,ABS], e.g. "
+				       "wait-p99=50%%,2ms (got '%s')",
+				       t);
+				return GT_EXIT_USAGE;
+			}
+		} else if (a[0] == '-' && a[1]) {
+			gt_err("check: unknown option '%s' (see giltrace check --help)", a);
+			return GT_EXIT_USAGE;
+		} else if (path) {
+			gt_err("check: one trace at a time ('%s' and '%s')", path, a);
+			return GT_EXIT_USAGE;
+		} else {
+			path = a;
+		}
+	}
+	int any_max = 0;
+	for (size_t g = 0; g < NGATES; g++)
+		any_max |= has_max[g];
+	if (!path) {
+		gt_err("check: no trace given (usage: giltrace check FILE --baseline BASE.json)");
+		return GT_EXIT_USAGE;
+	}
+	if (!baseline && !any_max) {
+		gt_err("check: nothing to check against: give --baseline or a --max-METRIC limit");
+		return GT_EXIT_USAGE;
+	}
+	double cur[NGATES], base[NGATES];
+	char err[600];
+	int dropped = 0, incomplete = 0;
+	if (baseline && load_json_file(baseline, base, err, sizeof(err))) {
+		gt_err("check: baseline %s", err);
+		return GT_EXIT_USAGE;
+	}
+	if (load_current(path, &co, cur, &dropped, &incomplete, err, sizeof(err))) {
+		gt_err("check: %s", err);
+		return GT_EXIT_USAGE;
+	}
+
+	int regressions = 0;
+	if (markdown)
+		fputs("| metric | baseline | current | change | limit | verdict |\n"
+		      "|---|---:|---:|---:|---:|---|\n",
+		      stdout);
+	else
+		printf("giltrace check: %s%s%s\n\n  %-19s %10s %10s %9s %10s  %s\n", path,
+		       baseline ? " against " : "", baseline ? baseline : "", "METRIC", "BASELINE",
+		       "CURRENT", "CHANGE", "LIMIT", "VERDICT");
+	for (size_t g = 0; g < NGATES; g++) {
+		char b[32] = "-", c[32], ch[32] = "-", lim[32] = "-";
+		const char *verdict = "ok";
+		double limit = INFINITY;
+		show(c, sizeof(c), (int)g, cur[g]);
+		if (baseline) {
+			double allowed = fmax(abs_tol[g], rel[g] * base[g]);
+			limit = base[g] + allowed;
+			show(b, sizeof(b), (int)g, base[g]);
+			if (base[g] > 0)
+				snprintf(ch, sizeof(ch), "%+.0f%%", (cur[g] / base[g] - 1) * 100);
+			else if (cur[g] > 0)
+				snprintf(ch, sizeof(ch), "new");
+			else
+				snprintf(ch, sizeof(ch), "0");
+			if (cur[g] < base[g] - allowed)
+				verdict = "better";
+		}
+		if (has_max[g] && max[g] < limit)
+			limit = max[g];
+		if (isfinite(limit))
+			show(lim, sizeof(lim), (int)g, limit);
+		if (cur[g] > limit) {
+			verdict = "REGRESSION";
+			regressions++;
+		}
+		if (markdown)
+			printf("| %s | %s | %s | %s | %s | %s |\n", gates[g].name, b, c, ch, lim,
+			       !strcmp(verdict, "REGRESSION") ? "**regression**" : verdict);
+		else
+			printf("  %-19s %10s %10s %9s %10s  %s\n", gates[g].name, b, c, ch, lim,
+			       verdict);
+	}
+	const char *pre = markdown ? "\n" : "\n  ";
+	if (dropped)
+		printf("%swarning: events were dropped while recording; the metrics are lower "
+		       "bounds\n",
+		       pre);
+	if (incomplete)
+		printf("%swarning: the trace has no end record (the program was killed?)\n", pre);
+	printf("%s%s\n", pre,
+	       regressions ? "GIL contention regressed (see docs/ci.md)" : "within limits");
+	fflush(stdout);
+	return regressions ? GT_EXIT_REGRESSION : GT_EXIT_OK;
+}

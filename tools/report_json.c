@@ -1,0 +1,205 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * report_json.c — `report --json` and `report --markdown` (see report.h).
+ *
+ * The JSON is what `check` reads back as a baseline; its fields are listed
+ * in docs/metrics.md#json and only ever added to within a schema_version.
+ */
+#include <jansson.h>
+#include <string.h>
+
+#include "format.h"
+#include "gt_version.h"
+#include "report.h"
+
+/* Sets key to a number, or fails the whole object (checked at the end). */
+static void num(json_t *o, const char *key, double v) { json_object_set_new(o, key, json_real(v)); }
+static void integer(json_t *o, const char *key, uint64_t v)
+{
+	json_object_set_new(o, key, json_integer((json_int_t)v));
+}
+static void str(json_t *o, const char *key, const char *v)
+{
+	json_object_set_new(o, key, json_string(v ? v : ""));
+}
+
+static json_t *gil_json(const struct gt_gil_summary *g)
+{
+	json_t *o = json_object();
+	json_object_set_new(o, "interp_id", json_integer(g->g->interp_id));
+	num(o, "gil_held_ratio", g->held_ratio);
+	num(o, "contention_ratio", g->contention_ratio);
+	num(o, "mean_waiters", g->mean_waiters);
+	num(o, "switches_per_s", g->switches_per_s);
+	num(o, "switch_interval_s", g->interval_s);
+	integer(o, "holds", g->g->holds);
+	integer(o, "drop_requests", g->g->drop_requests);
+	num(o, "hold_p50_us", g->hold_p50_s * 1e6);
+	num(o, "hold_p99_us", g->hold_p99_s * 1e6);
+	num(o, "hold_max_us", g->hold_max_s * 1e6);
+	json_t *buckets = json_array();
+	for (int b = 0; b < GT_HOLD_BUCKETS; b++) {
+		json_t *x = json_object();
+		num(x, "from_intervals", gt_hold_bucket_edges[b]);
+		if (b + 1 < GT_HOLD_BUCKETS)
+			num(x, "to_intervals", gt_hold_bucket_edges[b + 1]);
+		else
+			json_object_set_new(x, "to_intervals", json_null());
+		integer(x, "holds", g->g->bucket_holds[b]);
+		num(x, "held_s", (double)g->g->bucket_ns[b] / 1e9);
+		json_array_append_new(buckets, x);
+	}
+	json_object_set_new(o, "hold_distribution", buckets);
+	return o;
+}
+
+static json_t *thread_json(const struct gt_thread_summary *t)
+{
+	json_t *o = json_object();
+	integer(o, "tid", t->t->tid);
+	str(o, "name", t->t->name);
+	num(o, "wait_s", (double)t->t->wait_ns / 1e9);
+	integer(o, "wait_count", t->t->waits);
+	num(o, "wait_ratio", t->wait_ratio);
+	num(o, "wait_p50_us", t->wait_p50_s * 1e6);
+	num(o, "wait_p90_us", t->wait_p90_s * 1e6);
+	num(o, "wait_p99_us", t->wait_p99_s * 1e6);
+	num(o, "wait_max_us", t->wait_max_s * 1e6);
+	num(o, "hold_s", (double)t->t->hold_ns / 1e9);
+	integer(o, "hold_count", t->t->holds);
+	integer(o, "forced_releases", t->t->forced);
+	integer(o, "forced_caused", t->t->drop_requests);
+	return o;
+}
+
+int gt_report_json(FILE *out, const struct gt_metrics *m, const struct gt_summary *s,
+		   const struct gt_report_opts *o)
+{
+	json_t *r = json_object();
+	integer(r, "schema_version", GT_REPORT_SCHEMA_VERSION);
+	str(r, "trace", o->trace_path);
+	str(r, "giltrace_version", GT_VERSION);
+	str(r, "python_version", m->python_version);
+	str(r, "recorder", m->recorder);
+	json_object_set_new(r, "complete", json_boolean(s->complete));
+	integer(r, "events", m->events);
+	integer(r, "events_dropped", m->events_dropped);
+	num(r, "wall_s", s->wall_s);
+	num(r, "gil_held_ratio", s->gil_held_ratio);
+	num(r, "contention_ratio", s->contention_ratio);
+	num(r, "mean_waiters", s->mean_waiters);
+	num(r, "switches_per_s", s->switches_per_s);
+	num(r, "switch_interval_s", s->switch_interval_s);
+	integer(r, "forced_releases", m->forced);
+	integer(r, "voluntary_releases", m->voluntary);
+	integer(r, "thread_exit_releases", m->thread_exits);
+	integer(r, "drop_requests", s->drop_requests);
+	num(r, "forced_per_s", s->forced_per_s);
+	num(r, "wait_p50_us", s->wait_p50_s * 1e6);
+	num(r, "wait_p90_us", s->wait_p90_s * 1e6);
+	num(r, "wait_p99_us", s->wait_p99_s * 1e6);
+	num(r, "wait_max_us", s->wait_max_s * 1e6);
+	num(r, "convoy_delay_s", s->convoy_delay_s);
+	num(r, "convoy_delay_ratio", s->convoy_delay_ratio);
+
+	json_t *gils = json_array();
+	for (size_t i = 0; i < s->ngils; i++)
+		json_array_append_new(gils, gil_json(&s->gils[i]));
+	json_object_set_new(r, "gils", gils);
+	json_t *threads = json_array();
+	for (size_t i = 0; i < m->nthreads; i++)
+		json_array_append_new(threads, thread_json(&s->threads[i]));
+	json_object_set_new(r, "threads", threads);
+	json_t *convoys = json_array();
+	for (size_t i = 0; i < m->nconvoys; i++) {
+		const struct gt_convoy_pair *p = &m->convoys[i];
+		char a[32], b[32];
+		json_t *x = json_object();
+		integer(x, "victim_tid", p->victim);
+		str(x, "victim_name", gt_thread_label(m, p->victim, a, sizeof(a)));
+		integer(x, "culprit_tid", p->culprit);
+		str(x, "culprit_name", gt_thread_label(m, p->culprit, b, sizeof(b)));
+		integer(x, "episodes", p->episodes);
+		integer(x, "delayed_acquires", p->delayed);
+		num(x, "delay_s", (double)p->delay_ns / 1e9);
+		json_array_append_new(convoys, x);
+	}
+	json_object_set_new(r, "convoys", convoys);
+	json_t *th = json_object();
+	num(th, "delay_intervals", m->convoy_opts.delay);
+	num(th, "io_intervals", m->convoy_opts.io);
+	integer(th, "run", m->convoy_opts.run);
+	json_object_set_new(r, "convoy_thresholds", th);
+	json_t *verdicts = json_array();
+	for (size_t i = 0; i < s->nfindings; i++) {
+		json_t *x = json_object();
+		str(x, "kind", s->findings[i].anchor);
+		str(x, "text", s->findings[i].text);
+		json_array_append_new(verdicts, x);
+	}
+	json_object_set_new(r, "verdicts", verdicts);
+
+	int rc = json_dumpf(r, out, JSON_INDENT(2) | JSON_REAL_PRECISION(9) | JSON_PRESERVE_ORDER);
+	fputc('\n', out);
+	json_decref(r);
+	return rc ? -1 : 0;
+}
+
+void gt_report_markdown(FILE *out, const struct gt_metrics *m, const struct gt_summary *s,
+			const struct gt_report_opts *o)
+{
+	char a[32], b[32], c[32], d[32];
+	fprintf(out, "### giltrace: `%s`\n\n", o->trace_path ? o->trace_path : "-");
+	gt_fmt_duration(a, sizeof(a), (uint64_t)(s->wall_s * 1e9));
+	fprintf(out, "CPython %s, %zu threads, wall time %s.\n\n",
+		m->python_version[0] ? m->python_version : "(unknown)", m->nthreads, a);
+	fputs("| metric | value |\n|---|---:|\n", out);
+	gt_fmt_percent(a, sizeof(a), s->gil_held_ratio);
+	fprintf(out, "| GIL held | %s |\n", a);
+	gt_fmt_percent(a, sizeof(a), s->contention_ratio);
+	fprintf(out, "| contended (≥ 1 waiter) | %s |\n", a);
+	fprintf(out, "| threads waiting, mean | %.2f |\n", s->mean_waiters);
+	fprintf(out, "| switches per second | %.0f |\n", s->switches_per_s);
+	fprintf(out, "| forced releases per second | %.1f |\n", s->forced_per_s);
+	gt_fmt_duration(a, sizeof(a), (uint64_t)(s->wait_p99_s * 1e9));
+	fprintf(out, "| wait p99 | %s |\n", a);
+	gt_fmt_duration(a, sizeof(a), (uint64_t)(s->convoy_delay_s * 1e9));
+	fprintf(out, "| convoy delay | %s |\n\n", a);
+
+	fputs("| thread | tid | wait total | waits | p50 | p99 | longest | hold total | forced |\n"
+	      "|---|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+	      out);
+	size_t shown = o->top && (size_t)o->top < m->nthreads ? (size_t)o->top : m->nthreads;
+	for (size_t i = 0; i < shown; i++) {
+		const struct gt_thread_summary *t = &s->threads[i];
+		gt_fmt_duration(a, sizeof(a), t->t->wait_ns);
+		gt_fmt_duration(b, sizeof(b), (uint64_t)(t->wait_p50_s * 1e9));
+		gt_fmt_duration(c, sizeof(c), (uint64_t)(t->wait_p99_s * 1e9));
+		gt_fmt_duration(d, sizeof(d), t->t->wait_max);
+		char hold[32];
+		gt_fmt_duration(hold, sizeof(hold), t->t->hold_ns);
+		fprintf(out, "| %s | %u | %s | %llu | %s | %s | %s | %s | %llu |\n",
+			t->t->name[0] ? t->t->name : "?", t->t->tid, a,
+			(unsigned long long)t->t->waits, b, c, d, hold,
+			(unsigned long long)t->t->forced);
+	}
+	if (m->nconvoys) {
+		fputs("\n| convoy victim | culprit | episodes | delayed re-acquisitions | delay |\n"
+		      "|---|---|---:|---:|---:|\n",
+		      out);
+		for (size_t i = 0; i < m->nconvoys; i++) {
+			const struct gt_convoy_pair *p = &m->convoys[i];
+			gt_fmt_duration(c, sizeof(c), p->delay_ns);
+			fprintf(out, "| %s (%u) | %s (%u) | %llu | %llu | %s |\n",
+				gt_thread_label(m, p->victim, a, sizeof(a)), p->victim,
+				gt_thread_label(m, p->culprit, b, sizeof(b)), p->culprit,
+				(unsigned long long)p->episodes, (unsigned long long)p->delayed, c);
+		}
+	}
+	fputc('\n', out);
+	if (!s->nfindings)
+		fputs("No GIL problem found.\n", out);
+	for (size_t i = 0; i < s->nfindings; i++)
+		fprintf(out, "- %s ([why](docs/metrics.md#%s))\n", s->findings[i].text,
+			s->findings[i].anchor);
+}

@@ -1,0 +1,180 @@
+/* SPDX-License-Identifier: MIT */
+/* summary.c — see summary.h; metric definitions in docs/metrics.md. */
+#include "summary.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "format.h"
+
+/* When a finding is worth a line (docs/metrics.md#verdicts). */
+#define CONTENTION_FINDING 0.5 /* contended at least half the time */
+#define STARVED_INTERVALS 4.0  /* one wait of four switch intervals or more */
+#define TURN_TAKER_WAIT 0.05   /* a thread waiting 5% of the run takes turns */
+
+static double ratio(double a, double b) { return b > 0 ? a / b : 0.0; }
+static double secs(uint64_t ns) { return (double)ns / 1e9; }
+
+const char *gt_thread_label(const struct gt_metrics *m, uint32_t tid, char *buf, size_t n)
+{
+	const struct gt_thread_stats *t = gt_metrics_thread(m, tid);
+	if (t && t->name[0])
+		snprintf(buf, n, "%s", t->name);
+	else
+		snprintf(buf, n, "tid %u", tid);
+	return buf;
+}
+
+static void add(struct gt_summary *s, const char *anchor, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void add(struct gt_summary *s, const char *anchor, const char *fmt, ...)
+{
+	if (s->nfindings >= GT_MAX_FINDINGS)
+		return;
+	struct gt_finding *f = &s->findings[s->nfindings++];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(f->text, sizeof(f->text), fmt, ap);
+	va_end(ap);
+	f->anchor = anchor;
+}
+
+static const struct gt_thread_summary *thread_summary(const struct gt_summary *s, size_t n,
+						      uint32_t tid)
+{
+	for (size_t i = 0; i < n; i++)
+		if (s->threads[i].t->tid == tid)
+			return &s->threads[i];
+	return NULL;
+}
+
+static void findings(const struct gt_metrics *m, struct gt_summary *s)
+{
+	char a[32], b[32], d[32], p[16];
+	for (size_t i = 0; i < m->nconvoys && i < 3; i++) {
+		const struct gt_convoy_pair *c = &m->convoys[i];
+		const struct gt_thread_summary *v = thread_summary(s, m->nthreads, c->victim);
+		gt_fmt_percent(p, sizeof(p), v ? v->wait_ratio : 0);
+		gt_fmt_duration(d, sizeof(d), c->delay_ns);
+		add(s, "convoy",
+		    "thread %s waited %s of its life for the GIL; %llu times it came back from a "
+		    "blocking call and waited for %s (%s in all): convoy",
+		    gt_thread_label(m, c->victim, a, sizeof(a)), p, (unsigned long long)c->delayed,
+		    gt_thread_label(m, c->culprit, b, sizeof(b)), d);
+	}
+	/* Turn-taking needs two threads that each both hold and wait for a
+	 * real share of the run (one thread waiting alone is a convoy or a
+	 * starved thread, said above or below). */
+	size_t holders = 0;
+	for (size_t i = 0; i < m->nthreads; i++)
+		holders += m->threads[i].holds > 0 &&
+			   (double)m->threads[i].wait_ns >= TURN_TAKER_WAIT * (double)m->wall_ns;
+	if (s->contention_ratio >= CONTENTION_FINDING && holders >= 2) {
+		gt_fmt_percent(p, sizeof(p), s->contention_ratio);
+		add(s, "contention",
+		    "the GIL was contended %s of the time, %.2f threads waiting on average: %zu "
+		    "threads take turns running Python instead of running in parallel: contention",
+		    p, s->mean_waiters, holders);
+	}
+	for (size_t i = 0; i < m->nthreads; i++) {
+		const struct gt_thread_summary *t = &s->threads[i];
+		double interval = s->switch_interval_s > 0 ? s->switch_interval_s : 0.005;
+		if (t->wait_max_s < STARVED_INTERVALS * interval)
+			continue;
+		gt_fmt_duration(d, sizeof(d), t->t->wait_max);
+		add(s, "starvation",
+		    "thread %s once waited %s for the GIL, %.0f switch intervals: starved",
+		    gt_thread_label(m, t->t->tid, a, sizeof(a)), d, t->wait_max_s / interval);
+	}
+	if (m->events_dropped)
+		add(s, "dropped",
+		    "%llu events were dropped while recording: the numbers above are lower bounds",
+		    (unsigned long long)m->events_dropped);
+	if (!m->has_end)
+		add(s, "incomplete",
+		    "the trace has no end record (the program was killed?): %llu slices were cut off",
+		    (unsigned long long)m->open_slices);
+}
+
+static int main_gil_first(const void *x, const void *y)
+{
+	const struct gt_gil_summary *a = x, *b = y;
+	int ma = a->g->interp_id <= 0, mb = b->g->interp_id <= 0;
+	if (ma != mb)
+		return mb - ma;
+	return a->g->slot < b->g->slot ? -1 : a->g->slot > b->g->slot;
+}
+
+int gt_summarize(const struct gt_metrics *m, struct gt_summary *s)
+{
+	memset(s, 0, sizeof(*s));
+	double wall = secs(m->wall_ns);
+	s->wall_s = wall;
+	s->complete = m->has_end;
+	s->ngils = m->ngils;
+	s->gils = calloc(m->ngils ? m->ngils : 1, sizeof(*s->gils));
+	s->threads = calloc(m->nthreads ? m->nthreads : 1, sizeof(*s->threads));
+	if (!s->gils || !s->threads) {
+		gt_summary_free(s);
+		return -1;
+	}
+	for (size_t i = 0; i < m->ngils; i++) {
+		const struct gt_gil_stats *g = &m->gils[i];
+		struct gt_gil_summary *gs = &s->gils[i];
+		gs->g = g;
+		gs->held_ratio = ratio(secs(g->held_ns), wall);
+		gs->contention_ratio = ratio(secs(g->contended_ns), wall);
+		gs->mean_waiters = ratio(secs(g->wait_ns), wall);
+		gs->switches_per_s = ratio((double)g->switches, wall);
+		gs->interval_s = g->interval_us / 1e6;
+		gs->hold_p50_s = secs(gt_hist_quantile(&g->hold_hist, 0.5));
+		gs->hold_p99_s = secs(gt_hist_quantile(&g->hold_hist, 0.99));
+		gs->hold_max_s = secs(g->hold_hist.max);
+		s->drop_requests += g->drop_requests;
+	}
+	if (m->ngils)
+		qsort(s->gils, m->ngils, sizeof(*s->gils), main_gil_first);
+	if (m->ngils) {
+		const struct gt_gil_summary *g = &s->gils[0];
+		s->gil_held_ratio = g->held_ratio;
+		s->contention_ratio = g->contention_ratio;
+		s->mean_waiters = g->mean_waiters;
+		s->switches_per_s = g->switches_per_s;
+		s->switch_interval_s = g->interval_s;
+	}
+	s->forced_per_s = ratio((double)m->forced, wall);
+	uint64_t delay = 0;
+	for (size_t i = 0; i < m->nconvoys; i++)
+		delay += m->convoys[i].delay_ns;
+	s->convoy_delay_s = secs(delay);
+	s->convoy_delay_ratio = ratio(s->convoy_delay_s, wall);
+	s->wait_p50_s = secs(gt_hist_quantile(&m->all_waits, 0.5));
+	s->wait_p90_s = secs(gt_hist_quantile(&m->all_waits, 0.9));
+	s->wait_p99_s = secs(gt_hist_quantile(&m->all_waits, 0.99));
+	s->wait_max_s = secs(m->all_waits.max);
+	for (size_t i = 0; i < m->nthreads; i++) {
+		const struct gt_thread_stats *t = &m->threads[i];
+		struct gt_thread_summary *ts = &s->threads[i];
+		ts->t = t;
+		ts->life_s = secs(t->last_ts > t->first_ts ? t->last_ts - t->first_ts : 0);
+		ts->wait_ratio = ratio(secs(t->wait_ns), ts->life_s);
+		if (t->wait_hist) {
+			ts->wait_p50_s = secs(gt_hist_quantile(t->wait_hist, 0.5));
+			ts->wait_p90_s = secs(gt_hist_quantile(t->wait_hist, 0.9));
+			ts->wait_p99_s = secs(gt_hist_quantile(t->wait_hist, 0.99));
+		}
+		ts->wait_max_s = secs(t->wait_max);
+	}
+	findings(m, s);
+	return 0;
+}
+
+void gt_summary_free(struct gt_summary *s)
+{
+	free(s->gils);
+	free(s->threads);
+	s->gils = NULL;
+	s->threads = NULL;
+}

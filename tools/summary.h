@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * summary.h — the headline numbers of a trace, and what they say is wrong.
+ *
+ * Everything `report` prints in any format and everything `check` gates on
+ * is derived here, once, from the metrics (definitions: docs/metrics.md), so
+ * the text, JSON and markdown outputs and the CI gate cannot disagree.
+ */
+#ifndef SUMMARY_H
+#define SUMMARY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "metrics.h"
+
+struct gt_gil_summary {
+	const struct gt_gil_stats *g;
+	double held_ratio, contention_ratio, mean_waiters, switches_per_s, interval_s;
+	double hold_p50_s, hold_p99_s, hold_max_s;
+};
+
+struct gt_thread_summary {
+	const struct gt_thread_stats *t;
+	double life_s, wait_ratio; /* wait / (first to last GIL event) */
+	double wait_p50_s, wait_p90_s, wait_p99_s, wait_max_s;
+};
+
+#define GT_MAX_FINDINGS 8
+
+struct gt_finding {
+	char text[320];
+	const char *anchor; /* docs/metrics.md#anchor */
+};
+
+struct gt_summary {
+	/* Headline numbers: of the main interpreter's GIL (the first, if the
+	 * trace does not say which), except where they sum over threads. */
+	double wall_s, gil_held_ratio, contention_ratio, mean_waiters, switches_per_s;
+	double switch_interval_s; /* 0 = unknown */
+	double forced_per_s, convoy_delay_s, convoy_delay_ratio;
+	double wait_p50_s, wait_p90_s, wait_p99_s, wait_max_s; /* over all waits */
+	uint64_t drop_requests;
+	int complete; /* has an end record */
+	size_t ngils;
+	struct gt_gil_summary *gils; /* main GIL first */
+	struct gt_thread_summary *threads; /* m->threads' order: worst waits first */
+	size_t nfindings;
+	struct gt_finding findings[GT_MAX_FINDINGS];
+};
+
+/* Fills s from finished metrics; 0, or -1 if out of memory. */
+int gt_summarize(const struct gt_metrics *m, struct gt_summary *s);
+void gt_summary_free(struct gt_summary *s);
+
+/* "name" or "tid N" for a thread of the trace. */
+const char *gt_thread_label(const struct gt_metrics *m, uint32_t tid, char *buf, size_t n);
+
+#endif
