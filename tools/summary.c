@@ -11,7 +11,8 @@
 
 /* When a finding is worth a line (docs/metrics.md#verdicts). */
 #define CONTENTION_FINDING 0.5 /* contended at least half the time */
-#define STARVED_INTERVALS 4.0  /* one wait of four switch intervals or more */
+#define STARVED_INTERVALS 3.0  /* a thread's typical (median) wait, in intervals */
+#define STARVED_WAITS 5        /* ... over at least this many waits */
 #define TURN_TAKER_WAIT 0.05   /* a thread waiting 5% of the run takes turns */
 
 static double ratio(double a, double b) { return b > 0 ? a / b : 0.0; }
@@ -81,12 +82,14 @@ static void findings(const struct gt_metrics *m, struct gt_summary *s)
 	for (size_t i = 0; i < m->nthreads; i++) {
 		const struct gt_thread_summary *t = &s->threads[i];
 		double interval = s->switch_interval_s > 0 ? s->switch_interval_s : 0.005;
-		if (t->wait_max_s < STARVED_INTERVALS * interval)
+		if (t->t->waits < STARVED_WAITS || t->wait_p50_s < STARVED_INTERVALS * interval)
 			continue;
-		gt_fmt_duration(d, sizeof(d), t->t->wait_max);
+		gt_fmt_duration(d, sizeof(d), (uint64_t)(t->wait_p50_s * 1e9));
 		add(s, "starvation",
-		    "thread %s once waited %s for the GIL, %.0f switch intervals: starved",
-		    gt_thread_label(m, t->t->tid, a, sizeof(a)), d, t->wait_max_s / interval);
+		    "thread %s typically waited %s for the GIL (median of %llu waits), %.0f "
+		    "switch intervals: starved",
+		    gt_thread_label(m, t->t->tid, a, sizeof(a)), d, (unsigned long long)t->t->waits,
+		    t->wait_p50_s / interval);
 	}
 	if (m->events_dropped)
 		add(s, "dropped",
@@ -150,6 +153,10 @@ int gt_summarize(const struct gt_metrics *m, struct gt_summary *s)
 		delay += m->convoys[i].delay_ns;
 	s->convoy_delay_s = secs(delay);
 	s->convoy_delay_ratio = ratio(s->convoy_delay_s, wall);
+	uint64_t wait_ns = 0;
+	for (size_t i = 0; i < m->nthreads; i++)
+		wait_ns += m->threads[i].wait_ns;
+	s->wait_mean_s = m->all_waits.n ? secs(wait_ns) / (double)m->all_waits.n : 0;
 	s->wait_p50_s = secs(gt_hist_quantile(&m->all_waits, 0.5));
 	s->wait_p90_s = secs(gt_hist_quantile(&m->all_waits, 0.9));
 	s->wait_p99_s = secs(gt_hist_quantile(&m->all_waits, 0.99));

@@ -39,7 +39,7 @@ struct gt_summary {
 	double wall_s, gil_held_ratio, contention_ratio, mean_waiters, switches_per_s;
 	double switch_interval_s; /* 0 = unknown */
 	double forced_per_s, convoy_delay_s, convoy_delay_ratio;
-	double wait_p50_s, wait_p90_s, wait_p99_s, wait_max_s; /* over all waits */
+	double wait_mean_s, wait_p50_s, wait_p90_s, wait_p99_s, wait_max_s; /* all waits */
 	uint64_t drop_requests;
 	int complete; /* has an end record */
 	size_t ngils;

@@ -122,3 +122,71 @@ uint8_t *sample_trace(int compress_level, size_t *len)
 	*len = b.len;
 	return b.p;
 }
+
+/*
+ * convoy_trace: victim V (5001, "io-echo") and culprit C (5002, "cpu-0"),
+ * switch interval 5000 µs; in µs after T0:
+ *
+ *   V acquires 0, releases 100 (its blocking call); C acquires 150.
+ *   Round k = 0..3, B = 1000 + 6000 k: V starts waiting at B (holder C, a
+ *   gap of 900 after its release); at B + 5000 its timed wait runs out
+ *   (drop request); C releases at B + 5010, forced; V acquires at B + 5020
+ *   (waited 5020, one timeout), releases at B + 5100; C acquires B + 5150.
+ *   C releases at 30000 (voluntary); the trace ends at 30000.
+ *
+ * Hand-computed: one convoy episode, victim V, culprit C, 4 delayed
+ * re-acquisitions, delay 4 x 5020 = 20080; it spans 1000..24020. V's life
+ * 0..24100, so it waited 20080 / 24100 = 83.3% of it. Wall 30000;
+ * contended 20080 (66.9%), mean waiters 0.669; holds: V 100 + 4 x 80 = 420
+ * (5 holds under 0.1 interval), C 4 x 5860 + 5850 = 29290 (5 holds of 1-2
+ * intervals); held 29710 (99.03%); 9 switches; 4 forced releases (C),
+ * caused by V; 6 voluntary.
+ */
+uint8_t *convoy_trace(int compress_level, size_t *len)
+{
+	struct buf b = {0};
+	struct gt_enc e;
+	struct gt_enc_options opt = {compress_level, 64 * 1024, 0};
+	struct gt_enc_sink s = {sink, &b};
+	if (gt_enc_init(&e, &opt, s, CONVOY_PID))
+		return NULL;
+	const char *argv[] = {"python3", "convoy.py"};
+	gt_enc_process(&e, T(0), "python3", argv, 2);
+	struct gt_enc_meta start = {.python_version = "3.12.1", .gil_method = "sample",
+				    .recorder = "test", .clock = "boottime"};
+	gt_enc_meta(&e, T(0), &start);
+	gt_enc_gil(&e, T(0), 0, 0, 5000);
+
+	struct gt_enc_thread v, c;
+	gt_enc_thread_start(&e, &v, CONVOY_VICTIM, "io-echo", T(0));
+	gt_enc_thread_start(&e, &c, CONVOY_CULPRIT, "cpu-0", T(150));
+	uint32_t seq = 0;
+	ev(&e, &v, GT_EV_ACQUIRE, T(0), 0, 0, 0, 0, 0, 0);
+	ev(&e, &v, GT_EV_RELEASE, T(100), 0, 0, 0, ++seq, 0, 0);
+	ev(&e, &c, GT_EV_ACQUIRE, T(150), 0, CONVOY_VICTIM, 0, seq, 0, 0);
+	for (int k = 0; k < 4; k++) {
+		uint64_t B = 1000 + 6000u * (uint64_t)k;
+		ev(&e, &v, GT_EV_WAIT, T(B), 0, CONVOY_CULPRIT, 1, 0, 5000, 0);
+		ev(&e, &v, GT_EV_DROP_REQUEST, T(B + 5000), 0, CONVOY_CULPRIT, 1, 0, 0, 0);
+		ev(&e, &c, GT_EV_RELEASE, T(B + 5010), 0, 0, 1, ++seq, 0, GT_F_DROP_PENDING);
+		ev(&e, &c, GT_EV_FORCED, 0, 0, 0, 0, 0, 0, 0);
+		ev(&e, &v, GT_EV_ACQUIRE, T(B + 5020), T(B), CONVOY_CULPRIT, 0, seq, 1,
+		   GT_F_WAITED | GT_F_CONTENTION_END | GT_F_FLOW_IN);
+		ev(&e, &v, GT_EV_RELEASE, T(B + 5100), 0, 0, 0, ++seq, 0, 0);
+		ev(&e, &c, GT_EV_ACQUIRE, T(B + 5150), 0, CONVOY_VICTIM, 0, seq, 0, 0);
+	}
+	ev(&e, &c, GT_EV_RELEASE, T(30000), 0, 0, 0, ++seq, 0, 0);
+	gt_enc_thread_settle(&e, &v);
+	gt_enc_thread_settle(&e, &c);
+	gt_enc_thread_end(&e, &v, T(30000), GT_END_PROCESS_EXIT);
+	gt_enc_thread_end(&e, &c, T(30000), GT_END_PROCESS_EXIT);
+	struct gt_enc_meta end = start;
+	end.final = 1;
+	end.events = 40;
+	end.threads = 2;
+	gt_enc_meta(&e, T(30000), &end);
+	gt_enc_flush(&e);
+	gt_enc_free(&e);
+	*len = b.len;
+	return b.p;
+}

@@ -19,4 +19,11 @@ uint8_t *sample_trace(int compress_level, size_t *len);
 #define SAMPLE_MAIN 4242
 #define SAMPLE_WORKER 4243
 
+/* A convoy, also fully known (see convoy_trace() in sample_trace.c). */
+uint8_t *convoy_trace(int compress_level, size_t *len);
+
+#define CONVOY_PID 5000
+#define CONVOY_VICTIM 5001
+#define CONVOY_CULPRIT 5002
+
 #endif

@@ -1,4 +1,5 @@
-"""convoy.py [ROUNDTRIPS] [CPU_N] [-v] -- the convoy effect.
+"""convoy.py [ROUNDTRIPS] [CPU_N] [-v] [--switch-interval S] [--cpu-threads N]
+-- the convoy effect.
 
 Thread io-echo does ROUNDTRIPS (default 100) round-trips of a 64-byte message
 over a socket.socketpair() with an echo peer that answers after 1 ms, while
@@ -22,6 +23,9 @@ CPU_N is sized so cpu-0 (~1 s) outlasts the I/O (~0.6 s) and the convoy
 covers every trip. Default run: about 1 s on CPython 3.11 (2-core VM).
 Prints nothing; with -v prints the round-trip rate (not deterministic).
 io_alone.py imports this module to run the same I/O without cpu-0.
+--switch-interval S calls sys.setswitchinterval(S) first (the CI-gate tests
+make the convoy worse with 0.05: every delayed re-acquisition waits 50 ms);
+--cpu-threads N (default 1) runs cpu-0 ... cpu-N-1, each counting down CPU_N.
 """
 import socket
 import subprocess
@@ -75,10 +79,24 @@ def io_thread(rounds, result):
 
 
 def parse_args(defaults):
-    """Positional integers (missing ones from defaults) and the -v flag."""
-    args = [a for a in sys.argv[1:] if a != "-v"]
+    """Positional integers (missing ones from defaults) and the -v flag;
+    --switch-interval S is applied here."""
+    argv = sys.argv[1:]
+    if "--switch-interval" in argv:
+        i = argv.index("--switch-interval")
+        sys.setswitchinterval(float(argv[i + 1]))
+        del argv[i:i + 2]
+    global CPU_THREADS
+    if "--cpu-threads" in argv:
+        i = argv.index("--cpu-threads")
+        CPU_THREADS = int(argv[i + 1])
+        del argv[i:i + 2]
+    args = [a for a in argv if a != "-v"]
     values = [int(a) for a in args] + list(defaults[len(args):])
-    return values, "-v" in sys.argv[1:]
+    return values, "-v" in argv
+
+
+CPU_THREADS = 1
 
 
 def run(threads, rounds, result, verbose):
@@ -98,8 +116,8 @@ def main():
     (rounds, cpu_n), verbose = parse_args((100, 25000000))
     result = {}
     # cpu-0 starts first so io-echo finds the GIL busy from its first trip.
-    run([cpu_thread("cpu-0", cpu_n), io_thread(rounds, result)],
-        rounds, result, verbose)
+    cpus = [cpu_thread("cpu-%d" % i, cpu_n) for i in range(CPU_THREADS)]
+    run(cpus + [io_thread(rounds, result)], rounds, result, verbose)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,182 @@
+#!/usr/bin/env python3
+"""test_report.py PYTHON — `giltrace report` knows the answers on real runs.
+
+  one thread      no wait at all, no convoy, no verdict
+  countdown       two CPU-bound threads: both wait, the GIL contended most of
+                  the time, forced releases suffered and caused by both, a
+                  contention verdict
+  convoy          a convoy: victim io-echo, culprit cpu-0, most round-trips
+                  delayed; the episodes are in the trace (Perfetto shows
+                  them, with no import problem), and once only
+  io alone        the same I/O without the CPU thread: no convoy
+  ctypes          threads sleeping in a C call that releases the GIL: they
+                  run in parallel, the GIL is seldom contended
+  formats         --json has the documented fields and agrees with the text;
+                  --markdown has its tables
+  bad input       empty, text, truncated and foreign files, a missing file:
+                  one line on stderr, exit 2
+"""
+import json
+import os
+import subprocess
+import sys
+
+from tplib import WORKLOADS, check, env, giltrace_run, kept_on_failure, main, run, tp_query
+
+PY = sys.argv[1]
+GT = None
+
+
+def traced(tmp, name, args):
+    trace = os.path.join(tmp, name + ".pftrace")
+    s, _, err = giltrace_run(trace, [PY, os.path.join(WORKLOADS, args[0])] + args[1:])
+    check(s == 0, "%s failed under giltrace: %s" % (args, err))
+    return trace
+
+
+def report(trace, *opts):
+    s, out, err = run([GT, "report", trace] + list(opts))
+    check(s == 0, "report %s %s failed (%d): %s" % (trace, opts, s, err))
+    return out
+
+
+def report_json(trace):
+    return json.loads(report(trace, "--json"))
+
+
+def thread(doc, name):
+    found = [t for t in doc["threads"] if t["name"] == name]
+    check(len(found) == 1, "no single thread %s in %s" % (name, doc["threads"]))
+    return found[0]
+
+
+def case_one_thread(tmp):
+    doc = report_json(traced(tmp, "one", ["one_thread.py", "3000000"]))
+    check(all(t["wait_s"] == 0 and t["wait_count"] == 0 for t in doc["threads"]),
+          "a single thread waited: %s" % doc["threads"])
+    check(doc["contention_ratio"] == 0 and doc["forced_releases"] == 0,
+          "contention without a second thread: %s" % doc)
+    check(doc["convoys"] == [] and doc["verdicts"] == [], "findings: %s" % doc["verdicts"])
+    check(0.5 < doc["gil_held_ratio"] <= 1, "held ratio %s" % doc["gil_held_ratio"])
+
+
+def case_countdown(tmp):
+    trace = traced(tmp, "countdown", ["countdown.py", "3000000", "2"])
+    doc = report_json(trace)
+    for name in ("cpu-0", "cpu-1"):
+        t = thread(doc, name)
+        check(t["wait_count"] > 0 and t["wait_s"] > 0, "%s never waited" % name)
+        check(t["forced_releases"] > 0, "%s suffered no forced release" % name)
+        check(t["forced_caused"] > 0, "%s caused no forced release" % name)
+        check(t["wait_p50_us"] <= t["wait_p99_us"] <= t["wait_max_us"] * 1.03,
+              "%s quantiles out of order: %s" % (name, t))
+    check(doc["contention_ratio"] > 0.6, "contention ratio %s" % doc["contention_ratio"])
+    check(doc["convoys"] == [], "countdown has convoys: %s" % doc["convoys"])
+    kinds = [v["kind"] for v in doc["verdicts"]]
+    check("contention" in kinds and "convoy" not in kinds, "verdicts: %s" % doc["verdicts"])
+    check(abs(doc["switch_interval_s"] - 0.005) < 1e-9, "interval %s" % doc["switch_interval_s"])
+    # The text report is the same numbers, one screen, worst threads first.
+    text = report(trace)
+    check(len(text.splitlines()) < 25, "the text report is longer than a screen")
+    check("contention — see docs/metrics.md#contention" in text, text)
+    rows = [l.split()[0] for l in text.splitlines() if l.strip().startswith("cpu-")]
+    worst = sorted(doc["threads"], key=lambda t: -t["wait_s"])
+    check(rows == [t["name"] for t in worst if t["name"].startswith("cpu-")],
+          "threads not worst first: %s" % rows)
+
+
+def case_convoy(tmp):
+    trace = traced(tmp, "convoy", ["convoy.py"])
+    doc = report_json(trace)
+    check(len(doc["convoys"]) >= 1, "no convoy found: %s" % doc)
+    c = doc["convoys"][0]
+    check(c["victim_name"] == "io-echo" and c["culprit_name"] == "cpu-0",
+          "convoy %s" % c)
+    check(c["delayed_acquires"] >= 50, "only %d of 100 round-trips delayed" % c["delayed_acquires"])
+    check(c["delay_s"] >= 50 * 0.0025, "convoy delay %s s" % c["delay_s"])
+    check(doc["verdicts"][0]["kind"] == "convoy", "first verdict %s" % doc["verdicts"])
+    text = report(trace)
+    check("thread io-echo waited" in text and "cpu-0" in text and
+          "convoy — see docs/metrics.md#convoy" in text, text)
+    # giltrace run wrote the episodes into the trace; Perfetto reads them.
+    rows, = tp_query(trace, "SELECT count(*) AS n, sum(s.dur) AS d FROM slice s "
+                            "JOIN track t ON s.track_id = t.id "
+                            "WHERE s.name LIKE 'convoy: waits for cpu-0%' "
+                            "AND t.name LIKE 'convoy victim io-echo%'")
+    episodes = sum(x["episodes"] for x in doc["convoys"] if x["victim_name"] == "io-echo"
+                   and x["culprit_name"] == "cpu-0")
+    check(rows[0]["n"] == episodes, "%s convoy slices in the trace, %d episodes"
+          % (rows[0]["n"], episodes))
+    size = os.path.getsize(trace)
+    s, _, err = run([GT, "report", "--annotate", trace])
+    check(s == 0 and "already has its convoy tracks" in err, "second annotation: %s" % err)
+    check(os.path.getsize(trace) == size, "annotating twice changed the trace")
+
+
+def case_io_alone(tmp):
+    doc = report_json(traced(tmp, "io", ["io_alone.py"]))
+    check(doc["convoys"] == [], "convoy without a culprit: %s" % doc["convoys"])
+    check(doc["contention_ratio"] < 0.1, "contention %s" % doc["contention_ratio"])
+
+
+def case_ctypes(tmp):
+    doc = report_json(traced(tmp, "ctypes", ["ctypes_release.py"]))
+    workers = [t for t in doc["threads"] if t["name"].startswith("worker-")]
+    check(len(workers) == 4, "workers: %s" % doc["threads"])
+    # 4 x 450 sleeps of 1 ms in parallel: far less than the 1.8 s in series.
+    check(doc["wall_s"] < 1.2, "the workers did not run in parallel: %s s" % doc["wall_s"])
+    check(doc["contention_ratio"] < 0.2, "contention %s" % doc["contention_ratio"])
+    check(all(t["wait_s"] < 0.1 * doc["wall_s"] for t in workers), "long waits: %s" % workers)
+    check(doc["convoys"] == [], "convoys: %s" % doc["convoys"])
+
+
+def case_formats(tmp):
+    trace = traced(tmp, "fmt", ["countdown.py", "1000000", "2"])
+    doc = report_json(trace)
+    for key in ("schema_version", "wall_s", "gil_held_ratio", "contention_ratio",
+                "switches_per_s", "switch_interval_s", "threads", "convoys", "gils"):
+        check(key in doc, "--json lacks %s" % key)
+    for key in ("tid", "name", "wait_s", "wait_count", "wait_p50_us", "wait_p99_us",
+                "wait_max_us", "hold_s", "forced_releases"):
+        check(all(key in t for t in doc["threads"]), "threads[] lack %s" % key)
+    md = report(trace, "--markdown")
+    check("| metric | value |" in md and "| thread | tid |" in md, md)
+    check(all(("| %s | %d |" % (t["name"], t["tid"])) in md for t in doc["threads"]), md)
+    text = report(trace, "--top", "1")
+    check("more threads (--top)" in text, text)
+
+
+def case_bad_input(tmp):
+    real = traced(tmp, "real", ["countdown.py", "500000", "2"])
+    data = open(real, "rb").read()
+    files = {"empty": b"", "text": b"this is not a trace\n", "truncated": data[:len(data) // 2],
+             # A valid Perfetto packet with nothing of giltrace in it.
+             "foreign": b"\x0a\x02\x40\x01"}
+    for name, content in files.items():
+        path = os.path.join(tmp, name + ".pftrace")
+        with open(path, "wb") as f:
+            f.write(content)
+        s, out, err = run([GT, "report", path])
+        check(s == 2 and out == "" and len(err.splitlines()) == 1 and
+              err.startswith("giltrace: "), "%s: status %d, %r %r" % (name, s, out, err))
+    s, _, err = run([GT, "report", os.path.join(tmp, "missing.pftrace")])
+    check(s == 2 and "No such file" in err, "missing file: %d %r" % (s, err))
+    s, _, err = run([GT, "report", real, "--top", "many"])
+    check(s == 2 and len(err.splitlines()) == 1, "bad --top: %d %r" % (s, err))
+    s, _, err = run([GT, "report", real, "--convoy-delay", "-1"])
+    check(s == 2 and len(err.splitlines()) == 1, "bad --convoy-delay: %d %r" % (s, err))
+
+
+def test():
+    global GT
+    GT = env("GILTRACE")
+    with kept_on_failure("report") as tmp:
+        for name, fn in [("one thread", case_one_thread), ("countdown", case_countdown),
+                         ("convoy", case_convoy), ("io alone", case_io_alone),
+                         ("ctypes", case_ctypes), ("formats", case_formats),
+                         ("bad input", case_bad_input)]:
+            fn(tmp)
+            print("%s: ok" % name)
+
+
+main(test)

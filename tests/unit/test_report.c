@@ -1,0 +1,201 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_report.c — convoys, the summary, the report formats and the trace
+ * annotation against the hand-computed convoy scenario (sample_trace.c).
+ */
+#include <jansson.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "metrics.h"
+#include "report.h"
+#include "sample_trace.h"
+#include "summary.h"
+#include "trace_reader.h"
+#include "unittest.h"
+
+#define US 1000ull
+#define NEAR(a, b, tol) CHECK(fabs((double)(a) - (double)(b)) <= (tol))
+
+static int load_mem(const uint8_t *t, size_t len, struct gt_metrics *m,
+		    const struct gt_convoy_opts *o)
+{
+	struct gt_rd_summary sum;
+	char err[256];
+	gt_metrics_init(m);
+	if (o)
+		m->convoy_opts = *o;
+	m->keep_episodes = 1;
+	struct gt_rd_callbacks cb = gt_metrics_callbacks(m);
+	int rc = gt_read_trace_mem(t, len, &cb, &sum, err, sizeof(err));
+	if (rc)
+		fprintf(stderr, "load: %s\n", err);
+	else
+		gt_metrics_finish(m, &sum);
+	return rc;
+}
+
+static void convoy_known_answers(int level)
+{
+	size_t len;
+	uint8_t *t = convoy_trace(level, &len);
+	struct gt_metrics m;
+	CHECK(t && !load_mem(t, len, &m, NULL));
+	CHECK_U64(m.nconvoys, 1);
+	CHECK_U64(m.nepisodes, 1);
+	if (m.nconvoys == 1 && m.nepisodes == 1) {
+		const struct gt_convoy_pair *p = &m.convoys[0];
+		CHECK_U64(p->victim, CONVOY_VICTIM);
+		CHECK_U64(p->culprit, CONVOY_CULPRIT);
+		CHECK_U64(p->episodes, 1);
+		CHECK_U64(p->delayed, 4);
+		CHECK_U64(p->delay_ns, 20080 * US);
+		CHECK_U64(m.episodes[0].ts, 1000000000ull + 1000 * US);
+		CHECK_U64(m.episodes[0].end, 1000000000ull + 24020 * US);
+	}
+	CHECK_U64(m.forced, 4);
+	CHECK_U64(m.voluntary, 6);
+	CHECK_U64(m.ngils, 1);
+	if (m.ngils == 1) {
+		const struct gt_gil_stats *g = &m.gils[0];
+		CHECK_U64(g->bucket_holds[0], 5);
+		CHECK_U64(g->bucket_ns[0], 420 * US);
+		CHECK_U64(g->bucket_holds[3], 5);
+		CHECK_U64(g->bucket_ns[3], 29290 * US);
+		CHECK_U64(g->bucket_holds[1] + g->bucket_holds[2] + g->bucket_holds[4], 0);
+		CHECK_U64(g->switches, 9);
+	}
+
+	struct gt_summary s;
+	CHECK(!gt_summarize(&m, &s));
+	NEAR(s.wall_s, 0.030, 1e-9);
+	NEAR(s.gil_held_ratio, 29710.0 / 30000, 1e-9);
+	NEAR(s.contention_ratio, 20080.0 / 30000, 1e-9);
+	NEAR(s.mean_waiters, 20080.0 / 30000, 1e-9);
+	NEAR(s.switches_per_s, 9 / 0.030, 1e-6);
+	NEAR(s.switch_interval_s, 0.005, 1e-12);
+	NEAR(s.forced_per_s, 4 / 0.030, 1e-6);
+	NEAR(s.convoy_delay_ratio, 20080.0 / 30000, 1e-9);
+	/* Quantiles come from a log-linear histogram: within 3%. */
+	NEAR(s.wait_p99_s, 0.00502, 0.00502 * 0.03);
+	const struct gt_thread_summary *v = &s.threads[0]; /* worst waiter first */
+	CHECK_U64(v->t->tid, CONVOY_VICTIM);
+	NEAR(v->wait_ratio, 20080.0 / 24100, 1e-9);
+	NEAR(v->wait_p50_s, 0.00502, 0.00502 * 0.03);
+	CHECK_U64(v->t->drop_requests, 4);
+	CHECK_U64(s.threads[1].t->forced, 4);
+	/* The verdict names the victim, the share of its life and the culprit. */
+	CHECK(s.nfindings >= 1);
+	if (s.nfindings >= 1) {
+		CHECK_STR(s.findings[0].anchor, "convoy");
+		CHECK(strstr(s.findings[0].text, "io-echo waited 83.3% of its life") != NULL);
+		CHECK(strstr(s.findings[0].text, "cpu-0") != NULL);
+	}
+
+	/* JSON: the documented fields, with the same numbers. */
+	char *buf = NULL;
+	size_t blen = 0;
+	FILE *mem = open_memstream(&buf, &blen);
+	struct gt_report_opts o = {.trace_path = "convoy.pftrace"};
+	CHECK(!gt_report_json(mem, &m, &s, &o));
+	fclose(mem);
+	json_error_t je;
+	json_t *doc = json_loadb(buf, blen, 0, &je);
+	CHECK(doc != NULL);
+	if (doc) {
+		CHECK(json_integer_value(json_object_get(doc, "schema_version")) == 1);
+		NEAR(json_real_value(json_object_get(doc, "wall_s")), 0.030, 1e-9);
+		NEAR(json_real_value(json_object_get(doc, "contention_ratio")), 20080.0 / 30000,
+		     1e-8);
+		NEAR(json_real_value(json_object_get(doc, "switch_interval_s")), 0.005, 1e-12);
+		json_t *th = json_array_get(json_object_get(doc, "threads"), 0);
+		CHECK(json_integer_value(json_object_get(th, "tid")) == CONVOY_VICTIM);
+		CHECK_STR(json_string_value(json_object_get(th, "name")), "io-echo");
+		CHECK(json_integer_value(json_object_get(th, "wait_count")) == 4);
+		NEAR(json_real_value(json_object_get(th, "wait_s")), 0.02008, 1e-9);
+		NEAR(json_real_value(json_object_get(th, "wait_max_us")), 5020, 1e-6);
+		json_t *c = json_array_get(json_object_get(doc, "convoys"), 0);
+		CHECK(json_integer_value(json_object_get(c, "victim_tid")) == CONVOY_VICTIM);
+		CHECK(json_integer_value(json_object_get(c, "culprit_tid")) == CONVOY_CULPRIT);
+		CHECK(json_integer_value(json_object_get(c, "episodes")) == 1);
+		CHECK(json_integer_value(json_object_get(c, "delayed_acquires")) == 4);
+		NEAR(json_real_value(json_object_get(c, "delay_s")), 0.02008, 1e-9);
+		json_decref(doc);
+	}
+	free(buf);
+
+	buf = NULL;
+	mem = open_memstream(&buf, &blen);
+	gt_report_markdown(mem, &m, &s, &o);
+	fclose(mem);
+	CHECK(strstr(buf, "| io-echo (5001) | cpu-0 (5002) | 1 | 4 | 20.1 ms |") != NULL);
+	free(buf);
+	gt_summary_free(&s);
+	gt_metrics_free(&m);
+	free(t);
+}
+
+/* The thresholds decide: a stricter delay or a longer run finds nothing. */
+static void convoy_thresholds(void)
+{
+	size_t len;
+	uint8_t *t = convoy_trace(1, &len);
+	struct gt_convoy_opts longer = {0.5, 1.0, 5}, slower = {1.1, 1.0, 3},
+			      shorter_io = {0.5, 0.1, 3};
+	const struct gt_convoy_opts *opts[] = {&longer, &slower, &shorter_io};
+	for (int i = 0; i < 3; i++) {
+		struct gt_metrics m;
+		CHECK(!load_mem(t, len, &m, opts[i]));
+		CHECK_U64(m.nconvoys, 0);
+		gt_metrics_free(&m);
+	}
+	/* The two-thread sample waits once: no convoy. */
+	uint8_t *s = sample_trace(1, &len);
+	struct gt_metrics m;
+	CHECK(!load_mem(s, len, &m, NULL));
+	CHECK_U64(m.nconvoys, 0);
+	gt_metrics_free(&m);
+	free(s);
+	free(t);
+}
+
+/* Annotating appends the episodes once; the trace reads the same after. */
+static void annotation(void)
+{
+	size_t len;
+	uint8_t *t = convoy_trace(1, &len);
+	char path[] = "/tmp/giltrace-annotate-XXXXXX";
+	int fd = mkstemp(path);
+	CHECK(fd >= 0 && write(fd, t, len) == (ssize_t)len);
+	close(fd);
+	struct gt_metrics m;
+	char err[256];
+	CHECK(!gt_report_load(path, &m, NULL, 1, err, sizeof(err)));
+	CHECK(!m.annotated);
+	CHECK(gt_report_annotate(path, &m, err, sizeof(err)) == 1);
+	gt_metrics_free(&m);
+	CHECK(!gt_report_load(path, &m, NULL, 1, err, sizeof(err)));
+	CHECK(m.annotated);
+	CHECK_U64(m.nconvoys, 1);
+	CHECK_U64(m.forced, 4);
+	CHECK(gt_report_annotate(path, &m, err, sizeof(err)) == 0);
+	gt_metrics_free(&m);
+	FILE *f = fopen(path, "rb");
+	fseek(f, 0, SEEK_END);
+	long grown = ftell(f);
+	fclose(f);
+	CHECK(grown > (long)len);
+	unlink(path);
+	free(t);
+}
+
+int main(void)
+{
+	convoy_known_answers(0);
+	convoy_known_answers(1);
+	convoy_thresholds();
+	annotation();
+	return unittest_result("test_report");
+}
