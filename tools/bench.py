@@ -149,6 +149,33 @@ def bench_hot_path(build, reps, tmp):
             "spread": [round((x - med["base"]) / 2, 1) for x in sorted(per_cycle["run"])]}
 
 
+def bench_reader(build, py, tmp):
+    """giltrace report on a ~10 M-event trace (the pipe loop, 2.5 M pairs):
+    events per second and peak memory, best of three."""
+    giltrace = os.path.join(build, "giltrace")
+    trace = os.path.join(tmp, "big.pftrace")
+    p = subprocess.run([giltrace, "run", "-q", "-o", trace, "--", py,
+                        os.path.join(WORK, "pipeloop.py"), "2500000"],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=True)
+    m = re.search(r'"events": (\d+)', subprocess.run(
+        [giltrace, "report", "--json", trace], stdout=subprocess.PIPE, check=True,
+        universal_newlines=True).stdout)
+    events = int(m.group(1)) if m else 0
+    best, rss_kb = None, 0
+    for _ in range(3):
+        t = time.perf_counter()
+        child = subprocess.Popen([giltrace, "report", trace], stdout=subprocess.DEVNULL)
+        _, status, usage = os.wait4(child.pid, 0)
+        dt = time.perf_counter() - t
+        child.returncode = status
+        if status:
+            sys.exit("bench: giltrace report failed on %s" % trace)
+        best = dt if best is None else min(best, dt)
+        rss_kb = max(rss_kb, usage.ru_maxrss)
+    return {"events": events, "seconds": best, "bytes": os.path.getsize(trace),
+            "rss_mb": rss_kb / 1024.0, "dropped": dropped_in(p.stderr.decode())}
+
+
 def bench_writer(build):
     out = subprocess.run([os.path.join(build, "tests", "encode_bench")], check=True,
                          stdout=subprocess.PIPE).stdout.decode()
@@ -170,6 +197,7 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         rows = bench_workloads(build, a.python, a.reps, tmp)
         hot = bench_hot_path(build, a.reps, tmp)
+        reader = bench_reader(build, a.python, tmp)
     writer = bench_writer(build)
 
     print("| workload | without | giltrace run | ratio | plain LD_PRELOAD ratio | GIL events "
@@ -192,6 +220,11 @@ def main():
     print("  plain LD_PRELOAD: %.1f ns per event, of which an idle second thread alone costs "
           "%.1f; pass-through %.1f ns" % (hot["preload_ns_per_event"], hot["idle_ns_per_event"],
                                           hot["passthrough_ns_per_event"]))
+    print("\nreader (giltrace report on the pipe loop's trace, 2.5 M pairs): %d events "
+          "(%.1f MB, %d dropped while recording) in %.2f s: %.1f M events/s, peak RSS "
+          "%.1f MB"
+          % (reader["events"], reader["bytes"] / 1e6, reader["dropped"], reader["seconds"],
+             reader["events"] / reader["seconds"] / 1e6, reader["rss_mb"]))
     print("\nwriter (encode_bench, uncontended release/acquire stream):")
     for level, ns, b in writer:
         print("  compression %s: %.1f ns per event, %.2f bytes per event"

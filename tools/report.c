@@ -76,13 +76,21 @@ static void gil_lines(FILE *out, const struct gt_summary *s, const struct gt_gil
 		return;
 	static const char *const names[GT_HOLD_BUCKETS] = {"<0.1", "0.1-0.5", "0.5-1", "1-2",
 							   ">=2"};
-	fputs("  holds by length in switch intervals:", out);
+	int most = 0;
+	for (int b = 1; b < GT_HOLD_BUCKETS; b++)
+		if (g->g->bucket_ns[b] > g->g->bucket_ns[most])
+			most = b;
+	fputs("  hold lengths in switch intervals:", out);
 	for (int b = 0; b < GT_HOLD_BUCKETS; b++) {
-		char p[16];
-		gt_fmt_percent(p, sizeof(p), held_ns ? (double)g->g->bucket_ns[b] / (double)held_ns : 0);
-		fprintf(out, " %s %llu (%s)", names[b], (unsigned long long)g->g->bucket_holds[b], p);
+		fprintf(out, "%s %s x%llu", b ? "," : "", names[b],
+			(unsigned long long)g->g->bucket_holds[b]);
+		if (b == most && held_ns) {
+			char p[16];
+			gt_fmt_percent(p, sizeof(p), (double)g->g->bucket_ns[b] / (double)held_ns);
+			fprintf(out, " (%s of held time)", p);
+		}
 	}
-	fputs(" of held time\n", out);
+	fputc('\n', out);
 }
 
 void gt_report_text(FILE *out, const struct gt_metrics *m, const struct gt_summary *s,
