@@ -69,6 +69,20 @@ static inline uint32_t my_tid(void)
 
 /* ---- recording ---------------------------------------------------------- */
 
+/* Writes and publishes an event: four 8-byte stores in gt_event's layout
+ * (little-endian); the last word is arg, kind, gil and flags. */
+static inline __attribute__((always_inline)) void put_event(struct gt_event *e, uint64_t ts,
+							      uint32_t peer, uint32_t count,
+							      uint32_t seq, uint64_t last)
+{
+	uint64_t *w = (uint64_t *)e;
+	w[0] = ts;
+	w[1] = gt_tls.tid | (uint64_t)peer << 32;
+	w[2] = count | (uint64_t)seq << 32;
+	w[3] = last;
+	gt_ring_commit(e);
+}
+
 static inline __attribute__((always_inline)) void record(uint8_t kind, unsigned k, uint32_t flags,
 							   uint64_t ts, uint32_t peer,
 							   uint32_t count, uint32_t seq,
@@ -77,13 +91,8 @@ static inline __attribute__((always_inline)) void record(uint8_t kind, unsigned 
 	struct gt_event *e = gt_ring_next();
 	if (unlikely(!e))
 		return;
-	/* Four 8-byte stores; the layout is gt_event's (little-endian). */
-	uint64_t *w = (uint64_t *)e;
-	w[0] = ts;
-	w[1] = gt_tls.tid | (uint64_t)peer << 32;
-	w[2] = count | (uint64_t)seq << 32;
-	w[3] = arg | (uint64_t)kind << 32 | (uint64_t)(k & 0xff) << 40 | (uint64_t)flags << 48;
-	gt_ring_commit(e);
+	put_event(e, ts, peer, count, seq,
+		  arg | (uint64_t)kind << 32 | (uint64_t)(k & 0xff) << 40 | (uint64_t)flags << 48);
 }
 
 /* An ACQUIRE or ABANDON that ends a contention episode: first say when the
@@ -96,15 +105,16 @@ static void record_episode_start(unsigned k, uint64_t since)
 /* A timestamp for an event of GIL g, taken with g's mutex held: strictly
  * after the previous one, so one GIL's holds never touch or overlap even if
  * two CPUs' TSCs disagree by a few cycles. */
-static inline uint64_t gil_now(struct gt_gil *g)
+static inline uint64_t gil_order(struct gt_gil *g, uint64_t t)
 {
-	uint64_t t = gt_clock_now();
 	uint64_t min = g->last_ts + GT_CLOCK_MIN_GAP;
 	if (unlikely(t < min))
 		t = min;
 	g->last_ts = t;
 	return t;
 }
+
+static inline uint64_t gil_now(struct gt_gil *g) { return gil_order(g, gt_clock_now()); }
 
 /* The switch interval the waiter is about to wait for, in µs. */
 static uint32_t interval_us(const struct gt_gil *g, const struct timespec *abstime)
@@ -206,26 +216,12 @@ static GT_GIL_PATH void on_release(struct gt_gil *g, unsigned k)
 static inline int plain_event_possible(void) { return likely(gt_tls.cur != gt_tls.lim); }
 
 /* gil_now() for the plain path: the TSC, no call. */
-static inline uint64_t plain_now(struct gt_gil *g)
-{
-	uint64_t t = gt_clock_tsc();
-	uint64_t min = g->last_ts + GT_CLOCK_MIN_GAP;
-	if (unlikely(t < min))
-		t = min;
-	g->last_ts = t;
-	return t;
-}
+static inline uint64_t plain_now(struct gt_gil *g) { return gil_order(g, gt_clock_tsc()); }
 
 static inline void put_plain(uint64_t ts, uint32_t peer, uint32_t count, uint32_t seq,
 			     uint64_t kind_gil_flags)
 {
-	struct gt_event *e = gt_tls.cur;
-	uint64_t *w = (uint64_t *)e;
-	w[0] = ts;
-	w[1] = gt_tls.tid | (uint64_t)peer << 32;
-	w[2] = count | (uint64_t)seq << 32;
-	w[3] = kind_gil_flags;
-	gt_ring_commit(e);
+	put_event(gt_tls.cur, ts, peer, count, seq, kind_gil_flags);
 }
 
 #define KIND_GIL(kind, k) ((uint64_t)(kind) << 32 | (uint64_t)((k) & 0xff) << 40)

@@ -20,17 +20,14 @@ import json
 import os
 import sys
 
-from tplib import WORKLOADS, check, env, giltrace_run, kept_on_failure, main, run
+from tplib import check, env, kept_on_failure, main, run, traced_workload
 
 PY = sys.argv[1]
 GT = None
 
 
 def traced(tmp, name, args):
-    trace = os.path.join(tmp, name + ".pftrace")
-    s, _, err = giltrace_run(trace, [PY, os.path.join(WORKLOADS, args[0])] + args[1:])
-    check(s == 0, "%s failed under giltrace: %s" % (args, err))
-    return trace
+    return traced_workload(tmp, name, PY, args)
 
 
 def baseline(tmp, trace):

@@ -21,17 +21,14 @@ import os
 import subprocess
 import sys
 
-from tplib import WORKLOADS, check, env, giltrace_run, kept_on_failure, main, run, tp_query
+from tplib import check, env, kept_on_failure, main, run, tp_query, traced_workload
 
 PY = sys.argv[1]
 GT = None
 
 
 def traced(tmp, name, args):
-    trace = os.path.join(tmp, name + ".pftrace")
-    s, _, err = giltrace_run(trace, [PY, os.path.join(WORKLOADS, args[0])] + args[1:])
-    check(s == 0, "%s failed under giltrace: %s" % (args, err))
-    return trace
+    return traced_workload(tmp, name, PY, args)
 
 
 def report(trace, *opts):

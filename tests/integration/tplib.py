@@ -61,6 +61,15 @@ def giltrace_run(trace, cmd, timeout=300, extra=(), env_extra=None):
                timeout=timeout, env_extra=env_extra)
 
 
+def traced_workload(tmp, name, py, args):
+    """Runs tests/workloads/<args[0]> [args...] on py under giltrace run;
+    returns the trace's path (tmp/name.pftrace)."""
+    trace = os.path.join(tmp, name + ".pftrace")
+    s, _, err = giltrace_run(trace, [py, os.path.join(WORKLOADS, args[0])] + list(args[1:]))
+    check(s == 0, "%s failed under giltrace: %s" % (args, err))
+    return trace
+
+
 def tp_query(trace, *queries):
     """Loads trace in Perfetto's trace processor; returns one row list per
     query. Fails on any import problem the processor reports."""
