@@ -74,7 +74,7 @@ def bench_workloads(build, py, reps, tmp):
     plain_trace = os.path.join(tmp, "plain.pftrace")
     workloads = [
         ("countdown (2 CPU threads)", [os.path.join(WORK, "countdown.py")], False),
-        ("convoy (I/O thread + CPU thread)", [os.path.join(WORK, "convoy.py")], False),
+        ("convoy (I/O thread + CPU thread)", [os.path.join(WORK, "convoy.py"), "100", "25000000"], False),
         ("pipe loop (1 thread, 200k write+read)", [os.path.join(WORK, "pipeloop.py")], True),
     ]
     rows = []

@@ -208,6 +208,7 @@ static void on_slice(void *ctx, const struct gt_rd_slice *s)
 		if (t->wait_hist)
 			gt_hist_add(t->wait_hist, s->dur);
 		gt_hist_add(&m->all_waits, s->dur);
+		m->wait_sq_ns2 += (double)s->dur * (double)s->dur;
 		if (g)
 			g->wait_ns += s->dur;
 		if (!s->open)

@@ -67,8 +67,11 @@ struct gt_metrics {
 	size_t index_cap;
 	struct gt_gil_stats *gils;
 	size_t ngils, gils_cap;
-	/* Every wait of every thread. */
+	/* Every wait of every thread; the sum of their squares (ns^2, in a
+	 * double: a 10 s wait squared overflows 64 bits) for the time-weighted
+	 * mean. */
 	struct gt_hist all_waits;
+	double wait_sq_ns2;
 	/* Convoys (set the options after gt_metrics_init()). */
 	struct gt_convoy_opts convoy_opts;
 	struct gt_convoy_pair *convoys;

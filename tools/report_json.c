@@ -96,6 +96,7 @@ int gt_report_json(FILE *out, const struct gt_metrics *m, const struct gt_summar
 	integer(r, "drop_requests", s->drop_requests);
 	num(r, "forced_per_s", s->forced_per_s);
 	num(r, "wait_mean_us", s->wait_mean_s * 1e6);
+	num(r, "wait_weighted_mean_us", s->wait_weighted_mean_s * 1e6);
 	num(r, "wait_p50_us", s->wait_p50_s * 1e6);
 	num(r, "wait_p90_us", s->wait_p90_s * 1e6);
 	num(r, "wait_p99_us", s->wait_p99_s * 1e6);

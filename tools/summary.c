@@ -157,6 +157,7 @@ int gt_summarize(const struct gt_metrics *m, struct gt_summary *s)
 	for (size_t i = 0; i < m->nthreads; i++)
 		wait_ns += m->threads[i].wait_ns;
 	s->wait_mean_s = m->all_waits.n ? secs(wait_ns) / (double)m->all_waits.n : 0;
+	s->wait_weighted_mean_s = wait_ns ? m->wait_sq_ns2 / (double)wait_ns / 1e9 : 0;
 	s->wait_p50_s = secs(gt_hist_quantile(&m->all_waits, 0.5));
 	s->wait_p90_s = secs(gt_hist_quantile(&m->all_waits, 0.9));
 	s->wait_p99_s = secs(gt_hist_quantile(&m->all_waits, 0.99));

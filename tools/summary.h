@@ -40,6 +40,7 @@ struct gt_summary {
 	double switch_interval_s; /* 0 = unknown */
 	double forced_per_s, convoy_delay_s, convoy_delay_ratio;
 	double wait_mean_s, wait_p50_s, wait_p90_s, wait_p99_s, wait_max_s; /* all waits */
+	double wait_weighted_mean_s; /* sum of squares / sum: see docs/metrics.md */
 	uint64_t drop_requests;
 	int complete; /* has an end record */
 	size_t ngils;

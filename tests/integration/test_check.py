@@ -7,10 +7,14 @@
               absorb run-to-run noise; on this kind of shared VM a run now
               and then loses a core for a while, so one of up to three
               reruns must pass)
-  interval    the convoy with sys.setswitchinterval(0.05): exit 1, the mean
-              wait regressed
+  interval    the convoy with sys.setswitchinterval(0.05): exit 1, the
+              (time-weighted) mean wait regressed
   extra cpu   the convoy with a second CPU-bound thread: exit 1, the waiter
               count regressed (contention, near 1 already, cannot grow much)
+The CPU-bound threads of these workloads run for as long as the I/O does
+(convoy) or for a fixed time (countdown --seconds), so that every run's
+metrics describe the same situation however the scheduler treats it; the
+regressed variants do fewer round-trips, since each takes far longer.
   limits      --max-METRIC without a baseline, --tolerance, a JSON as the
               current input, --markdown
   usage       nothing to compare with, a bad baseline, an unknown metric, a
@@ -39,6 +43,11 @@ def baseline(tmp, trace):
     return path
 
 
+METRICS = ("contention-ratio", "mean-waiters", "wait-weighted-mean", "wait-mean", "wait-p99",
+           "forced-per-s", "convoy-delay-ratio")
+COUNT = ["countdown.py", "--seconds", "0.4", "0", "2"]
+
+
 def gate(*args):
     return run([GT, "check"] + list(args))
 
@@ -48,8 +57,7 @@ def verdicts(out):
     got = {}
     for line in out.splitlines():
         parts = line.split()
-        if len(parts) >= 6 and parts[0] in ("contention-ratio", "mean-waiters", "wait-mean",
-                                            "wait-p99", "forced-per-s", "convoy-delay-ratio"):
+        if len(parts) >= 6 and parts[0] in METRICS:
             got[parts[0]] = parts[-1]
     return got
 
@@ -65,10 +73,10 @@ def test():
               "a trace against its own baseline: %d\n%s%s" % (s, out, err))
         print("same: ok")
 
-        count = traced(tmp, "count", ["countdown.py", "5000000", "2"])
+        count = traced(tmp, "count", COUNT)
         count_base = baseline(tmp, count)
         for name, args, base_json in (("convoy", ["convoy.py"], base),
-                                      ("count", ["countdown.py", "5000000", "2"], count_base)):
+                                      ("count", COUNT, count_base)):
             for attempt in range(3):
                 again = traced(tmp, "%s-again-%d" % (name, attempt), args)
                 s, out, err = gate(again, "--baseline", base_json)
@@ -78,14 +86,14 @@ def test():
             check(s == 0, "three reruns of %s regressed:\n%s" % (name, out))
         print("rerun: ok")
 
-        slow = traced(tmp, "convoy-slow", ["convoy.py", "--switch-interval", "0.05"])
+        slow = traced(tmp, "convoy-slow", ["convoy.py", "20", "--switch-interval", "0.05"])
         s, out, err = gate(slow, "--baseline", base)
         v = verdicts(out)
-        check(s == 1 and v.get("wait-mean") == "REGRESSION",
+        check(s == 1 and v.get("wait-weighted-mean") == "REGRESSION",
               "switch interval 0.05 did not regress: %d\n%s" % (s, out))
         print("interval: ok")
 
-        more = traced(tmp, "convoy-2cpu", ["convoy.py", "--cpu-threads", "2"])
+        more = traced(tmp, "convoy-2cpu", ["convoy.py", "40", "--cpu-threads", "2"])
         s, out, err = gate(more, "--baseline", base)
         v = verdicts(out)
         check(s == 1 and v.get("mean-waiters") == "REGRESSION",
@@ -101,8 +109,7 @@ def test():
         # A generous tolerance lets the slower convoy pass; JSON as input.
         slow_json = baseline(tmp, slow)
         wide = []
-        for metric in ("contention-ratio", "mean-waiters", "wait-mean", "wait-p99",
-                       "forced-per-s", "convoy-delay-ratio"):
+        for metric in METRICS:
             wide += ["--tolerance", metric + "=2000%"]
         s, out, _ = gate(slow_json, "--baseline", base, *wide)
         check(s == 0, "--tolerance did not widen the limit:\n%s" % out)

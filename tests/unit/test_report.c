@@ -191,8 +191,38 @@ static void annotation(void)
 	free(t);
 }
 
+/* Nine waits of 10 µs and one of 10 ms: the plain mean is dragged down by
+ * the many short ones (10090 / 10 = 1009 µs); the time-weighted mean is the
+ * wait a waiting thread is in (9 x 10^2 + 10000^2) / 10090 = 9911.0 µs. */
+static void weighted_mean_wait(void)
+{
+	struct gt_metrics m;
+	struct gt_summary s;
+	struct gt_rd_summary sum = {.has_start = 1, .has_end = 1};
+	gt_metrics_init(&m);
+	struct gt_rd_callbacks cb = gt_metrics_callbacks(&m);
+	struct gt_rd_thread th = {.pid = 1, .tid = 2, .name = "w"};
+	cb.thread(cb.ctx, &th);
+	uint64_t ts = 1000000000ull;
+	for (int i = 0; i < 10; i++) {
+		struct gt_rd_slice w = {.kind = GT_RD_WAIT, .pid = 1, .tid = 2, .gil = -1,
+					.ts = ts, .dur = (i == 9 ? 10000 : 10) * US};
+		cb.slice(cb.ctx, &w);
+		ts += w.dur + 100 * US;
+	}
+	sum.first_ts = 1000000000ull;
+	sum.last_ts = ts;
+	gt_metrics_finish(&m, &sum);
+	CHECK(!gt_summarize(&m, &s));
+	NEAR(s.wait_mean_s, 1009e-6, 1e-12);
+	NEAR(s.wait_weighted_mean_s, (9 * 100.0 + 1e8) / 10090 * 1e-6, 1e-12);
+	gt_summary_free(&s);
+	gt_metrics_free(&m);
+}
+
 int main(void)
 {
+	weighted_mean_wait();
 	convoy_known_answers(0);
 	convoy_known_answers(1);
 	convoy_thresholds();

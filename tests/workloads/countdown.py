@@ -1,15 +1,24 @@
-"""countdown.py [N] [THREADS] -- classic GIL contention.
+"""countdown.py [N] [THREADS] [--seconds S] -- classic GIL contention.
 
 THREADS (default 2) pure-Python CPU-bound threads, cpu-0, cpu-1, ..., each
 count down from N (default 8000000). None of them ever blocks, so every GIL
 hand-off is a forced switch: a waiter times out after the switch interval
 (5 ms), requests a drop, and the holder yields at its next eval-breaker check.
 Default run: about 0.75 s wall on CPython 3.11 on a 2-core VM. Prints nothing.
+
+With --seconds S the threads count down in chunks until S seconds after they
+started instead (N is then ignored): all of them are alive for the same span,
+so the share of the run during which the GIL is contended does not depend on
+which thread the scheduler happened to favour. Fixed work (the default) is
+what the benchmark wants: the same work traced and untraced.
 """
 import sys
 import threading
+import time
 
 from _osname import set_os_thread_name
+
+CHUNK = 20000   # ~1 ms of counting: how often a timed thread looks at the clock
 
 
 def countdown(n):
@@ -17,20 +26,48 @@ def countdown(n):
         n -= 1
 
 
-def _named_countdown(n):
+def count_until(stop):
+    """Counts down in chunks until stop() is true."""
+    while not stop():
+        countdown(CHUNK)
+
+
+def _named(work, *args):
     set_os_thread_name(threading.current_thread().name)
-    countdown(n)
+    work(*args)
 
 
 def cpu_thread(name, n):
     """An unstarted thread `name` (also its OS name) counting down from n."""
-    return threading.Thread(target=_named_countdown, args=(n,), name=name)
+    return threading.Thread(target=_named, args=(countdown, n), name=name)
+
+
+def cpu_thread_until(name, stop):
+    """An unstarted thread `name` counting until stop() is true."""
+    return threading.Thread(target=_named, args=(count_until, stop), name=name)
+
+
+def pop_option(argv, flag, convert):
+    """Removes `flag VALUE` from argv; returns convert(VALUE) or None."""
+    if flag not in argv:
+        return None
+    i = argv.index(flag)
+    value = convert(argv[i + 1])
+    del argv[i:i + 2]
+    return value
 
 
 def main():
-    n = int(sys.argv[1]) if len(sys.argv) > 1 else 8000000
-    nthreads = int(sys.argv[2]) if len(sys.argv) > 2 else 2
-    threads = [cpu_thread("cpu-%d" % i, n) for i in range(nthreads)]
+    argv = sys.argv[1:]
+    seconds = pop_option(argv, "--seconds", float)
+    n = int(argv[0]) if len(argv) > 0 else 8000000
+    nthreads = int(argv[1]) if len(argv) > 1 else 2
+    if seconds is None:
+        threads = [cpu_thread("cpu-%d" % i, n) for i in range(nthreads)]
+    else:
+        deadline = time.monotonic() + seconds
+        threads = [cpu_thread_until("cpu-%d" % i, lambda: time.monotonic() >= deadline)
+                   for i in range(nthreads)]
     for t in threads:
         t.start()
     for t in threads:
