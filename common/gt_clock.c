@@ -9,11 +9,16 @@
  * when it was converted, and the mapping stays monotonic and continuous. The
  * rate is always measured over the whole run so far, so it only improves.
  */
+#define _GNU_SOURCE
 #include "gt_clock.h"
 
 #include <fcntl.h>
+#include <sched.h>
 #include <string.h>
 #include <unistd.h>
+#ifdef GT_HAVE_TSC
+#include <cpuid.h>
+#endif
 
 int gt_clock_use_tsc;
 
@@ -29,9 +34,27 @@ static unsigned nseg;
 static uint64_t anchor_tsc, anchor_ns, last_refine_ns;
 static int64_t mono_offset;
 
-static int tsc_is_trusted(void)
+/* One (tsc, boottime) pair on the current CPU: the clock read bracketed by
+ * two TSC reads, best of several tries, so the pair is within a few ns of
+ * simultaneous. */
+static void sample(uint64_t *tsc, uint64_t *ns)
 {
+	uint64_t best = UINT64_MAX;
+	for (int i = 0; i < 9; i++) {
+		uint64_t t1 = gt_clock_tsc();
+		uint64_t b = gt_clock_boottime_ns();
+		uint64_t t2 = gt_clock_tsc();
+		if (t2 - t1 < best) {
+			best = t2 - t1;
+			*tsc = t1 + (t2 - t1) / 2;
+			*ns = b;
+		}
+	}
+}
+
 #ifdef GT_HAVE_TSC
+static int clocksource_is_tsc(void)
+{
 	char buf[32] = {0};
 	int fd = open("/sys/devices/system/clocksource/clocksource0/current_clocksource",
 		      O_RDONLY | O_CLOEXEC);
@@ -40,27 +63,95 @@ static int tsc_is_trusted(void)
 	ssize_t n = read(fd, buf, sizeof(buf) - 1);
 	close(fd);
 	return n >= 3 && !strncmp(buf, "tsc", 3) && (buf[3] == '\n' || buf[3] == 0);
+}
+
+/* The CPU says its TSC ticks at a constant rate in every power state
+ * (CPUID 0x80000007, EDX bit 8: "invariant TSC"). */
+static int tsc_invariant(void)
+{
+	unsigned a, b, c, d;
+	if (!__get_cpuid(0x80000000, &a, &b, &c, &d) || a < 0x80000007)
+		return 0;
+	__get_cpuid(0x80000007, &a, &b, &c, &d);
+	return (d >> 8) & 1;
+}
+
+static int run_on(int cpu)
+{
+	cpu_set_t one;
+	CPU_ZERO(&one);
+	CPU_SET(cpu, &one);
+	return sched_setaffinity(0, sizeof(one), &one);
+}
+
+/* How far (ns) a TSC may stray from the line CLOCK_BOOTTIME draws through
+ * another CPU's: more than a clock read's uncertainty, far less than any
+ * GIL wait worth seeing. */
+#define TSC_AGREEMENT_NS 2000
+
+/*
+ * Many VMs keep the TSC out of the kernel's clocksource (this project's
+ * boots with tsc=unstable and uses kvm-clock) although their CLOCK_BOOTTIME
+ * is computed from the TSC all the same. What giltrace needs is that TSC
+ * ticks convert to what CLOCK_BOOTTIME would have said, whichever CPU read
+ * them. So: hop between the first CPU this thread may run on and each
+ * other one, and check that each CPU's (TSC, BOOTTIME) pair lies on the line
+ * through the first CPU's pairs before and after it. The thread's affinity
+ * is restored; the whole check takes a few hundred microseconds, once per
+ * process (a forked child inherits the answer).
+ */
+static int tsc_agrees_on_every_cpu(void)
+{
+	static int answer = -1;
+	if (answer >= 0)
+		return answer;
+	cpu_set_t allowed;
+	if (sched_getaffinity(0, sizeof(allowed), &allowed))
+		return answer = 0;
+	int first = -1, ok = 1;
+	for (int cpu = 0; cpu < CPU_SETSIZE && ok; cpu++) {
+		if (!CPU_ISSET(cpu, &allowed))
+			continue;
+		uint64_t t0, n0, t, n, t1, n1;
+		if (first < 0) {
+			first = cpu;
+			continue;
+		}
+		if (run_on(first))
+			ok = 0;
+		sample(&t0, &n0);
+		if (ok && run_on(cpu))
+			ok = 0;
+		sample(&t, &n);
+		if (ok && run_on(first))
+			ok = 0;
+		sample(&t1, &n1);
+		if (!ok || t1 <= t0 || n1 <= n0 || n < n0 || n > n1) {
+			ok = 0;
+			break;
+		}
+		/* Where the first CPU's line puts BOOTTIME n, in ticks. */
+		double per_ns = (double)(t1 - t0) / (double)(n1 - n0);
+		double expect = (double)t0 + (double)(n - n0) * per_ns;
+		double off_ns = ((double)t - expect) / per_ns;
+		ok = off_ns < TSC_AGREEMENT_NS && off_ns > -TSC_AGREEMENT_NS;
+	}
+	sched_setaffinity(0, sizeof(allowed), &allowed);
+	return answer = ok;
+}
+#endif
+
+/* The TSC is used when the kernel itself uses it, or when it is invariant
+ * and checked to agree with the kernel's clock on every CPU. */
+static int tsc_is_trusted(void)
+{
+#ifdef GT_HAVE_TSC
+	return clocksource_is_tsc() || (tsc_invariant() && tsc_agrees_on_every_cpu());
 #else
 	return 0;
 #endif
 }
 
-/* One (tsc, boottime) pair: the clock read bracketed by two TSC reads, best
- * of several tries, so the pair is within a few ns of simultaneous. */
-static void sample(uint64_t *tsc, uint64_t *ns)
-{
-	uint64_t best = UINT64_MAX;
-	for (int i = 0; i < 9; i++) {
-		uint64_t t1 = gt_clock_now();
-		uint64_t b = gt_clock_boottime_ns();
-		uint64_t t2 = gt_clock_now();
-		if (t2 - t1 < best) {
-			best = t2 - t1;
-			*tsc = t1 + (t2 - t1) / 2;
-			*ns = b;
-		}
-	}
-}
 
 void gt_clock_init(int allow_tsc)
 {

@@ -2,11 +2,14 @@
 /*
  * gt_clock.h — event timestamps: cheap to take, exact to convert.
  *
- * The hot path reads the TSC (~10 ns here, half of a vDSO clock_gettime) when
- * the kernel itself trusts it (clocksource "tsc": constant rate, synchronised
- * across CPUs). The writer maps ticks to CLOCK_BOOTTIME nanoseconds with a
- * rate it measures against clock_gettime, so the trace lines up with other
- * Perfetto traces. Without a trusted TSC, ticks are BOOTTIME ns already.
+ * The hot path reads the TSC (~10-12 ns, a third to a half of a vDSO
+ * clock_gettime) when it can be trusted: the kernel's clocksource is "tsc",
+ * or the CPU declares an invariant TSC and its ticks agree with
+ * CLOCK_BOOTTIME on every CPU the process may run on (checked once at start;
+ * many VMs keep the TSC out of the clocksource list yet build kvm-clock on
+ * it). The writer maps ticks to CLOCK_BOOTTIME nanoseconds with a rate it
+ * measures against clock_gettime, so the trace lines up with other Perfetto
+ * traces. Without a trusted TSC, ticks are BOOTTIME ns already.
  * Used by the recorder (hot path) and by whichever writer converts.
  */
 #ifndef GT_CLOCK_H

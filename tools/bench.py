@@ -3,12 +3,15 @@
 
 `make bench` runs this. Figures, not pass/fail; docs/performance.md explains
 them and records the latest. Every comparison is made within one run, with
-the runs interleaved (base, traced, base, traced, ...), and medians are
-reported, because this kind of VM drifts by tens of percent over minutes.
+the runs interleaved in rounds (base, traced, base, traced, ...); ratios are
+the median of each round's ratio, times the median, because this kind of VM
+drifts by tens of percent over minutes.
 
   workloads   wall time of real CPython workloads without and with giltrace
-              (LD_PRELOAD), the ratio, the added ns per GIL event and the
-              trace's bytes per event; for the pipe loop also a control with
+              (LD_PRELOAD): the program's own (recording, until the trace
+              is written), the time giltrace run's summary adds afterwards,
+              the ratio, the added ns per GIL event and the trace's bytes
+              per event; for the pipe loop also a control with
               an idle extra thread (what any second thread costs a
               single-threaded program) and pure pass-through
   hot path    tests/bench/fakegil: CPython's take/drop pthread sequence in a
@@ -18,6 +21,7 @@ reported, because this kind of VM drifts by tens of percent over minutes.
               and compress, and bytes per event
 """
 import argparse
+import json
 import os
 import re
 import statistics
@@ -82,8 +86,13 @@ def bench_workloads(build, py, reps, tmp):
         cmd = [py] + args
         variants = [
             ("base", cmd, {}),
-            # What users run: giltrace writes the trace from its own process.
-            ("run", [giltrace, "run", "-q", "-o", trace, "--"] + cmd, {}),
+            # What users run: giltrace writes the trace from its own
+            # process. The program's own slowdown is that of recording
+            # (--no-report); the summary (and convoy tracks) that giltrace
+            # run then computes by reading the trace back is extra time
+            # after the program ended, shown separately.
+            ("run", [giltrace, "run", "-q", "--no-report", "-o", trace, "--"] + cmd, {}),
+            ("run+report", [giltrace, "run", "-q", "-o", trace, "--"] + cmd, {}),
             # Plain LD_PRELOAD: a writer thread in the program.
             ("preload", cmd, {"LD_PRELOAD": lib, "GILTRACE_OUTPUT": plain_trace}),
         ]
@@ -92,21 +101,30 @@ def bench_workloads(build, py, reps, tmp):
                          ("pass-through", cmd, {"LD_PRELOAD": lib, "GILTRACE_DISABLE": "1"})]
         times, err = interleaved(variants, reps)
         med = {k: statistics.median(v) for k, v in times.items()}
+
+        def ratio(name, over="base"):
+            """Median of the per-round ratios: a round's runs follow each
+            other within a second or two, so they share the VM's mood,
+            which drifts by more than the effects measured here."""
+            return statistics.median(a / b for a, b in zip(times[name], times[over]))
+
         events = events_in(err["preload"], plain_trace)
         row = {
             "workload": title,
             "base_ms": med["base"] * 1e3,
             "run_ms": med["run"] * 1e3,
-            "ratio": med["run"] / med["base"],
-            "preload_ratio": med["preload"] / med["base"],
+            "ratio": ratio("run"),
+            "report_ms": statistics.median(a - b for a, b in zip(times["run+report"],
+                                                                  times["run"])) * 1e3,
+            "preload_ratio": ratio("preload"),
             "events": events,
-            "ns_per_event": (med["run"] - med["base"]) * 1e9 / events if events else 0,
+            "ns_per_event": (ratio("run") - 1) * med["base"] * 1e9 / events if events else 0,
             "bytes_per_event": os.path.getsize(trace) / events if events else 0,
             "dropped": dropped_in(err["run"]) + dropped_in(err["preload"]),
         }
         if controls:
-            row["idle_ratio"] = med["idle thread"] / med["base"]
-            row["passthrough_ratio"] = med["pass-through"] / med["base"]
+            row["idle_ratio"] = ratio("idle thread")
+            row["passthrough_ratio"] = ratio("pass-through")
         rows.append(row)
         print("  %s: done" % title, file=sys.stderr)
     return rows
@@ -183,6 +201,34 @@ def bench_writer(build):
     return [(int(l), float(ns), float(b)) for l, ns, b in rows]
 
 
+def cpu_model():
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return "unknown CPU"
+
+
+def clocksource():
+    try:
+        with open("/sys/devices/system/clocksource/clocksource0/current_clocksource") as f:
+            return f.read().strip()
+    except OSError:
+        return "unknown"
+
+
+def recorder_clock(build, py):
+    """The clock giltrace's recorder chose on this machine (tsc or boottime)."""
+    giltrace = os.path.join(build, "giltrace")
+    with tempfile.TemporaryDirectory() as tmp:
+        trace = os.path.join(tmp, "clock.pftrace")
+        subprocess.run([giltrace, "run", "-q", "--no-report", "-o", trace, "--", py, "-c", "pass"],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+        out = subprocess.run([giltrace, "report", "--json", trace], stdout=subprocess.PIPE,
+                             universal_newlines=True, check=True).stdout
+    return json.loads(out).get("clock", "?")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("build")
@@ -192,24 +238,27 @@ def main():
     build = os.path.abspath(a.build)
     version = subprocess.run([a.python, "-c", "import platform; print(platform.python_version())"],
                              stdout=subprocess.PIPE, universal_newlines=True).stdout.strip()
-    print("giltrace benchmark: CPython %s (%s), %d interleaved runs each, medians\n"
+    print("giltrace benchmark: CPython %s (%s), %d interleaved runs each, medians"
           % (version, a.python, a.reps))
+    print("machine: %s, %d CPUs, clocksource %s; giltrace's clock: %s\n"
+          % (cpu_model(), os.cpu_count(), clocksource(), recorder_clock(build, a.python)))
     with tempfile.TemporaryDirectory() as tmp:
         rows = bench_workloads(build, a.python, a.reps, tmp)
         hot = bench_hot_path(build, a.reps, tmp)
         reader = bench_reader(build, a.python, tmp)
     writer = bench_writer(build)
 
-    print("| workload | without | giltrace run | ratio | plain LD_PRELOAD ratio | GIL events "
-          "| added ns/event | bytes/event | dropped |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("| workload | without | giltrace run | ratio | then its summary | plain LD_PRELOAD "
+          "ratio | GIL events | added ns/event | bytes/event | dropped |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         # With a few thousand events the difference of two noisy wall times
         # says nothing per event.
         per_event = "%.1f" % r["ns_per_event"] if r["events"] >= 100000 else "n/a"
-        print("| %s | %.1f ms | %.1f ms | %.3f | %.3f | %d | %s | %.2f | %d |"
-              % (r["workload"], r["base_ms"], r["run_ms"], r["ratio"], r["preload_ratio"],
-                 r["events"], per_event, r["bytes_per_event"], r["dropped"]))
+        print("| %s | %.1f ms | %.1f ms | %.3f | %+.0f ms | %.3f | %d | %s | %.2f | %d |"
+              % (r["workload"], r["base_ms"], r["run_ms"], r["ratio"], r["report_ms"],
+                 r["preload_ratio"], r["events"], per_event, r["bytes_per_event"],
+                 r["dropped"]))
     pipe = rows[-1]
     print("\npipe loop controls: an idle extra thread alone %.3f, giltrace pass-through "
           "(GILTRACE_DISABLE=1) %.3f" % (pipe["idle_ratio"], pipe["passthrough_ratio"]))

@@ -27,7 +27,7 @@
 #include "run_writer.h"
 
 static const char run_usage[] =
-	"usage: giltrace run [-o FILE] [-q] [--children] [--] CMD [ARGS...]\n"
+	"usage: giltrace run [-o FILE] [-q] [--no-report] [--children] [--] CMD [ARGS...]\n"
 	"\n"
 	"Runs CMD with giltrace's LD_PRELOAD recorder and writes a Perfetto trace of\n"
 	"every GIL wait, hold and handoff, then prints a summary on stderr.\n"
@@ -35,6 +35,9 @@ static const char run_usage[] =
 	"  -o, --output FILE  trace file (default: giltrace-<pid>.pftrace); a %p in\n"
 	"                     it becomes the pid\n"
 	"  -q, --quiet        print only the trace's path, not the summary\n"
+	"      --no-report    only record: do not read the trace back for the summary\n"
+	"                     and the convoy tracks (for long runs; giltrace report\n"
+	"                     --annotate FILE adds them later)\n"
 	"      --children     also trace programs CMD executes (each gets its own\n"
 	"                     FILE.<pid>.pftrace); fork()ed children always are\n"
 	"  -h, --help         this help\n"
@@ -182,7 +185,7 @@ static void list_children(const char *path)
 int cmd_run(int argc, char **argv)
 {
 	const char *output = NULL;
-	int quiet = 0, children = 0, i;
+	int quiet = 0, no_report = 0, children = 0, i;
 	struct gt_convoy_opts convoy = GT_CONVOY_DEFAULTS;
 	for (i = 1; i < argc; i++) {
 		const char *a = argv[i];
@@ -202,6 +205,8 @@ int cmd_run(int argc, char **argv)
 			return GT_EXIT_OK;
 		} else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
 			quiet = 1;
+		} else if (!strcmp(a, "--no-report")) {
+			no_report = 1;
 		} else if (!strcmp(a, "--children")) {
 			children = 1;
 		} else if (!strcmp(a, "-o") || !strcmp(a, "--output")) {
@@ -344,6 +349,8 @@ int cmd_run(int argc, char **argv)
 	fprintf(stderr, "giltrace: trace written to %s (open it in https://ui.perfetto.dev)\n",
 		path);
 	list_children(path);
+	if (no_report)
+		return rc;
 	/* The convoys go into the trace, and the summary is the report's. */
 	struct gt_metrics m;
 	struct gt_summary sum;

@@ -81,6 +81,7 @@ int gt_report_json(FILE *out, const struct gt_metrics *m, const struct gt_summar
 	str(r, "giltrace_version", GT_VERSION);
 	str(r, "python_version", m->python_version);
 	str(r, "recorder", m->recorder);
+	str(r, "clock", m->clock);
 	json_object_set_new(r, "complete", json_boolean(s->complete));
 	integer(r, "events", m->events);
 	integer(r, "events_dropped", m->events_dropped);

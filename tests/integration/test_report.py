@@ -9,6 +9,8 @@
   convoy          a convoy: victim io-echo, culprit cpu-0, most round-trips
                   delayed; the episodes are in the trace (Perfetto shows
                   them, with no import problem), and once only
+  no report       run --no-report prints only the trace's path and leaves the
+                  convoys out; report --annotate adds them afterwards
   io alone        the same I/O without the CPU thread: no convoy
   ctypes          threads sleeping in a C call that releases the GIL: they
                   run in parallel, the GIL is seldom contended
@@ -27,7 +29,8 @@ import os
 import subprocess
 import sys
 
-from tplib import Failure, check, env, kept_on_failure, main, run, tp_query, traced_workload
+from tplib import (WORKLOADS, Failure, check, env, giltrace_run, kept_on_failure, main, run,
+                   tp_query, traced_workload)
 
 PY = sys.argv[1]
 GT = None
@@ -116,6 +119,21 @@ def case_convoy(tmp):
     check(os.path.getsize(trace) == size, "annotating twice changed the trace")
 
 
+def case_no_report(tmp):
+    trace = os.path.join(tmp, "recorded.pftrace")
+    s, _, err = giltrace_run(trace, [PY, os.path.join(WORKLOADS, "convoy.py"), "30"],
+                             extra=["--no-report"])
+    check(s == 0 and err.startswith("giltrace: trace written to") and
+          len(err.splitlines()) == 1, "run --no-report printed: %r" % err)
+    convoy_tracks = ("SELECT count(*) AS n FROM track WHERE name LIKE 'convoy victim%'")
+    rows, = tp_query(trace, convoy_tracks)
+    check(rows[0]["n"] == 0, "run --no-report wrote convoy tracks")
+    s, _, err = run([GT, "report", "--annotate", trace])
+    check(s == 0, "report --annotate: %s" % err)
+    rows, = tp_query(trace, convoy_tracks)
+    check(rows[0]["n"] >= 1, "report --annotate found no convoy to write")
+
+
 def case_io_alone(tmp):
     doc = report_json(traced(tmp, "io", ["io_alone.py"]))
     check(doc["convoys"] == [], "convoy without a culprit: %s" % doc["convoys"])
@@ -190,6 +208,7 @@ def test():
         for name, fn in [("one thread", case_one_thread),
                          ("countdown", attempts(case_countdown, 3)),
                          ("convoy", attempts(case_convoy, 3)),
+                         ("no report", attempts(case_no_report, 3)),
                          ("io alone", attempts(case_io_alone, 3)),
                          ("ctypes", attempts(case_ctypes, 3)),
                          ("formats", case_formats), ("bad input", case_bad_input)]:
