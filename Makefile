@@ -4,6 +4,8 @@ PREFIX ?= /usr/local
 CMAKE_FLAGS ?=
 PYTHON ?= python3
 JOBS ?= $(shell nproc)
+# CMake's own makefiles run as sub-makes: keep their output to the progress.
+MAKEFLAGS += --no-print-directory
 
 .PHONY: all build build-asan configure deps test demo bench install clean
 
