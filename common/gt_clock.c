@@ -90,9 +90,9 @@ static int run_on(int cpu)
 #define TSC_AGREEMENT_NS 2000
 
 /*
- * Many VMs keep the TSC out of the kernel's clocksource (this project's
- * boots with tsc=unstable and uses kvm-clock) although their CLOCK_BOOTTIME
- * is computed from the TSC all the same. What giltrace needs is that TSC
+ * Many VMs keep the TSC out of the kernel's clocksource (the ones giltrace
+ * is developed on boot with tsc=unstable and use kvm-clock) although their
+ * CLOCK_BOOTTIME is computed from the TSC all the same. What giltrace needs is that TSC
  * ticks convert to what CLOCK_BOOTTIME would have said, whichever CPU read
  * them. So: hop between the first CPU this thread may run on and each
  * other one, and check that each CPU's (TSC, BOOTTIME) pair lies on the line
