@@ -162,6 +162,9 @@ static inline int gt_pbr_more(const struct gt_pbr *r) { return !r->bad && r->p <
 
 static inline uint64_t gt_pbr_varint(struct gt_pbr *r)
 {
+	/* Most keys and many values fit in one byte. */
+	if (r->p < r->end && !(*r->p & 0x80))
+		return *r->p++;
 	uint64_t v = 0;
 	for (unsigned shift = 0; shift < 64; shift += 7) {
 		if (r->p >= r->end) {

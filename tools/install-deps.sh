@@ -16,7 +16,6 @@ requirements=(
   "cmd:cc             build-essential"
   "cmd:make           build-essential"
   "cmd:cmake          cmake"
-  "file:/usr/include/zlib.h zlib1g-dev"
   "file:/usr/include/libdeflate.h libdeflate-dev"
   "file:/usr/include/jansson.h libjansson-dev"
   "cmd:clang          clang"

@@ -105,12 +105,19 @@ static int reindex(struct gt_metrics *m, size_t cap)
 
 static struct gt_thread_stats *thread_of(struct gt_metrics *m, uint32_t pid, uint32_t tid)
 {
+	if (m->last_thread) {
+		struct gt_thread_stats *t = &m->threads[m->last_thread - 1];
+		if (t->pid == pid && t->tid == tid)
+			return t;
+	}
 	if (m->index_cap) {
 		size_t j = key_hash(pid, tid) & (m->index_cap - 1);
 		for (; m->index[j]; j = (j + 1) & (m->index_cap - 1)) {
 			struct gt_thread_stats *t = &m->threads[m->index[j] - 1];
-			if (t->pid == pid && t->tid == tid)
+			if (t->pid == pid && t->tid == tid) {
+				m->last_thread = m->index[j];
 				return t;
+			}
 		}
 	}
 	if (m->nthreads == m->threads_cap) {
@@ -381,4 +388,5 @@ void gt_metrics_finish(struct gt_metrics *m, const struct gt_rd_summary *sum)
 	free(m->index); /* order changed; lookups are over */
 	m->index = NULL;
 	m->index_cap = 0;
+	m->last_thread = 0;
 }

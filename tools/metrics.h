@@ -65,6 +65,7 @@ struct gt_metrics {
 	size_t nthreads, threads_cap;
 	uint32_t *index; /* open-addressing (pid,tid) -> threads[] + 1 */
 	size_t index_cap;
+	size_t last_thread; /* threads[] + 1 of the last lookup: slices come in runs */
 	struct gt_gil_stats *gils;
 	size_t ngils, gils_cap;
 	/* Every wait of every thread; the sum of their squares (ns^2, in a

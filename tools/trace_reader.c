@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <zlib.h>
+#include <libdeflate.h>
 
 #include "gt_encoder.h"
 #include "gt_pb.h"
@@ -28,12 +28,14 @@
 #define MAX_INTERNED 64
 #define ARENA 2048
 #define MAX_DEPTH 4
+#define TRACK_CACHE 4 /* per sequence; a power of two */
 
 /* ---- small hash maps ----------------------------------------------------- */
 
 struct interned {
 	uint64_t iid;
 	uint16_t off; /* into the sequence's arena */
+	uint8_t key;  /* annotation names: enum akey, resolved once */
 };
 
 struct seq {
@@ -46,6 +48,14 @@ struct seq {
 	int64_t clock64_offset;
 	struct interned names[MAX_INTERNED], anames[MAX_INTERNED], astrs[MAX_INTERNED];
 	uint8_t nnames, nanames, nastrs;
+	/* The few tracks this sequence's events name (its thread's, its GIL's
+	 * holder and waiters), as found in r->tracks at generation
+	 * track_gen - 1 (0: nothing cached). */
+	struct {
+		uint64_t uuid;
+		struct track *t;
+	} tcache[TRACK_CACHE];
+	size_t track_gen;
 	uint16_t arena_used;
 	char arena[ARENA];
 };
@@ -80,6 +90,7 @@ struct stack {
 struct map {
 	void *slots;
 	size_t cap, count, size; /* size = bytes per slot */
+	size_t gen;              /* bumped when slots move (pointers go stale) */
 };
 
 static uint64_t mix(uint64_t x)
@@ -117,6 +128,7 @@ static int map_grow(struct map *m, const struct map_ops *ops)
 	}
 	m->cap = cap;
 	m->count = 0;
+	m->gen++;
 	for (size_t i = 0; i < old.cap; i++) {
 		char *s = slot_at(&old, i);
 		if (!s[ops->used_off])
@@ -203,8 +215,11 @@ struct rd {
 	int failed;
 	uint64_t packet_offset; /* file offset of the packet being parsed */
 	struct map seqs, tracks, stacks;
+	struct seq *last_seq; /* of the last packet, valid at seqs.gen == last_seq_gen - 1 */
+	size_t last_seq_gen;
 	uint8_t *inflated;
 	size_t inflated_cap;
+	struct libdeflate_decompressor *inflater;
 	int giltrace_seen;      /* metadata or GIL tracks */
 };
 
@@ -229,12 +244,45 @@ static int corrupt(struct rd *r, const char *what)
 
 /* ---- interning ----------------------------------------------------------- */
 
-static const char *intern_get(const struct seq *s, const struct interned *t, unsigned n, uint64_t iid)
+/* The debug annotations giltrace writes, by name (docs/trace-format.md). An
+ * interned name is resolved to one of these once, not on every event. */
+enum akey {
+	AK_NONE,
+	AK_HOLDER_TID, AK_TIMEOUTS, AK_REQUESTED_BY, AK_PREV_HOLDER, AK_ENDED,
+	AK_FORMAT, AK_EVENTS, AK_DROPPED, AK_THREADS, /* = MN_* + AK_FORMAT */
+	AK_VERSION, AK_RECORDER, AK_CLOCK, AK_PYTHON, AK_METHOD, AK_NOTES, /* MS_* */
+	AK_MAX
+};
+
+static const char *const akey_names[AK_MAX] = {
+	[AK_HOLDER_TID] = "holder_tid", [AK_TIMEOUTS] = "timeouts",
+	[AK_REQUESTED_BY] = "requested_by", [AK_PREV_HOLDER] = "prev_holder",
+	[AK_ENDED] = "ended", [AK_FORMAT] = "trace_format", [AK_EVENTS] = "events",
+	[AK_DROPPED] = "events_dropped", [AK_THREADS] = "threads",
+	[AK_VERSION] = "giltrace_version", [AK_RECORDER] = "recorder", [AK_CLOCK] = "clock",
+	[AK_PYTHON] = "python_version", [AK_METHOD] = "gil_method", [AK_NOTES] = "notes",
+};
+
+static uint8_t akey_of(const void *name, size_t len)
+{
+	for (int k = 1; k < AK_MAX; k++)
+		if (strlen(akey_names[k]) == len && !memcmp(akey_names[k], name, len))
+			return (uint8_t)k;
+	return AK_NONE;
+}
+
+static const struct interned *intern_find(const struct interned *t, unsigned n, uint64_t iid)
 {
 	for (unsigned i = n; i-- > 0;)
 		if (t[i].iid == iid)
-			return s->arena + t[i].off;
+			return &t[i];
 	return NULL;
+}
+
+static const char *intern_get(const struct seq *s, const struct interned *t, unsigned n, uint64_t iid)
+{
+	const struct interned *e = intern_find(t, n, iid);
+	return e ? s->arena + e->off : NULL;
 }
 
 static void intern_put(struct seq *s, struct interned *t, uint8_t *n, uint64_t iid,
@@ -252,6 +300,7 @@ static void intern_put(struct seq *s, struct interned *t, uint8_t *n, uint64_t i
 	s->arena[s->arena_used + len] = 0;
 	t[*n].iid = iid;
 	t[*n].off = s->arena_used;
+	t[*n].key = t == s->anames ? akey_of(str, len) : AK_NONE;
 	(*n)++;
 	s->arena_used = (uint16_t)(s->arena_used + len + 1);
 }
@@ -296,9 +345,16 @@ static int parse_interned_entries(struct rd *r, struct seq *s, const uint8_t *p,
 
 static struct seq *get_seq(struct rd *r, uint32_t id)
 {
+	/* Packets of one sequence come in runs (a whole chunk, usually). */
+	if (r->last_seq_gen == r->seqs.gen + 1 && r->last_seq->id == id)
+		return r->last_seq;
 	struct seq *s = map_get(&r->seqs, &seq_ops, &id, 1);
-	if (!s)
+	if (!s) {
 		fail(r, "out of memory");
+		return NULL;
+	}
+	r->last_seq = s;
+	r->last_seq_gen = r->seqs.gen + 1;
 	return s;
 }
 
@@ -486,6 +542,8 @@ struct annotations {
 
 enum { MS_VERSION, MS_RECORDER, MS_CLOCK, MS_PYTHON, MS_METHOD, MS_NOTES };
 enum { MN_FORMAT, MN_EVENTS, MN_DROPPED, MN_THREADS };
+_Static_assert(AK_NOTES - AK_VERSION == MS_NOTES && AK_THREADS - AK_FORMAT == MN_THREADS,
+	       "enum akey lists the metadata in the order of MS_* and MN_*");
 
 static int reason_from_name(const uint8_t *p, size_t n)
 {
@@ -495,18 +553,12 @@ static int reason_from_name(const uint8_t *p, size_t n)
 	return 0;
 }
 
-static int keyis(const char *k, size_t klen, const char *want)
-{
-	return strlen(want) == klen && !memcmp(k, want, klen);
-}
-
 static int parse_annotation(struct rd *r, struct seq *s, const uint8_t *p, size_t n,
 			    struct annotations *a)
 {
 	struct gt_pbr d;
 	struct gt_pbr_field f;
-	const char *key = NULL;
-	size_t klen = 0;
+	int key = AK_NONE;
 	uint64_t u = 0;
 	const uint8_t *str = NULL;
 	size_t slen = 0;
@@ -515,13 +567,14 @@ static int parse_annotation(struct rd *r, struct seq *s, const uint8_t *p, size_
 	gt_pbr_init(&d, p, n);
 	while (gt_pbr_next(&d, &f)) {
 		switch (f.num) {
-		case PF_DA_NAME_IID:
-			key = intern_get(s, s->anames, s->nanames, f.v);
-			klen = key ? strlen(key) : 0;
+		case PF_DA_NAME_IID: {
+			const struct interned *e = intern_find(s->anames, s->nanames, f.v);
+			key = e ? e->key : AK_NONE;
 			break;
+		}
 		case PF_DA_NAME:
 			if (f.wire == GT_PB_LEN)
-				key = (const char *)f.data, klen = f.len;
+				key = akey_of(f.data, f.len);
 			break;
 		case PF_DA_UINT:
 		case PF_DA_INT:
@@ -544,38 +597,37 @@ static int parse_annotation(struct rd *r, struct seq *s, const uint8_t *p, size_
 	}
 	if (d.bad)
 		return corrupt(r, "bad debug annotation");
-	if (!key)
-		return 0;
 	if (has_u) {
-		if (keyis(key, klen, "holder_tid"))
+		switch (key) {
+		case AK_HOLDER_TID:
 			a->holder_tid = (uint32_t)u;
-		else if (keyis(key, klen, "timeouts"))
+			break;
+		case AK_TIMEOUTS:
 			a->timeouts = (uint32_t)u;
-		else if (keyis(key, klen, "requested_by"))
+			break;
+		case AK_REQUESTED_BY:
 			a->requested_by = (uint32_t)u;
-		else if (keyis(key, klen, "prev_holder"))
+			break;
+		case AK_PREV_HOLDER:
 			a->prev_holder = (uint32_t)u;
-		else if (keyis(key, klen, "trace_format"))
-			a->num[MN_FORMAT] = u;
-		else if (keyis(key, klen, "events"))
-			a->num[MN_EVENTS] = u;
-		else if (keyis(key, klen, "events_dropped"))
-			a->num[MN_DROPPED] = u;
-		else if (keyis(key, klen, "threads"))
-			a->num[MN_THREADS] = u;
+			break;
+		case AK_FORMAT:
+		case AK_EVENTS:
+		case AK_DROPPED:
+		case AK_THREADS:
+			a->num[key - AK_FORMAT] = u;
+			break;
+		default:
+			break;
+		}
 		return 0;
 	}
 	if (!str)
 		return 0;
-	if (keyis(key, klen, "ended")) {
+	if (key == AK_ENDED) {
 		a->ended = reason_from_name(str, slen);
-		return 0;
-	}
-	static const char *const names[] = {"giltrace_version", "recorder", "clock",
-					     "python_version", "gil_method", "notes"};
-	for (int i = 0; i < 6; i++) {
-		if (!keyis(key, klen, names[i]))
-			continue;
+	} else if (key >= AK_VERSION && key <= AK_NOTES) {
+		int i = key - AK_VERSION;
 		size_t l = slen < sizeof(a->buf[i]) - 1 ? slen : sizeof(a->buf[i]) - 1;
 		memcpy(a->buf[i], str, l);
 		a->buf[i][l] = 0;
@@ -621,6 +673,27 @@ static int slice_kind(const struct track *t, const char *name)
 	if (t->kind == TK_CONTENDED)
 		return GT_RD_CONTENDED;
 	return 0;
+}
+
+/* A track by uuid, for an event of sequence s: nearly every event names one
+ * of a handful of tracks, so a small per-sequence cache answers most
+ * lookups. Valid until the map moves its slots (a track, once known, stays
+ * where it is otherwise); only tracks found are cached. */
+static struct track *seq_track(struct rd *r, struct seq *s, uint64_t uuid)
+{
+	unsigned i = (unsigned)(mix(uuid) & (TRACK_CACHE - 1));
+	if (s->track_gen != r->tracks.gen + 1) {
+		memset(s->tcache, 0, sizeof(s->tcache));
+		s->track_gen = r->tracks.gen + 1;
+	} else if (s->tcache[i].t && s->tcache[i].uuid == uuid) {
+		return s->tcache[i].t;
+	}
+	struct track *t = map_get(&r->tracks, &track_ops, &uuid, 0);
+	if (t) {
+		s->tcache[i].uuid = uuid;
+		s->tcache[i].t = t;
+	}
+	return t;
 }
 
 static int parse_track_event(struct rd *r, struct seq *s, uint64_t ts, const uint8_t *p, size_t n)
@@ -681,7 +754,7 @@ static int parse_track_event(struct rd *r, struct seq *s, uint64_t ts, const uin
 		return corrupt(r, "bad track event");
 	if (r->failed)
 		return -1;
-	struct track *t = map_get(&r->tracks, &track_ops, &uuid, 0);
+	struct track *t = seq_track(r, s, uuid);
 	if (!t)
 		return 0; /* not one of giltrace's tracks: ignore */
 	if (ts && (!r->sum->first_ts || ts < r->sum->first_ts))
@@ -692,12 +765,12 @@ static int parse_track_event(struct rd *r, struct seq *s, uint64_t ts, const uin
 	/* The thread this sequence belongs to. */
 	uint32_t tid = t->tid;
 	if (t->kind != TK_THREAD) {
-		struct track *own = map_get(&r->tracks, &track_ops, &s->default_track, 0);
+		struct track *own = seq_track(r, s, s->default_track);
 		tid = own && own->kind == TK_THREAD ? own->tid : 0;
 	}
 	int gil_of_counter = -1;
 	if (counter_uuid && has_extra) {
-		struct track *ct = map_get(&r->tracks, &track_ops, &counter_uuid, 0);
+		struct track *ct = seq_track(r, s, counter_uuid);
 		if (ct && ct->kind == TK_WAITERS) {
 			gil_of_counter = ct->gil;
 			if (r->cb->counter) {
@@ -792,52 +865,36 @@ static int parse_track_event(struct rd *r, struct seq *s, uint64_t ts, const uin
 
 static int parse_stream(struct rd *r, const uint8_t *p, size_t n, int depth);
 
+/* A compressed_packets chunk: zlib format, one shot (libdeflate, about
+ * twice as fast as zlib's streaming inflate here); the buffer doubles until
+ * the chunk fits, up to a bound no chunk of ours comes near (giltrace writes
+ * at most 480 KiB per chunk). */
 static int inflate_chunk(struct rd *r, const uint8_t *p, size_t n)
 {
+	if (!r->inflater && !(r->inflater = libdeflate_alloc_decompressor()))
+		return fail(r, "out of memory");
 	if (!r->inflated) {
 		r->inflated_cap = 1u << 20;
 		r->inflated = malloc(r->inflated_cap);
 		if (!r->inflated)
 			return fail(r, "out of memory");
 	}
-	z_stream z;
-	memset(&z, 0, sizeof(z));
-	if (inflateInit(&z) != Z_OK)
-		return fail(r, "out of memory");
-	z.next_in = (Bytef *)p;
-	z.avail_in = (uInt)n;
-	size_t out = 0;
-	int rc;
+	size_t out = 0, used = 0;
 	for (;;) {
-		if (out == r->inflated_cap) {
-			if (r->inflated_cap >= MAX_INFLATED) {
-				inflateEnd(&z);
-				return corrupt(r, "compressed chunk inflates past 16 MiB");
-			}
-			uint8_t *bigger = realloc(r->inflated, r->inflated_cap * 2);
-			if (!bigger) {
-				inflateEnd(&z);
-				return fail(r, "out of memory");
-			}
-			r->inflated = bigger;
-			r->inflated_cap *= 2;
-		}
-		z.next_out = r->inflated + out;
-		z.avail_out = (uInt)(r->inflated_cap - out);
-		rc = inflate(&z, Z_NO_FLUSH);
-		out = r->inflated_cap - z.avail_out;
-		if (rc == Z_STREAM_END)
+		enum libdeflate_result rc = libdeflate_zlib_decompress_ex(
+			r->inflater, p, n, r->inflated, r->inflated_cap, &used, &out);
+		if (rc == LIBDEFLATE_SUCCESS)
 			break;
-		if (rc != Z_OK && !(rc == Z_BUF_ERROR && z.avail_out == 0)) {
-			inflateEnd(&z);
+		if (rc != LIBDEFLATE_INSUFFICIENT_SPACE)
 			return corrupt(r, "compressed chunk does not inflate");
-		}
-		if (z.avail_in == 0 && z.avail_out != 0) {
-			inflateEnd(&z);
-			return corrupt(r, "compressed chunk is cut short");
-		}
+		if (r->inflated_cap >= MAX_INFLATED)
+			return corrupt(r, "compressed chunk inflates past 16 MiB");
+		uint8_t *bigger = realloc(r->inflated, r->inflated_cap * 2);
+		if (!bigger)
+			return fail(r, "out of memory");
+		r->inflated = bigger;
+		r->inflated_cap *= 2;
 	}
-	inflateEnd(&z);
 	/* Parse from a private copy: nested parsing reuses nothing, but keep
 	 * the buffer owned for the duration. */
 	uint8_t *buf = r->inflated;
@@ -975,6 +1032,8 @@ static void rd_free(struct rd *r)
 	free(r->tracks.slots);
 	free(r->stacks.slots);
 	free(r->inflated);
+	if (r->inflater)
+		libdeflate_free_decompressor(r->inflater);
 }
 
 /* Slices still open when the trace ends (the program was killed, or the
