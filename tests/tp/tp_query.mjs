@@ -32,10 +32,18 @@
 
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
+import v8 from 'node:v8';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import vm from 'node:vm';
 import { MessageChannel } from 'node:worker_threads';
+
+// Compile the 13 MB engine with V8's baseline compiler only. The optimising
+// tier recompiles it in the background on every core for seconds, which the
+// traces of the test suite (up to a few hundred thousand slices) never pay
+// back: 0.8 s instead of 1.8 s per run here, a quarter of the CPU time, the
+// same answers. Must be set before the module is compiled.
+v8.setFlagsFromString('--liftoff-only');
 
 // The bundle patches below and the stat names we treat as benign are
 // specific to this build, so refuse any other one.
