@@ -92,13 +92,13 @@ static int run_on(int cpu)
 /*
  * Many VMs keep the TSC out of the kernel's clocksource (the ones giltrace
  * is developed on boot with tsc=unstable and use kvm-clock) although their
- * CLOCK_BOOTTIME is computed from the TSC all the same. What giltrace needs is that TSC
- * ticks convert to what CLOCK_BOOTTIME would have said, whichever CPU read
- * them. So: hop between the first CPU this thread may run on and each
- * other one, and check that each CPU's (TSC, BOOTTIME) pair lies on the line
- * through the first CPU's pairs before and after it. The thread's affinity
- * is restored; the whole check takes a few hundred microseconds, once per
- * process (a forked child inherits the answer).
+ * CLOCK_BOOTTIME is computed from the TSC all the same. What giltrace needs
+ * is that TSC ticks convert to what CLOCK_BOOTTIME would have said, whichever
+ * CPU read them. So: from the first CPU this thread may run on, hop to each
+ * other one and back, and check that each CPU's (TSC, BOOTTIME) pair lies on
+ * the line through the first CPU's pairs before and after it. The thread's
+ * affinity is restored; the whole check takes a few hundred microseconds,
+ * once per process (a forked child inherits the answer).
  */
 static int tsc_agrees_on_every_cpu(void)
 {
@@ -108,25 +108,24 @@ static int tsc_agrees_on_every_cpu(void)
 	cpu_set_t allowed;
 	if (sched_getaffinity(0, sizeof(allowed), &allowed))
 		return answer = 0;
-	int first = -1, ok = 1;
-	for (int cpu = 0; cpu < CPU_SETSIZE && ok; cpu++) {
+	int first = 0;
+	while (first < CPU_SETSIZE && !CPU_ISSET(first, &allowed))
+		first++;
+	int ok = first < CPU_SETSIZE && !run_on(first);
+	uint64_t t0 = 0, n0 = 0, t, n, t1, n1;
+	if (ok)
+		sample(&t0, &n0);
+	for (int cpu = first + 1; cpu < CPU_SETSIZE && ok; cpu++) {
 		if (!CPU_ISSET(cpu, &allowed))
 			continue;
-		uint64_t t0, n0, t, n, t1, n1;
-		if (first < 0) {
-			first = cpu;
-			continue;
-		}
-		if (run_on(first))
-			ok = 0;
-		sample(&t0, &n0);
-		if (ok && run_on(cpu))
-			ok = 0;
-		sample(&t, &n);
-		if (ok && run_on(first))
-			ok = 0;
+		ok = !run_on(cpu);
+		if (ok)
+			sample(&t, &n);
+		ok = ok && !run_on(first);
+		if (!ok)
+			break;
 		sample(&t1, &n1);
-		if (!ok || t1 <= t0 || n1 <= n0 || n < n0 || n > n1) {
+		if (t1 <= t0 || n1 <= n0 || n < n0 || n > n1) {
 			ok = 0;
 			break;
 		}
@@ -135,6 +134,7 @@ static int tsc_agrees_on_every_cpu(void)
 		double expect = (double)t0 + (double)(n - n0) * per_ns;
 		double off_ns = ((double)t - expect) / per_ns;
 		ok = off_ns < TSC_AGREEMENT_NS && off_ns > -TSC_AGREEMENT_NS;
+		t0 = t1, n0 = n1;
 	}
 	sched_setaffinity(0, sizeof(allowed), &allowed);
 	return answer = ok;
@@ -151,7 +151,6 @@ static int tsc_is_trusted(void)
 	return 0;
 #endif
 }
-
 
 void gt_clock_init(int allow_tsc)
 {

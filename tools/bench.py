@@ -3,8 +3,8 @@
 
 `make bench` runs this. Figures, not pass/fail; docs/performance.md explains
 them and records the latest. Every comparison is made within one run, with
-the runs interleaved in rounds (base, traced, base, traced, ...); ratios are
-the median of each round's ratio, times the median, because this kind of VM
+the runs interleaved in rounds (base, traced, base, traced, ...); a ratio is
+the median of the rounds' ratios, because this kind of VM
 drifts by tens of percent over minutes.
 
   workloads   wall time of real CPython workloads without and with giltrace
