@@ -168,14 +168,21 @@ void gt_clock_init(int allow_tsc)
 				((uint64_t)m.tv_sec * 1000000000u + (uint64_t)m.tv_nsec));
 }
 
-void gt_clock_adopt(int use_tsc, uint64_t anchor_ticks, uint64_t anchor_ns_, int64_t offset)
+void gt_clock_start_converter(void)
 {
-	gt_clock_use_tsc = use_tsc;
+	struct timespec m;
+#ifdef GT_HAVE_TSC
+	gt_clock_use_tsc = 1;
+	sample(&anchor_tsc, &anchor_ns);
+#else
+	gt_clock_use_tsc = 0;
+	anchor_ns = anchor_tsc = gt_clock_boottime_ns();
+#endif
 	nseg = 0;
 	last_refine_ns = 0;
-	anchor_tsc = anchor_ticks;
-	anchor_ns = anchor_ns_;
-	mono_offset = offset;
+	clock_gettime(CLOCK_MONOTONIC, &m);
+	mono_offset = (int64_t)(gt_clock_boottime_ns() -
+				((uint64_t)m.tv_sec * 1000000000u + (uint64_t)m.tv_nsec));
 }
 
 static uint64_t convert(const struct segment *s, uint64_t t)

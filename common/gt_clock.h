@@ -56,10 +56,11 @@ static inline uint64_t gt_clock_now(void)
 /* Decides the clock (the TSC if allowed and the kernel trusts it) and takes
  * the anchor sample (tracer start). */
 void gt_clock_init(int allow_tsc);
-/* Another process (`giltrace run` draining a traced program) takes over the
- * recorder's clock and anchor; its own TSC reads are the same clock. */
-void gt_clock_adopt(int use_tsc, uint64_t anchor_ticks, uint64_t anchor_ns,
-		    int64_t monotonic_offset);
+/* Another process (`giltrace run` draining traced programs) converts the
+ * TSC ticks of every recorder that uses them: its own TSC reads are the same
+ * clock, so it anchors and calibrates its own mapping (ticks of recorders
+ * on CLOCK_BOOTTIME need none). */
+void gt_clock_start_converter(void);
 /* Measures the rate once at least min_ns have passed since the anchor;
  * afterwards refines it about once a second. Returns 1 once ticks can be
  * converted. Only the writer (or the finisher when no writer runs) calls. */

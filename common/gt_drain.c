@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* gt_drain.c — turns a process's rings into its trace file (see gt_drain.h). */
+/* gt_drain.c — turns a process's rings into its trace (see gt_drain.h). */
 #define _GNU_SOURCE
 #include "gt_drain.h"
 
@@ -24,31 +24,78 @@ struct gt_drain_thread {
 	uint64_t name_checked_ns;
 };
 
-/* ---- output ------------------------------------------------------------- */
+/* ---- the pool ----------------------------------------------------------- */
 
-static int sink_write(void *ctx, const void *data, size_t len)
+int gt_drain_pool_init(struct gt_drain_pool *p, const struct gt_shm *v)
 {
-	struct gt_drain *d = ctx;
-	const char *p = data;
-	while (len) {
-		ssize_t n = write(d->fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			d->write_errno = n < 0 ? errno : EIO;
-			return -d->write_errno;
-		}
-		p += n;
-		len -= (size_t)n;
+	p->v = *v;
+	p->threads = calloc(v->hdr->nslots ? v->hdr->nslots : 1, sizeof(*p->threads));
+	return p->threads ? 0 : -ENOMEM;
+}
+
+void gt_drain_pool_free(struct gt_drain_pool *p)
+{
+	free(p->threads);
+	p->threads = NULL;
+}
+
+void gt_drain_release_ring(struct gt_event *ring, uint32_t ring_events)
+{
+	size_t bytes = (size_t)ring_events * sizeof(struct gt_event);
+	/* Shared memory (a memfd) keeps its pages unless they are removed;
+	 * private memory takes DONTNEED. */
+	if (madvise(ring, bytes, MADV_REMOVE))
+		madvise(ring, bytes, MADV_DONTNEED);
+}
+
+/* Gives slot i back: its thread is gone. */
+static void free_slot(struct gt_drain_pool *p, uint32_t i)
+{
+	struct gt_slot *s = &p->v.slots[i];
+	memset(&p->threads[i], 0, sizeof(p->threads[i]));
+	gt_drain_release_ring(gt_shm_ring(&p->v, i), p->v.mask + 1);
+	atomic_store_explicit(&s->head, 0, memory_order_relaxed);
+	atomic_store_explicit(&s->tail, 0, memory_order_relaxed);
+	atomic_store_explicit(&s->dropped, 0, memory_order_relaxed);
+	/* Release: pairs with the claiming CAS; a new owner sees the reset. */
+	atomic_store_explicit(&s->state, GT_SLOT_FREE, memory_order_release);
+}
+
+void gt_drain_pool_release_proc(struct gt_drain_pool *p, uint32_t proc)
+{
+	uint32_t high = atomic_load_explicit(&p->v.hdr->high, memory_order_acquire);
+	for (uint32_t i = 0; i < high; i++) {
+		struct gt_slot *s = &p->v.slots[i];
+		uint32_t st = atomic_load_explicit(&s->state, memory_order_acquire);
+		if ((st == GT_SLOT_ACTIVE || st == GT_SLOT_EXITED) && s->proc == proc)
+			free_slot(p, i);
 	}
-	return 0;
+	struct gt_shm_proc *e = &p->v.procs[proc];
+	memset((char *)e + sizeof(e->state), 0, sizeof(*e) - sizeof(e->state));
+	/* Release: a recorder claiming the entry sees it cleared. */
+	atomic_store_explicit(&e->state, GT_PROC_FREE, memory_order_release);
+}
+
+/* ---- helpers ------------------------------------------------------------ */
+
+static struct gt_shm_proc *entry(const struct gt_drain *d) { return &d->pool->v.procs[d->proc]; }
+
+static uint64_t to_ns(const struct gt_drain *d, uint64_t ticks)
+{
+	return d->use_tsc ? gt_clock_to_ns(ticks) : ticks;
+}
+
+/* Now, on the trace's clock. */
+static uint64_t now_ns(const struct gt_drain *d)
+{
+	return d->use_tsc ? gt_clock_to_ns(gt_clock_tsc()) : gt_clock_boottime_ns();
 }
 
 /* Reads a small /proc file of the traced process; "" if it is gone. */
 static ssize_t read_proc(const struct gt_drain *d, const char *what, char *out, size_t size)
 {
 	char path[96];
-	snprintf(path, sizeof(path), "/proc/%u/%s", d->v.hdr->pid, what);
+	snprintf(path, sizeof(path), "/proc/%u/%s", d->pid, what);
 	out[0] = 0;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
@@ -77,7 +124,7 @@ static void start_trace(struct gt_drain *d, uint64_t ts)
 	const char *argv[64];
 	int argc = 0;
 
-	read_comm(d, d->v.hdr->pid, name);
+	read_comm(d, d->pid, name);
 	ssize_t n = read_proc(d, "cmdline", cmdline, sizeof(cmdline));
 	for (char *p = cmdline; p < cmdline + n && argc < 64; p += strlen(p) + 1)
 		argv[argc++] = p;
@@ -112,41 +159,51 @@ void gt_drain_describe_method(uint32_t method, char *out, unsigned long size)
 
 static void describe_gils(const struct gt_drain *d, char *out, size_t size)
 {
-	const struct gt_shm_hdr *h = d->v.hdr;
-	unsigned n = atomic_load_explicit(&h->ngils, memory_order_acquire);
+	const struct gt_shm_proc *e = entry(d);
+	unsigned n = atomic_load_explicit(&e->ngils, memory_order_acquire);
 	size_t len = 0;
 	out[0] = 0;
 	for (unsigned i = 0; i < n && len < size; i++) {
 		char how[256];
-		gt_drain_describe_method(h->gils[i].method, how, sizeof(how));
+		gt_drain_describe_method(e->gils[i].method, how, sizeof(how));
 		int w = snprintf(out + len, size - len, "%sGIL %u (interp %lld): %s", i ? "; " : "",
-				 i, (long long)h->gils[i].interp_id, how);
+				 i, (long long)e->gils[i].interp_id, how);
 		if (w < 0)
 			break;
 		len += (size_t)w;
 	}
 }
 
+static int my_slot(const struct gt_drain *d, uint32_t i, uint32_t *state)
+{
+	const struct gt_slot *s = &d->pool->v.slots[i];
+	/* Acquire: a slot seen ACTIVE has its owner set, one seen EXITED has
+	 * all of its events published. */
+	*state = atomic_load_explicit(&s->state, memory_order_acquire);
+	return (*state == GT_SLOT_ACTIVE || *state == GT_SLOT_EXITED) && s->proc == d->proc;
+}
+
 static uint64_t dropped_total(const struct gt_drain *d)
 {
-	uint64_t n = d->dropped + atomic_load(&d->v.hdr->no_slot_events);
-	uint32_t high = atomic_load(&d->v.hdr->high);
-	for (uint32_t i = 0; i < high; i++)
-		n += atomic_load_explicit(&d->v.slots[i].dropped, memory_order_relaxed);
+	uint64_t n = d->dropped + atomic_load(&entry(d)->no_slot_events);
+	uint32_t high = atomic_load(&d->pool->v.hdr->high);
+	for (uint32_t i = 0, st; i < high; i++)
+		if (my_slot(d, i, &st))
+			n += atomic_load_explicit(&d->pool->v.slots[i].dropped, memory_order_relaxed);
 	return n;
 }
 
 static void write_meta(struct gt_drain *d, uint64_t ts, int final)
 {
-	char method[1024], version[sizeof(d->v.hdr->python_version)];
+	char method[1024], version[sizeof(entry(d)->python_version)];
 	describe_gils(d, method, sizeof(method));
-	memcpy(version, d->v.hdr->python_version, sizeof(version));
+	memcpy(version, entry(d)->python_version, sizeof(version));
 	version[sizeof(version) - 1] = 0;
 	struct gt_enc_meta m = {
 		.python_version = version,
 		.gil_method = method,
 		.recorder = "preload",
-		.clock = d->v.hdr->use_tsc ? "tsc" : "boottime",
+		.clock = d->use_tsc ? "tsc" : "boottime",
 		.events = d->events,
 		.events_dropped = final ? dropped_total(d) : 0,
 		.threads = d->nthreads,
@@ -155,88 +212,75 @@ static void write_meta(struct gt_drain *d, uint64_t ts, int final)
 	gt_enc_meta(&d->enc, ts, &m);
 }
 
-int gt_drain_open(struct gt_drain *d, const struct gt_shm *v, int fd)
+/* Is what the encoder holds to be handed to the sink yet? A forked child's
+ * trace waits until it is clearly more than a preexec_fn. */
+static int may_write(const struct gt_drain *d, uint64_t now_ns)
 {
-	memset(d, 0, sizeof(*d));
-	d->v = *v;
-	d->fd = fd;
-	d->threads = calloc(v->hdr->nslots, sizeof(*d->threads));
-	struct gt_enc_options opt = {
-		.compress_level = v->hdr->compress,
-		.chunk_size = 256 * 1024,
-		.monotonic_offset = v->hdr->monotonic_offset,
-	};
-	struct gt_enc_sink sink = {sink_write, d};
-	if (!d->threads || gt_enc_init(&d->enc, &opt, sink, v->hdr->pid)) {
-		free(d->threads);
-		close(fd);
-		memset(d, 0, sizeof(*d));
-		d->fd = -1;
-		return -ENOMEM;
-	}
-	/* The session starts when tracing did (the clock anchor), not when
-	 * the writer first ran. */
-	d->start_ns = v->hdr->anchor_ns;
-	start_trace(d, d->start_ns);
-	write_meta(d, d->start_ns, 0);
-	gt_enc_flush(&d->enc);
-	d->last_disk_ns = d->start_ns;
-	return 0;
+	return !d->lazy || d->enc.bytes_out || d->nthreads > 1 ||
+	       now_ns >= d->start_ns + DISK_FLUSH_NS;
 }
 
-int gt_drain_calibrate(struct gt_drain *d, uint64_t min_ns)
+int gt_drain_open(struct gt_drain *d, struct gt_drain_pool *pool, uint32_t proc,
+		  struct gt_enc_sink sink)
 {
-	if (!d->calibrated)
-		d->calibrated = gt_clock_calibrate(min_ns);
-	else
-		gt_clock_calibrate(min_ns); /* refines about once a second */
-	return d->calibrated;
+	const struct gt_shm_proc *e = &pool->v.procs[proc];
+	memset(d, 0, sizeof(*d));
+	d->pool = pool;
+	d->proc = proc;
+	d->pid = e->pid;
+	d->use_tsc = e->use_tsc;
+	d->lazy = !!(e->flags & GT_PROC_FORKED);
+	struct gt_enc_options opt = {
+		.compress_level = pool->v.hdr->compress,
+		.chunk_size = 256 * 1024,
+		.monotonic_offset = e->monotonic_offset,
+	};
+	if (gt_enc_init(&d->enc, &opt, sink, d->pid))
+		return -ENOMEM;
+	d->open = 1;
+	/* The session starts when tracing did (the clock anchor), not when
+	 * the writer first ran. */
+	d->start_ns = e->anchor_ns;
+	start_trace(d, d->start_ns);
+	write_meta(d, d->start_ns, 0);
+	/* Nothing reaches the sink yet (the caller may be a hook, and the
+	 * file is opened where it is written): the first cycle flushes. */
+	d->last_disk_ns = 0;
+	return 0;
 }
 
 /* ---- one cycle ---------------------------------------------------------- */
 
-void gt_drain_release_ring(struct gt_event *ring, uint32_t ring_events)
-{
-	size_t bytes = (size_t)ring_events * sizeof(struct gt_event);
-	/* Shared memory (a memfd) keeps its pages unless they are removed;
-	 * private memory takes DONTNEED. */
-	if (madvise(ring, bytes, MADV_REMOVE))
-		madvise(ring, bytes, MADV_DONTNEED);
-}
-
 static void finish_slot(struct gt_drain *d, uint32_t i, uint64_t now_ns)
 {
-	struct gt_slot *s = &d->v.slots[i];
-	struct gt_drain_thread *w = &d->threads[i];
-	if (s->exit_name[0])
-		gt_enc_thread_rename(&d->enc, &w->th, s->exit_name, w->th.last_ts);
-	gt_enc_thread_end(&d->enc, &w->th, w->th.last_ts > now_ns ? w->th.last_ts : now_ns,
-			  GT_END_THREAD_EXIT);
+	struct gt_slot *s = &d->pool->v.slots[i];
+	struct gt_drain_thread *w = &d->pool->threads[i];
+	if (w->th.started) {
+		if (s->exit_name[0])
+			gt_enc_thread_rename(&d->enc, &w->th, s->exit_name, w->th.last_ts);
+		gt_enc_thread_end(&d->enc, &w->th,
+				  w->th.last_ts > now_ns ? w->th.last_ts : now_ns,
+				  GT_END_THREAD_EXIT);
+	}
 	d->dropped += atomic_load(&s->dropped);
-	memset(w, 0, sizeof(*w));
-	gt_drain_release_ring(gt_shm_ring(&d->v, i), d->v.mask + 1);
-	atomic_store_explicit(&s->head, 0, memory_order_relaxed);
-	atomic_store_explicit(&s->tail, 0, memory_order_relaxed);
-	atomic_store_explicit(&s->dropped, 0, memory_order_relaxed);
-	/* Pairs with the claiming CAS: a new owner sees the reset. */
-	atomic_store_explicit(&s->state, GT_SLOT_FREE, memory_order_release);
+	free_slot(d->pool, i);
 }
 
 /* Returns the number of events drained. */
 static uint64_t drain_slot(struct gt_drain *d, uint32_t i, uint64_t now_ns, int final)
 {
-	struct gt_slot *s = &d->v.slots[i];
-	struct gt_drain_thread *w = &d->threads[i];
-	/* Acquire: a slot seen EXITED has all of its events published. */
-	uint32_t state = atomic_load_explicit(&s->state, memory_order_acquire);
-	if (state == GT_SLOT_FREE)
+	uint32_t state;
+	if (!my_slot(d, i, &state))
 		return 0;
-	const struct gt_event *ring = gt_shm_ring(&d->v, i);
+	struct gt_slot *s = &d->pool->v.slots[i];
+	struct gt_drain_thread *w = &d->pool->threads[i];
+	const struct gt_event *ring = gt_shm_ring(&d->pool->v, i);
+	uint32_t mask = d->pool->v.mask;
 	uint64_t head = atomic_load_explicit(&s->head, memory_order_acquire);
 	uint64_t tail = atomic_load_explicit(&s->tail, memory_order_relaxed);
 	if (!w->th.started) {
 		char name[16];
-		uint64_t first = tail < head ? gt_clock_to_ns(ring[tail & d->v.mask].ts) : now_ns;
+		uint64_t first = tail < head ? to_ns(d, ring[tail & mask].ts) : now_ns;
 		read_comm(d, s->tid, name);
 		if (!name[0] && s->exit_name[0])
 			memcpy(name, s->exit_name, sizeof(name));
@@ -246,8 +290,8 @@ static uint64_t drain_slot(struct gt_drain *d, uint32_t i, uint64_t now_ns, int 
 	}
 	uint64_t drained = head - tail;
 	for (; tail < head; tail++) {
-		const struct gt_event *ev = &ring[tail & d->v.mask];
-		gt_enc_event(&d->enc, &w->th, ev, gt_clock_to_ns(ev->ts));
+		const struct gt_event *ev = &ring[tail & mask];
+		gt_enc_event(&d->enc, &w->th, ev, to_ns(d, ev->ts));
 		d->events++;
 	}
 	/* Release: the producer may reuse these entries now. */
@@ -278,68 +322,118 @@ static uint64_t drain_slot(struct gt_drain *d, uint32_t i, uint64_t now_ns, int 
 
 static void declare_gils(struct gt_drain *d)
 {
-	const struct gt_shm_hdr *h = d->v.hdr;
-	unsigned n = atomic_load_explicit(&h->ngils, memory_order_acquire);
+	const struct gt_shm_proc *e = entry(d);
+	unsigned n = atomic_load_explicit(&e->ngils, memory_order_acquire);
 	for (; d->gils_declared < n; d->gils_declared++)
-		gt_enc_gil(&d->enc, d->start_ns, d->gils_declared, h->gils[d->gils_declared].interp_id,
-			   h->gils[d->gils_declared].interval_us);
+		gt_enc_gil(&d->enc, d->start_ns, d->gils_declared, e->gils[d->gils_declared].interp_id,
+			   e->gils[d->gils_declared].interval_us);
 }
 
 static int cycle(struct gt_drain *d, int final)
 {
-	uint64_t now_ns = gt_clock_to_ns(gt_clock_now());
+	uint64_t now = now_ns(d);
 	declare_gils(d);
-	uint32_t high = atomic_load_explicit(&d->v.hdr->high, memory_order_acquire);
+	uint32_t high = atomic_load_explicit(&d->pool->v.hdr->high, memory_order_acquire);
 	int busy = 0;
 	for (uint32_t i = 0; i < high; i++)
-		if (drain_slot(d, i, now_ns, final) > d->v.mask / 8)
+		if (drain_slot(d, i, now, final) > d->pool->v.mask / 8)
 			busy = 1;
-	if (now_ns > d->last_disk_ns + DISK_FLUSH_NS) {
+	if ((!d->last_disk_ns || now > d->last_disk_ns + DISK_FLUSH_NS) && may_write(d, now)) {
 		gt_enc_flush(&d->enc);
-		d->last_disk_ns = now_ns;
+		d->last_disk_ns = now;
 	}
 	return busy;
 }
 
 int gt_drain_cycle(struct gt_drain *d) { return cycle(d, 0); }
 
-void gt_drain_close(struct gt_drain *d, uint64_t end_ticks, struct gt_drain_result *r)
+/* Closes every thread the process still has open at end_ns (or later, if
+ * a thread's last event is later). */
+static uint64_t end_threads(struct gt_drain *d, uint64_t end_ns)
 {
-	/* A very short run: measure the rate over at least 2 ms. */
-	while (!gt_drain_calibrate(d, 2000000))
-		;
-	cycle(d, 1);
-	uint64_t end_ns = gt_clock_to_ns(end_ticks);
-	uint32_t high = atomic_load(&d->v.hdr->high);
-	for (uint32_t i = 0; i < high; i++) {
-		struct gt_enc_thread *th = &d->threads[i].th;
-		if (!th->started)
-			continue;
-		if (end_ns < th->last_ts)
+	uint32_t high = atomic_load(&d->pool->v.hdr->high);
+	for (uint32_t i = 0, st; i < high; i++) {
+		struct gt_enc_thread *th = &d->pool->threads[i].th;
+		if (my_slot(d, i, &st) && th->started && end_ns < th->last_ts)
 			end_ns = th->last_ts;
+	}
+	for (uint32_t i = 0, st; i < high; i++) {
+		struct gt_enc_thread *th = &d->pool->threads[i].th;
+		if (!my_slot(d, i, &st) || !th->started)
+			continue;
+		if (th->pending)
+			gt_enc_thread_settle(&d->enc, th);
 		gt_enc_thread_end(&d->enc, th, end_ns, GT_END_PROCESS_EXIT);
 	}
-	write_meta(d, end_ns, 1);
-	gt_enc_flush(&d->enc);
+	return end_ns;
+}
+
+void gt_drain_close(struct gt_drain *d, uint64_t end_ticks, enum gt_drain_end how,
+		    int may_free, struct gt_drain_result *r)
+{
+	memset(r, 0, sizeof(*r));
+	if (!d->open)
+		return;
+	cycle(d, 1);
 	r->events = d->events;
 	r->dropped = dropped_total(d);
 	r->threads = d->nthreads;
-	r->error = d->write_errno ? d->write_errno : d->enc.error ? EIO : 0;
-	if (d->fd >= 0 && close(d->fd) && !r->error)
-		r->error = errno;
-	d->fd = -1;
-	/* Nothing is freed: this may run in a signal handler, where free()
-	 * could deadlock, and the process is about to end anyway. */
+	if (how == GT_DRAIN_EXEC && d->lazy && !d->enc.bytes_out && d->nthreads <= 1) {
+		/* A forked child that only ran a moment before exec()ing another
+		 * program: subprocess's preexec_fn, not something to trace. */
+		r->discarded = 1;
+	} else {
+		uint64_t end_ns = end_threads(d, to_ns(d, end_ticks));
+		write_meta(d, end_ns, 1);
+		gt_enc_flush(&d->enc);
+		r->error = d->enc.error < 0 ? -d->enc.error : d->enc.error;
+	}
+	/* The slots of threads still running stay the process's: they may
+	 * record a little more before it is gone. Their encoder state goes. */
+	uint32_t high = atomic_load(&d->pool->v.hdr->high);
+	for (uint32_t i = 0, st; i < high; i++)
+		if (my_slot(d, i, &st))
+			memset(&d->pool->threads[i], 0, sizeof(d->pool->threads[i]));
+	d->open = 0;
+	/* A signal handler must not free(): the process is about to end. */
+	if (may_free)
+		gt_enc_free(&d->enc);
+}
+
+int gt_drain_flush(struct gt_drain *d)
+{
+	if (!d->open)
+		return 1;
+	cycle(d, 0);
+	if (!may_write(d, now_ns(d)))
+		return 1;
+	return gt_enc_flush(&d->enc);
+}
+
+int gt_drain_write_tail(struct gt_drain *d, uint64_t end_ticks)
+{
+	if (!d->open)
+		return 0;
+	size_t n = d->pool->v.hdr->nslots;
+	struct gt_drain_thread *saved = malloc(n * sizeof(*saved));
+	if (!saved)
+		return -ENOMEM;
+	memcpy(saved, d->pool->threads, n * sizeof(*saved));
+	struct gt_drain before = *d; /* the encoder's state, by value */
+	uint64_t end_ns = end_threads(d, to_ns(d, end_ticks));
+	write_meta(d, end_ns, 1);
+	int rc = gt_enc_flush(&d->enc);
+	/* Undo: the encoder's chunk is empty again, its buffers unchanged in
+	 * meaning (libdeflate keeps no state between chunks). */
+	memcpy(d->pool->threads, saved, n * sizeof(*saved));
+	free(saved);
+	*d = before;
+	return rc;
 }
 
 void gt_drain_forget(struct gt_drain *d)
 {
-	if (d->fd >= 0)
-		close(d->fd);
-	if (d->threads) {
+	if (d->open)
 		gt_enc_free(&d->enc);
-		free(d->threads);
-	}
 	memset(d, 0, sizeof(*d));
-	d->fd = -1;
 }

@@ -1,19 +1,25 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * gt_drain.h — turns a process's rings into its trace file.
+ * gt_drain.h — turns the rings of one traced process image into its trace.
  *
- * The writer's work, whoever does it: the writer thread of a traced process
- * (preload/gt_writer.c) or `giltrace run` draining the shared rings of the
- * program it started (tools/run_writer.c). Each cycle visits every slot in
- * use, converts the new events' timestamps and feeds them to that thread's
- * encoder state; a thread that exited is finished and its ring given back.
- * Chunks go to the file about once a second, so a killed program leaves a
- * trace that is valid up to its last chunk.
+ * The writer's work, whoever does it: the writer thread of a process with a
+ * private pool (preload/gt_writer.c) or `giltrace run` draining the shared
+ * pool of a whole run, one gt_drain per process image (tools/run_writer.c).
+ * A gt_drain_pool holds what is per ring slot on the consumer's side; each
+ * gt_drain takes the slots whose owner is its process entry, converts the
+ * new events' timestamps and feeds them to that thread's encoder state; a
+ * thread that exited is finished and its ring given back.
  *
- * All memory is allocated in gt_drain_open(); a cycle allocates nothing, so
- * finishing the trace from a signal handler or an atfork-ed child cannot
- * deadlock on malloc. The caller has set up the clock (gt_clock_init() or
- * gt_clock_adopt()).
+ * Output goes to a sink the caller supplies. A fork()ed child's trace is
+ * held back (in the encoder's chunk) until the child has run a second
+ * thread or for a second, or until its end: a child that only ran briefly
+ * before exec()ing another program (subprocess's preexec_fn) leaves no trace
+ * at all (gt_drain_close() with GT_DRAIN_EXEC).
+ *
+ * A cycle allocates nothing, so finishing a trace from a signal handler
+ * cannot deadlock on malloc. Timestamps are converted with gt_clock_to_ns()
+ * (the caller keeps the clock calibrated) when the process recorded TSC
+ * ticks.
  */
 #ifndef GT_DRAIN_H
 #define GT_DRAIN_H
@@ -25,19 +31,42 @@
 
 struct gt_drain_thread;
 
-struct gt_drain {
+/* The consumer's side of a pool. */
+struct gt_drain_pool {
 	struct gt_shm v;
-	int fd;
-	int write_errno;
-	int calibrated;
-	struct gt_enc enc;
 	struct gt_drain_thread *threads; /* one per slot */
+};
+
+/* 0 or -ENOMEM. */
+int gt_drain_pool_init(struct gt_drain_pool *p, const struct gt_shm *v);
+void gt_drain_pool_free(struct gt_drain_pool *p);
+/* Process entry proc is gone for good (dead, or its image replaced): gives
+ * back every slot it still holds, then the entry itself. Its drain must be
+ * closed (or never opened). */
+void gt_drain_pool_release_proc(struct gt_drain_pool *p, uint32_t proc);
+
+struct gt_drain {
+	struct gt_drain_pool *pool;
+	uint32_t proc; /* process entry */
+	uint32_t pid;
+	int use_tsc;   /* its events are TSC ticks */
+	int lazy;      /* a forked child: hold the trace back (see above) */
+	struct gt_enc enc;
 	unsigned gils_declared;
 	uint64_t start_ns;
 	uint64_t last_disk_ns;
 	uint64_t events;
 	uint64_t dropped; /* from slots already given back */
 	uint32_t nthreads;
+	int open;
+};
+
+/* How a process image ended, for gt_drain_close(). */
+enum gt_drain_end {
+	GT_DRAIN_EXIT = 0, /* it finished its trace (exit, _exit, signal) */
+	GT_DRAIN_EXEC,     /* exec() replaced it */
+	GT_DRAIN_GONE,     /* it died without finishing (SIGKILL, a crash) */
+	GT_DRAIN_RUNNING,  /* still running when the writer had to stop */
 };
 
 /* What gt_drain_close() reports. */
@@ -45,23 +74,36 @@ struct gt_drain_result {
 	uint64_t events;
 	uint64_t dropped;
 	uint32_t threads;
-	int error; /* errno of a failed write, 0 if the trace is complete */
+	int error;     /* errno of a failed write, 0 if the trace is complete */
+	int discarded; /* nothing was written: a fork()ed child that exec()ed */
 };
 
-/* Starts the trace in fd (which it owns from now on) for the process whose
- * rings v describes; writes the process descriptor and the metadata at
- * once, so a process killed right away still leaves a trace that reads.
- * 0 or -errno (the fd is closed then). */
-int gt_drain_open(struct gt_drain *d, const struct gt_shm *v, int fd);
-/* Measures the clock rate once enough time has passed since the anchor;
- * until then a cycle must not convert. Returns 1 once it can. */
-int gt_drain_calibrate(struct gt_drain *d, uint64_t min_ns);
-/* One pass over the rings. Returns 1 if some thread produced a lot since
- * the last pass (come back soon). */
+/* Starts the trace of process entry proc (TRACING or later) into sink:
+ * encodes the process descriptor and the metadata, which the first cycle
+ * hands to the sink (unless the process is a forked child, see above).
+ * Allocates; never calls the sink. 0 or -errno. */
+int gt_drain_open(struct gt_drain *d, struct gt_drain_pool *pool, uint32_t proc,
+		  struct gt_enc_sink sink);
+/* One pass over the process's rings. Returns 1 if some thread produced a
+ * lot since the last pass (come back soon). */
 int gt_drain_cycle(struct gt_drain *d);
 /* The end: drains everything, closes open slices at end_ticks, writes the
- * final metadata, flushes and closes the file. */
-void gt_drain_close(struct gt_drain *d, uint64_t end_ticks, struct gt_drain_result *r);
+ * final metadata and hands the rest to the sink (or, for a forked child
+ * that exec()ed early, nothing). Slots of threads that exited are given
+ * back; the others stay the process's until gt_drain_pool_release_proc().
+ * Frees what gt_drain_open() allocated only if may_free (not in a signal
+ * handler). */
+void gt_drain_close(struct gt_drain *d, uint64_t end_ticks, enum gt_drain_end how,
+		    int may_free, struct gt_drain_result *r);
+/* Drains and hands everything recorded so far to the sink. Returns 0, the
+ * sink's error, or 1 if the trace is still held back (a forked child that
+ * has not yet shown it is worth a trace: nothing written at all). */
+int gt_drain_flush(struct gt_drain *d);
+/* Right after gt_drain_flush() returned 0: writes the end of the trace as
+ * gt_drain_close() would at end_ticks, without changing the drain's state,
+ * so that the caller can cut those bytes off again and carry on (an exec()
+ * that may fail). 0, -ENOMEM or the sink's error. Allocates. */
+int gt_drain_write_tail(struct gt_drain *d, uint64_t end_ticks);
 /* Frees what gt_drain_open() allocated without writing (forked child). */
 void gt_drain_forget(struct gt_drain *d);
 

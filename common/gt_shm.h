@@ -1,18 +1,26 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * gt_shm.h — the memory a traced process records into and a writer drains.
+ * gt_shm.h — the memory traced processes record into and a writer drains.
  *
- * One mapping: a header, then one control block per ring slot, then the
- * rings. The recorder (libgiltrace.so) lays it out; the writer is either a
- * thread of the traced process (anonymous memory) or, under `giltrace run`,
- * the giltrace process itself (a memfd both map), so the traced program
- * gains no thread: a second thread alone makes glibc and the kernel leave
- * their single-threaded fast paths, which costs a syscall-heavy program more
- * than the recording does. Nothing here holds a pointer: each side computes
- * addresses from its own mapping.
+ * One mapping, a "pool": a header, a table of process entries, one control
+ * block per ring slot, then the rings. Two ways to have one:
  *
- * Everything a writer needs to know about the process (its GILs, Python
- * version, clock) is in the header, so the same drain code serves both.
+ *  - a session: `giltrace run` lays a pool out in a memfd before it starts
+ *    the program, and every traced process of the run records into it —
+ *    the one it started, the children that process fork()s (they inherit
+ *    the mapping) and, with --children, the programs they execute (they map
+ *    it again from /proc/<giltrace>/fd/N). giltrace drains all of them and
+ *    writes every trace file itself, so no traced process gains a thread, a
+ *    descriptor or an open file of ours, and a process killed even with
+ *    SIGKILL leaves everything it recorded;
+ *  - a private pool (plain LD_PRELOAD, or a process that could not join its
+ *    session): anonymous memory of one process, drained by a writer thread
+ *    of that process. It uses process entry 0 only.
+ *
+ * A process entry describes one process image from the first GIL it saw to
+ * its end; a ring slot belongs to one thread of one entry. Both are claimed
+ * with a CAS by the recorder and given back by the writer. Nothing here
+ * holds a pointer: each side computes addresses from its own mapping.
  */
 #ifndef GT_SHM_H
 #define GT_SHM_H
@@ -24,12 +32,15 @@
 #include "gt_event.h"
 
 #define GT_SHM_MAGIC 0x67696c7472616365ull /* "giltrace" */
-#define GT_SHM_VERSION 1
+#define GT_SHM_VERSION 2
 /* The name `giltrace run` gives the memfd (seen in /proc/PID/fd). */
 #define GT_SHM_MEMFD_NAME "giltrace"
+/* Bytes of the header's message area (see gt_shm_msg). */
+#define GT_SHM_MSG_BYTES 16384
 
 enum gt_slot_state {
 	GT_SLOT_FREE = 0, /* available */
+	GT_SLOT_CLAIMING, /* a thread is filling in tid and proc */
 	GT_SLOT_ACTIVE,   /* owned by a live thread */
 	GT_SLOT_EXITED,   /* its thread has exited; the writer drains and frees */
 };
@@ -45,14 +56,22 @@ struct gt_slot {
 	/* Control, changes once per thread. */
 	_Alignas(64) _Atomic uint32_t state;
 	uint32_t tid;
+	uint32_t proc;      /* the process entry it belongs to */
 	char exit_name[16]; /* the thread's name when it exited */
 };
 
-/* What the recording process is doing (gt_shm_hdr.proc_state). */
-enum gt_shm_proc {
-	GT_SHM_WAITING = 0, /* no GIL yet (not Python, or not started) */
-	GT_SHM_TRACING,     /* events flow; the identity fields are valid */
-	GT_SHM_FINISHED,    /* the process completed its part (end_ticks) */
+/* What a process entry is doing (gt_shm_proc.state). */
+enum gt_proc_state {
+	GT_PROC_FREE = 0, /* available */
+	GT_PROC_CLAIMED,  /* the recorder is filling it in */
+	GT_PROC_TRACING,  /* events flow; the identity fields are valid */
+	GT_PROC_EXECING,  /* exec() called at end_ticks: ends there if it succeeds,
+			   * back to TRACING if it fails */
+	GT_PROC_FINISHED, /* the process completed its part at end_ticks */
+};
+
+enum gt_proc_flags {
+	GT_PROC_FORKED = 1u << 0, /* a fork()ed child of a traced process */
 };
 
 /* How a GIL was found and what confirmed it (a bit set; see
@@ -74,53 +93,83 @@ struct gt_shm_gil {
 	int64_t interp_id;    /* -1 if unknown */
 };
 
-struct gt_shm_hdr {
-	uint64_t magic;
-	uint32_t version;
-	uint32_t nslots;
-	uint32_t ring_events; /* a power of two */
-	uint32_t pid;         /* the recording process */
-	uint64_t size;        /* bytes of the whole mapping */
-	_Atomic uint32_t high;           /* slots ever used: drain [0, high) */
-	_Atomic uint32_t proc_state;     /* enum gt_shm_proc */
+/* One traced process image. The recorder fills it in while CLAIMED and
+ * publishes it with the release store of TRACING; afterwards it changes
+ * only the state, end_ticks, the GIL list and the counters. */
+struct gt_shm_proc {
+	_Alignas(64) _Atomic uint32_t state; /* enum gt_proc_state */
+	uint32_t pid;
+	uint32_t flags;     /* enum gt_proc_flags */
+	uint32_t reserved;
+	uint64_t map_base;  /* where the pool is mapped in it: tells its image
+			     * from the next one after exec() */
+	uint64_t end_ticks; /* set before FINISHED or EXECING */
 	_Atomic uint64_t no_slot_events; /* events of threads that found no ring */
-	uint64_t end_ticks;              /* when the process finished */
-	/* Writer wake-up (a futex word; shared across processes). */
-	_Alignas(64) _Atomic uint32_t wake;
-	_Atomic uint32_t sleeping;
-	/* Set before proc_state becomes TRACING. */
-	_Alignas(64) char python_version[32];
-	int32_t use_tsc;       /* recorder clock: TSC ticks, else BOOTTIME ns */
-	uint64_t anchor_ticks; /* when tracing started, in recorder ticks */
-	uint64_t anchor_ns;    /* the same moment on CLOCK_BOOTTIME */
+	char python_version[32];
+	int32_t use_tsc;          /* recorder clock: TSC ticks, else BOOTTIME ns */
+	uint32_t reserved2;
+	uint64_t anchor_ticks;    /* when tracing started, in recorder ticks */
+	uint64_t anchor_ns;       /* the same moment on CLOCK_BOOTTIME */
 	int64_t monotonic_offset; /* BOOTTIME - MONOTONIC at the anchor */
-	int32_t compress;      /* GILTRACE_COMPRESS, GILTRACE_FLUSH_MS: the */
-	uint32_t flush_ms;     /* recorder's settings, for the writer */
 	/* GILs are published by ngils (release) after their entry is set. */
 	_Atomic uint32_t ngils;
 	struct gt_shm_gil gils[GT_MAX_GILS];
 };
 
+/* A message from a recorder to the writer's user (see gt_shm_msg_*). */
+struct gt_shm_msg {
+	_Atomic uint32_t ready; /* 0 until text is complete: then its length */
+	uint32_t pid;
+	char text[]; /* not NUL-terminated; the record is padded to 8 bytes */
+};
+
+struct gt_shm_hdr {
+	uint64_t magic;
+	uint32_t version;
+	uint32_t nslots;
+	uint32_t ring_events; /* a power of two */
+	uint32_t nprocs;      /* process entries */
+	uint64_t size;        /* bytes of the whole mapping */
+	int32_t compress;     /* GILTRACE_COMPRESS, GILTRACE_FLUSH_MS: the */
+	uint32_t flush_ms;    /* settings of whoever laid the pool out */
+	_Atomic uint32_t high;      /* slots ever used: drain [0, high) */
+	_Atomic uint32_t proc_high; /* process entries ever used */
+	_Atomic uint32_t procs_refused; /* processes that found no free entry */
+	/* Writer wake-up (a futex word; shared across processes). */
+	_Alignas(64) _Atomic uint32_t wake;
+	_Atomic uint32_t sleeping;
+	/* Messages: records appended by reserving space (msg_end), writing
+	 * them and setting ready last; the writer prints them in order. */
+	_Alignas(64) _Atomic uint32_t msg_end;
+	_Atomic uint32_t msg_lost;
+	_Alignas(8) char msgs[GT_SHM_MSG_BYTES];
+};
+
 /* Offsets of the parts, from the sizes alone. */
-static inline size_t gt_shm_slots_off(void)
+static inline size_t gt_shm_align(size_t n) { return (n + 4095) & ~(size_t)4095; }
+
+static inline size_t gt_shm_procs_off(void) { return gt_shm_align(sizeof(struct gt_shm_hdr)); }
+
+static inline size_t gt_shm_slots_off(uint32_t nprocs)
 {
-	return (sizeof(struct gt_shm_hdr) + 4095) & ~(size_t)4095;
+	return gt_shm_align(gt_shm_procs_off() + (size_t)nprocs * sizeof(struct gt_shm_proc));
 }
 
-static inline size_t gt_shm_rings_off(uint32_t nslots)
+static inline size_t gt_shm_rings_off(uint32_t nprocs, uint32_t nslots)
 {
-	size_t end = gt_shm_slots_off() + (size_t)nslots * sizeof(struct gt_slot);
-	return (end + 4095) & ~(size_t)4095;
+	return gt_shm_align(gt_shm_slots_off(nprocs) + (size_t)nslots * sizeof(struct gt_slot));
 }
 
-static inline size_t gt_shm_size(uint32_t nslots, uint32_t ring_events)
+static inline size_t gt_shm_size(uint32_t nprocs, uint32_t nslots, uint32_t ring_events)
 {
-	return gt_shm_rings_off(nslots) + (size_t)nslots * ring_events * sizeof(struct gt_event);
+	return gt_shm_rings_off(nprocs, nslots) +
+	       (size_t)nslots * ring_events * sizeof(struct gt_event);
 }
 
 /* A mapping, as seen by one side. */
 struct gt_shm {
 	struct gt_shm_hdr *hdr;
+	struct gt_shm_proc *procs;
 	struct gt_slot *slots;
 	struct gt_event *rings; /* slot i's ring: rings + i * ring_events */
 	uint32_t mask;          /* ring_events - 1 */
@@ -128,15 +177,43 @@ struct gt_shm {
 
 static inline void gt_shm_view(struct gt_shm *v, void *base)
 {
-	v->hdr = base;
-	v->slots = (struct gt_slot *)((char *)base + gt_shm_slots_off());
-	v->rings = (struct gt_event *)((char *)base + gt_shm_rings_off(v->hdr->nslots));
+	v->hdr = (struct gt_shm_hdr *)base;
+	v->procs = (struct gt_shm_proc *)((char *)base + gt_shm_procs_off());
+	v->slots = (struct gt_slot *)((char *)base + gt_shm_slots_off(v->hdr->nprocs));
+	v->rings = (struct gt_event *)((char *)base +
+				       gt_shm_rings_off(v->hdr->nprocs, v->hdr->nslots));
 	v->mask = v->hdr->ring_events - 1;
 }
 
 static inline struct gt_event *gt_shm_ring(const struct gt_shm *v, uint32_t slot)
 {
 	return v->rings + (size_t)slot * (v->mask + 1);
+}
+
+/* Writes a fresh pool's header into zeroed memory of gt_shm_size() bytes
+ * (every slot and entry FREE); the magic is stored last, with release. */
+static inline void gt_shm_lay_out(void *base, uint32_t nprocs, uint32_t nslots,
+				  uint32_t ring_events, int32_t compress, uint32_t flush_ms)
+{
+	struct gt_shm_hdr *h = (struct gt_shm_hdr *)base;
+	h->version = GT_SHM_VERSION;
+	h->nslots = nslots;
+	h->ring_events = ring_events;
+	h->nprocs = nprocs;
+	h->size = gt_shm_size(nprocs, nslots, ring_events);
+	h->compress = compress;
+	h->flush_ms = flush_ms;
+	atomic_thread_fence(memory_order_release);
+	h->magic = GT_SHM_MAGIC;
+}
+
+/* Is base (of size bytes) a pool this code understands? */
+static inline int gt_shm_valid(const void *base, size_t size)
+{
+	const struct gt_shm_hdr *h = (const struct gt_shm_hdr *)base;
+	return size >= sizeof(*h) && h->magic == GT_SHM_MAGIC && h->version == GT_SHM_VERSION &&
+	       h->ring_events >= 2 && !(h->ring_events & (h->ring_events - 1)) && h->nprocs &&
+	       h->size == gt_shm_size(h->nprocs, h->nslots, h->ring_events) && h->size <= size;
 }
 
 #endif

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "gt_log.h"
 
@@ -15,7 +16,6 @@ struct gt_config gt_cfg = {
 	.max_threads = 1024,
 	.compress = 1,
 	.flush_ms = 100,
-	.shm_fd = -1,
 };
 
 /* Strict: the whole string must be a decimal number within [min, max]. */
@@ -67,31 +67,110 @@ int gt_config_expand(const char *tmpl, int pid, char *out, unsigned long size)
 	return 0;
 }
 
-void gt_config_load(void)
+/* GILTRACE_SESSION=PID:FD */
+static void parse_session(void)
+{
+	const char *s = getenv("GILTRACE_SESSION");
+	if (!s)
+		return;
+	int pid, fd, end = 0;
+	if (sscanf(s, "%d:%d%n", &pid, &fd, &end) != 2 || s[end] || pid <= 0 || fd < 0) {
+		gt_log_error("GILTRACE_SESSION=%s is not PID:FD; writing the trace from this "
+			     "process",
+			     s);
+		return;
+	}
+	gt_cfg.session_pid = pid;
+	gt_cfg.session_fd = fd;
+}
+
+static void parse_log(void)
+{
+	const char *s = getenv("GILTRACE_LOG");
+	if (!s || !*s || !strcmp(s, "tty"))
+		return;
+	if (!strcmp(s, "stderr")) {
+		gt_cfg.log = GT_LOG_STDERR;
+	} else if (!strcmp(s, "none")) {
+		gt_cfg.log = GT_LOG_NONE;
+	} else if (gt_config_absolute(s, gt_cfg.log_path, sizeof(gt_cfg.log_path))) {
+		gt_log_error("GILTRACE_LOG=%s is too long; using tty", s);
+	} else {
+		gt_cfg.log = GT_LOG_FILE;
+	}
+}
+
+int gt_config_absolute(const char *path, char *out, unsigned long size)
+{
+	/* The directory resolved (no "..", no relative part), the name kept:
+	 * it may not exist yet, or be a symlink to follow when opened. */
+	char dir[PATH_MAX], real[PATH_MAX];
+	const char *slash = strrchr(path, '/');
+	const char *name = slash ? slash + 1 : path;
+	if (slash && (size_t)(slash - path) >= sizeof(dir))
+		return -ENAMETOOLONG;
+	if (slash)
+		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+	else
+		snprintf(dir, sizeof(dir), ".");
+	if (!realpath(dir[0] ? dir : "/", real))
+		return -errno;
+	int n = snprintf(out, size, "%s/%s", strcmp(real, "/") ? real : "", name);
+	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+}
+
+void gt_config_load_early(void)
 {
 	int saved = errno;
-	/* Quiet and debug first: they govern the messages below. */
+	/* Quiet, debug and log first: they govern the messages below. */
 	parse_bool("GILTRACE_QUIET", &gt_cfg.quiet);
 	parse_bool("GILTRACE_DEBUG", &gt_cfg.debug);
+	parse_log();
 	parse_bool("GILTRACE_DISABLE", &gt_cfg.disable);
 	parse_bool("GILTRACE_CHILDREN", &gt_cfg.children);
-
-	const char *out = getenv("GILTRACE_OUTPUT");
-	if (out) {
-		char probe[PATH_MAX];
-		if (!*out || gt_config_expand(out, 1, probe, sizeof(probe)))
-			gt_log_error("GILTRACE_OUTPUT is empty or too long; using %s",
-				     GT_DEFAULT_OUTPUT);
-		else
-			snprintf(gt_cfg.output, sizeof(gt_cfg.output), "%s", out);
-	}
 	unsigned root = 0;
 	parse_uint("GILTRACE_ROOT_PID", &root, 1, 0x7fffffff);
 	gt_cfg.root_pid = (int)root;
-	unsigned shm_fd = (unsigned)-1;
-	parse_uint("GILTRACE_SHM_FD", &shm_fd, 0, 1u << 20);
-	gt_cfg.shm_fd = (int)shm_fd;
+	parse_session();
+	errno = saved;
+}
 
+/* The output template, made absolute: a traced process that changes its
+ * directory and then forks must write its children's traces beside its
+ * own. Descendants that exec() get the absolute name too (only a relative
+ * GILTRACE_OUTPUT is rewritten, and only giltrace's own variable). */
+static void parse_output(void)
+{
+	const char *out = getenv("GILTRACE_OUTPUT");
+	char probe[PATH_MAX], abs[PATH_MAX];
+	if (out && (!*out || gt_config_expand(out, 1, probe, sizeof(probe)))) {
+		gt_log_error("GILTRACE_OUTPUT is empty or too long; using %s", GT_DEFAULT_OUTPUT);
+		out = NULL;
+	}
+	if (gt_config_absolute(out ? out : GT_DEFAULT_OUTPUT, abs, sizeof(abs)) ||
+	    gt_config_expand(abs, 1, probe, sizeof(probe))) {
+		snprintf(gt_cfg.output, sizeof(gt_cfg.output), "%s", out ? out : GT_DEFAULT_OUTPUT);
+		return;
+	}
+	snprintf(gt_cfg.output, sizeof(gt_cfg.output), "%s", abs);
+	if (out && out[0] != '/')
+		setenv("GILTRACE_OUTPUT", abs, 1);
+}
+
+void gt_config_load(int own_pool)
+{
+	int saved = errno;
+	const char *clock = getenv("GILTRACE_CLOCK");
+	if (clock && !strcmp(clock, "boottime"))
+		gt_cfg.no_tsc = 1;
+	else if (clock && strcmp(clock, "auto"))
+		gt_log_error("GILTRACE_CLOCK=%s is not auto or boottime; using auto", clock);
+	if (!own_pool) {
+		/* A session's pool: giltrace chose (and checked) these. */
+		errno = saved;
+		return;
+	}
+	parse_output();
 	parse_uint("GILTRACE_RING_EVENTS", &gt_cfg.ring_events, 1024, 1u << 22);
 	if (gt_cfg.ring_events & (gt_cfg.ring_events - 1)) {
 		unsigned p = 1024;
@@ -106,10 +185,5 @@ void gt_config_load(void)
 	parse_uint("GILTRACE_COMPRESS", &level, 0, 12);
 	gt_cfg.compress = (int)level;
 	parse_uint("GILTRACE_FLUSH_MS", &gt_cfg.flush_ms, 1, 10000);
-	const char *clock = getenv("GILTRACE_CLOCK");
-	if (clock && !strcmp(clock, "boottime"))
-		gt_cfg.no_tsc = 1;
-	else if (clock && strcmp(clock, "auto"))
-		gt_log_error("GILTRACE_CLOCK=%s is not auto or boottime; using auto", clock);
 	errno = saved;
 }

@@ -26,15 +26,29 @@ uintptr_t gt_sm_lo = UINTPTR_MAX, gt_sm_span, gt_cond_lo = UINTPTR_MAX, gt_cond_
 
 static atomic_flag reg_lock = ATOMIC_FLAG_INIT;
 
-/* A GIL's identity, for the writer (which may be another process). */
+/* A GIL's identity, for the writer (which may be another process). Before
+ * this process has its entry (the first GIL is registered just before
+ * tracing starts), gt_gil_publish_all() does it. */
 static void publish(unsigned k)
 {
-	struct gt_shm_hdr *h = gt_pool.v.hdr;
-	h->gils[k] = (struct gt_shm_gil){gt_gils[k].method, gt_gils[k].interval_us,
+	struct gt_shm_proc *p = gt_pool_proc();
+	if (!p)
+		return;
+	p->gils[k] = (struct gt_shm_gil){gt_gils[k].method, gt_gils[k].interval_us,
 					 gt_gils[k].interp_id};
-	unsigned n = atomic_load_explicit(&h->ngils, memory_order_relaxed);
+	unsigned n = atomic_load_explicit(&p->ngils, memory_order_relaxed);
 	if (k >= n) /* release: pairs with the writer's acquire */
-		atomic_store_explicit(&h->ngils, k + 1, memory_order_release);
+		atomic_store_explicit(&p->ngils, k + 1, memory_order_release);
+}
+
+void gt_gil_publish_all(void)
+{
+	while (atomic_flag_test_and_set_explicit(&reg_lock, memory_order_acquire))
+		;
+	unsigned n = atomic_load_explicit(&gt_ngils, memory_order_acquire);
+	for (unsigned k = 0; k < n; k++)
+		publish(k);
+	atomic_flag_clear_explicit(&reg_lock, memory_order_release);
 }
 
 /* Ranges only ever grow, and only here; a reader racing with this is the

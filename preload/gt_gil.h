@@ -90,6 +90,8 @@ int gt_gil_register(void *cond, void *mutex, void *switch_cond, void *switch_mut
 /* A GIL object is being destroyed: stop matching that GIL. Cheap when
  * obj is no GIL's. */
 void gt_gil_forget(const void *obj);
+/* This process's entry now exists: publish the GILs registered so far. */
+void gt_gil_publish_all(void);
 /* Every GIL gone (forked child before the interpreter re-creates it). */
 void gt_gil_reset(void);
 /* First acquire of a 3.12+ GIL: check interp->ceval.gil (under the mutex). */

@@ -1,36 +1,108 @@
 /* SPDX-License-Identifier: MIT */
-/* gt_log.c — see gt_log.h. */
+/*
+ * gt_log.c — where the library's messages go (see gt_log.h).
+ *
+ * Never into the program's own output unasked: a traced program's stderr is
+ * part of what it does (test suites compare it, pipelines parse it). Under
+ * `giltrace run` a message goes into the session pool and the giltrace
+ * process prints it; otherwise GILTRACE_LOG decides, and by default a
+ * message reaches stderr only when stderr is a terminal, where a person
+ * reads it.
+ */
+#define _GNU_SOURCE
 #include "gt_log.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "gt_config.h"
+#include "gt_ring.h"
+#include "gt_shm_msg.h"
+#include "gt_tracer.h"
 
-static void vlog(const char *fmt, va_list ap)
+#define PREFIX "giltrace: "
+
+/* Messages of the constructor, held until it knows where they go. */
+static struct {
+	int on;
+	size_t len;
+	char buf[2048];
+} held;
+
+static void write_all(int fd, const char *buf, size_t len)
 {
-	int saved = errno;
-	char buf[512];
-	int n = snprintf(buf, sizeof(buf), "giltrace: ");
-	int m = vsnprintf(buf + n, sizeof(buf) - (size_t)n - 1, fmt, ap);
-	if (m < 0)
-		m = 0;
-	size_t len = (size_t)n + (size_t)m;
-	if (len > sizeof(buf) - 2)
-		len = sizeof(buf) - 2;
-	buf[len++] = '\n';
 	for (size_t off = 0; off < len;) {
-		ssize_t w = write(STDERR_FILENO, buf + off, len - off);
+		ssize_t w = write(fd, buf + off, len - off);
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w <= 0)
 			break;
 		off += (size_t)w;
 	}
+}
+
+/* Puts one message (text without prefix or newline) where it belongs. */
+static void deliver(const char *text, size_t len)
+{
+	if (gt_pool.shared) {
+		gt_shm_msg_put(gt_pool.v.hdr, (uint32_t)gt_proc.pid, text, (uint32_t)len);
+		gt_ring_wake_writer();
+		return;
+	}
+	if (gt_cfg.session_pid && !gt_proc.eligible)
+		return; /* under giltrace run, a process that does not trace */
+	int fd = -1;
+	if (gt_cfg.log == GT_LOG_STDERR || (gt_cfg.log == GT_LOG_TTY && isatty(STDERR_FILENO)))
+		fd = STDERR_FILENO;
+	else if (gt_cfg.log == GT_LOG_FILE) /* open for this message only */
+		fd = open(gt_cfg.log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return;
+	char line[600];
+	int n = gt_cfg.log == GT_LOG_FILE
+			? snprintf(line, sizeof(line), "giltrace[%d]: %.*s\n", gt_proc.pid, (int)len, text)
+			: snprintf(line, sizeof(line), PREFIX "%.*s\n", (int)len, text);
+	if (n > 0)
+		write_all(fd, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+	if (fd != STDERR_FILENO)
+		close(fd);
+}
+
+static void vlog(const char *fmt, va_list ap)
+{
+	int saved = errno;
+	char text[512];
+	int m = vsnprintf(text, sizeof(text), fmt, ap);
+	if (m <= 0) {
+		errno = saved;
+		return;
+	}
+	size_t len = (size_t)m < sizeof(text) ? (size_t)m : sizeof(text) - 1;
+	if (!held.on) {
+		deliver(text, len);
+	} else if (held.len + len + 1 <= sizeof(held.buf)) {
+		memcpy(held.buf + held.len, text, len);
+		held.len += len;
+		held.buf[held.len++] = 0;
+	}
 	errno = saved;
+}
+
+void gt_log_hold(void) { held.on = 1; }
+
+void gt_log_release(void)
+{
+	held.on = 0;
+	for (size_t at = 0; at < held.len;) {
+		size_t len = strlen(held.buf + at);
+		deliver(held.buf + at, len);
+		at += len + 1;
+	}
+	held.len = 0;
 }
 
 void gt_log_error(const char *fmt, ...)

@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * gt_log.h — one-line messages from the preload library on stderr.
+ * gt_log.h — one-line messages from the preload library.
  *
- * Written with write(2) from a stack buffer: no stdio locks, no allocation,
- * errno preserved, so they are safe anywhere the library runs, including
- * signal handlers and atfork handlers.
+ * Under `giltrace run` they travel to the giltrace process, which prints
+ * them; otherwise GILTRACE_LOG says where they go (by default stderr, but
+ * only when it is a terminal: never into a program's captured output).
+ * Formatted on the stack and written with write(2) or into the session's
+ * message area: no stdio locks, no allocation, errno preserved, so they are
+ * safe anywhere the library runs, including signal and atfork handlers.
  */
 #ifndef GT_LOG_H
 #define GT_LOG_H
@@ -14,5 +17,9 @@ void gt_log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void gt_log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Only with GILTRACE_DEBUG=1. */
 void gt_log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The constructor holds its messages until it knows where they go (in the
+ * session, or this process's own policy), then releases them. */
+void gt_log_hold(void);
+void gt_log_release(void);
 
 #endif

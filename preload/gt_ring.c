@@ -2,24 +2,28 @@
 /*
  * gt_ring.c — the rings every traced thread writes into (see gt_ring.h).
  *
- * One MAP_NORESERVE mapping holds all rings, reserved when the library
- * loads, so a thread's first event never allocates: the kernel supplies
- * pages on first touch, and the writer gives them back when a thread exits,
- * so resident memory follows the live threads, not the run length.
+ * One MAP_NORESERVE mapping (a pool, common/gt_shm.h) holds all rings,
+ * reserved or joined when the library loads, so a thread's first event
+ * never allocates: the kernel supplies pages on first touch, and the writer
+ * gives them back when a thread exits, so resident memory follows the live
+ * threads, not the run length.
  */
 #define _GNU_SOURCE
 #include "gt_ring.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/futex.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include <sys/prctl.h>
-
 #include "gt_clock.h"
+#include "gt_config.h"
 #include "gt_log.h"
 #include "gt_tracer.h"
 
@@ -27,59 +31,106 @@ struct gt_pool gt_pool;
 
 /* ---- the mapping -------------------------------------------------------- */
 
-
-static void lay_out(unsigned nslots, unsigned ring_events)
+static void use(void *base, size_t size, int shared)
 {
-	struct gt_shm_hdr *h = gt_pool.base;
-	/* Fresh memory is zero: every slot FREE, every count 0. */
-	h->nslots = nslots;
-	h->ring_events = ring_events;
-	h->pid = (uint32_t)getpid();
-	h->size = gt_pool.size;
-	h->version = GT_SHM_VERSION;
-	gt_shm_view(&gt_pool.v, gt_pool.base);
-	gt_pool.qmask = ring_events / 4 - 1;
-	atomic_thread_fence(memory_order_release);
-	h->magic = GT_SHM_MAGIC; /* the writer maps everything once it sees this */
-	gt_ring_wake_writer();
-}
-
-int gt_pool_init(unsigned nslots, unsigned ring_events, int fd)
-{
-	size_t size = gt_shm_size(nslots, ring_events);
-	void *base;
-	if (fd >= 0) {
-		if (ftruncate(fd, (off_t)size))
-			return -errno;
-		base = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, fd, 0);
-	} else {
-		base = mmap(NULL, size, PROT_READ | PROT_WRITE,
-			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	}
-	if (base == MAP_FAILED)
-		return -errno;
 	gt_pool.base = base;
 	gt_pool.size = size;
-	gt_pool.shared = fd >= 0;
-	lay_out(nslots, ring_events);
+	gt_pool.shared = shared;
+	gt_pool.proc = -1;
+	gt_shm_view(&gt_pool.v, base);
+	gt_pool.qmask = gt_pool.v.hdr->ring_events / 4 - 1;
+}
+
+int gt_pool_init(unsigned nslots, unsigned ring_events)
+{
+	size_t size = gt_shm_size(1, nslots, ring_events);
+	void *base = mmap(NULL, size, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (base == MAP_FAILED)
+		return -errno;
+	gt_shm_lay_out(base, 1, nslots, ring_events, gt_cfg.compress, gt_cfg.flush_ms);
+	use(base, size, 0);
 	return 0;
 }
 
-int gt_pool_reset(void)
+/* The session's memfd, reopened through giltrace's own descriptor table:
+ * nothing of giltrace's is ever inherited by the program, so a program that
+ * closes or reuses every descriptor cannot touch it, and a process that
+ * giltrace did not start directly (a fork()ed or exec()ed descendant) can
+ * still join. Needs the same user as giltrace (ptrace read access). */
+int gt_pool_join(int pid, int fd)
 {
-	struct gt_shm_hdr *h = gt_pool.v.hdr;
-	unsigned nslots = h->nslots, ring_events = h->ring_events;
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/fd/%d", pid, fd);
+	int mfd = open(path, O_RDWR | O_CLOEXEC);
+	if (mfd < 0)
+		return -errno;
+	struct stat st;
+	long page = sysconf(_SC_PAGESIZE);
+	int rc = -EINVAL;
+	void *head = MAP_FAILED, *base = MAP_FAILED;
+	if (fstat(mfd, &st) || st.st_size < page)
+		goto out;
+	head = mmap(NULL, (size_t)page, PROT_READ, MAP_SHARED, mfd, 0);
+	if (head == MAP_FAILED)
+		goto out;
+	size_t size = ((const struct gt_shm_hdr *)head)->size;
+	if (!gt_shm_valid(head, (size_t)st.st_size))
+		goto out;
+	base = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, mfd, 0);
+	if (base == MAP_FAILED) {
+		rc = -errno;
+		goto out;
+	}
+	use(base, size, 1);
+	rc = 0;
+out:
+	if (head != MAP_FAILED)
+		munmap(head, (size_t)page);
+	close(mfd);
+	return rc;
+}
+
+void gt_pool_reset(void)
+{
 	if (gt_pool.shared) {
-		/* The parent's threads still write into the shared rings and
-		 * the giltrace process still drains them: leave them alone. */
-		munmap(gt_pool.base, gt_pool.size);
-		memset(&gt_pool, 0, sizeof(gt_pool));
-		return gt_pool_init(nslots, ring_events, -1);
+		/* The parent's threads still write into their rings and giltrace
+		 * still drains them: the child claims an entry of its own. */
+		gt_pool.proc = -1;
+		return;
 	}
 	/* Our private copy: give back what the parent's threads used. */
+	struct gt_shm_hdr *h = gt_pool.v.hdr;
+	unsigned nslots = h->nslots, ring_events = h->ring_events;
 	madvise(gt_pool.base, gt_pool.size, MADV_DONTNEED);
-	lay_out(nslots, ring_events);
-	return 0;
+	gt_shm_lay_out(gt_pool.base, 1, nslots, ring_events, gt_cfg.compress, gt_cfg.flush_ms);
+	use(gt_pool.base, gt_pool.size, 0);
+}
+
+struct gt_shm_proc *gt_pool_claim_proc(uint32_t flags)
+{
+	struct gt_shm_hdr *h = gt_pool.v.hdr;
+	for (uint32_t i = 0; i < h->nprocs; i++) {
+		struct gt_shm_proc *e = &gt_pool.v.procs[i];
+		uint32_t expected = GT_PROC_FREE;
+		if (atomic_load_explicit(&e->state, memory_order_relaxed) != GT_PROC_FREE ||
+		    !atomic_compare_exchange_strong(&e->state, &expected, GT_PROC_CLAIMED))
+			continue;
+		/* The writer cleared the entry before freeing it. */
+		e->pid = (uint32_t)gt_proc.pid;
+		e->flags = flags;
+		e->map_base = (uint64_t)(uintptr_t)gt_pool.base;
+		uint32_t high = atomic_load(&h->proc_high);
+		while (high < i + 1 && !atomic_compare_exchange_weak(&h->proc_high, &high, i + 1))
+			;
+		gt_pool.proc = (int)i;
+		return e;
+	}
+	atomic_fetch_add(&h->procs_refused, 1);
+	gt_log_error("more than %u traced processes at once: process %d is not traced "
+		     "(see GILTRACE_MAX_PROCESSES)",
+		     h->nprocs, gt_proc.pid);
+	return NULL;
 }
 
 void gt_ring_forget_thread(void)
@@ -108,17 +159,22 @@ static int claim(void)
 {
 	static atomic_flag warned = ATOMIC_FLAG_INIT;
 	struct gt_shm_hdr *h = gt_pool.v.hdr;
+	if (gt_pool.proc < 0)
+		return 0; /* no entry: this process does not trace */
 	for (uint32_t i = 0; i < h->nslots; i++) {
 		struct gt_slot *s = &gt_pool.v.slots[i];
 		uint32_t expected = GT_SLOT_FREE;
 		if (atomic_load_explicit(&s->state, memory_order_relaxed) != GT_SLOT_FREE ||
-		    !atomic_compare_exchange_strong(&s->state, &expected, GT_SLOT_ACTIVE))
+		    !atomic_compare_exchange_strong(&s->state, &expected, GT_SLOT_CLAIMING))
 			continue;
 		/* The writer reset head and tail before freeing the slot. */
 		if (!gt_tls.tid)
 			gt_tls.tid = (uint32_t)syscall(SYS_gettid);
 		s->tid = gt_tls.tid;
+		s->proc = (uint32_t)gt_pool.proc;
 		s->exit_name[0] = 0;
+		/* Release: a writer that sees ACTIVE sees the owner. */
+		atomic_store_explicit(&s->state, GT_SLOT_ACTIVE, memory_order_release);
 		uint32_t high = atomic_load(&h->high);
 		while (high < i + 1 && !atomic_compare_exchange_weak(&h->high, &high, i + 1))
 			;
@@ -138,7 +194,6 @@ static int claim(void)
 
 struct gt_event *gt_ring_slow(void)
 {
-	struct gt_shm_hdr *h = gt_pool.v.hdr;
 	if (__builtin_expect(!gt_tls.ring, 0)) {
 		int saved = errno;
 		if (gt_tls.no_slot == GT_NO_SLOT_EXITED)
@@ -146,7 +201,9 @@ struct gt_event *gt_ring_slow(void)
 		int ok = !gt_tls.no_slot && claim();
 		errno = saved;
 		if (!ok) {
-			atomic_fetch_add_explicit(&h->no_slot_events, 1, memory_order_relaxed);
+			struct gt_shm_proc *p = gt_pool_proc();
+			if (p)
+				atomic_fetch_add_explicit(&p->no_slot_events, 1, memory_order_relaxed);
 			return NULL;
 		}
 	}
@@ -192,4 +249,7 @@ void gt_ring_thread_exit(void)
 	prctl(PR_GET_NAME, s->exit_name, 0, 0, 0);
 	/* Release: the writer that sees EXITED sees every event before. */
 	atomic_store_explicit(&s->state, GT_SLOT_EXITED, memory_order_release);
+	/* A writer thread may now be the last thread of the process, and it
+	 * must not be what keeps the process alive (gt_writer.c). */
+	gt_ring_wake_writer();
 }

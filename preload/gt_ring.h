@@ -25,7 +25,8 @@ struct gt_pool {
 	void *base;       /* its address and size */
 	size_t size;
 	uint32_t qmask;   /* ring_events / 4 - 1: the writer is nudged each quarter */
-	int shared;       /* a memfd drained by another process (giltrace run) */
+	int shared;       /* a session's pool, drained by `giltrace run` */
+	int proc;         /* this process's entry, -1 until it traces */
 };
 
 extern struct gt_pool gt_pool;
@@ -57,12 +58,26 @@ void gt_ring_wake_writer(void);
  * frees its ring). */
 void gt_ring_thread_exit(void);
 
-/* Pool management (gt_ring.c). Reserves the mapping: anonymous memory, or
- * the memfd fd (which the caller may close afterwards). 0 or -errno. */
-int gt_pool_init(unsigned nslots, unsigned ring_events, int fd);
-/* In a forked child: forget the parent's rings (and a shared mapping: the
- * child records into private memory of its own). 0 or -errno. */
-int gt_pool_reset(void);
+/* Pool management (gt_ring.c). A private pool: anonymous memory for this
+ * process alone. 0 or -errno. */
+int gt_pool_init(unsigned nslots, unsigned ring_events);
+/* Joins the session pool of `giltrace run` (process pid, descriptor fd in
+ * it): maps it from /proc/<pid>/fd/<fd> and keeps no descriptor. 0 or
+ * -errno. */
+int gt_pool_join(int pid, int fd);
+/* In a forked child: forget the parent's rings. A session's pool stays
+ * mapped (the child records into it as a process of its own); a private
+ * one is emptied. */
+void gt_pool_reset(void);
+/* Tracing starts: claims this process's entry (flags: enum gt_proc_flags)
+ * and returns it for the caller to fill in and publish, or NULL if every
+ * entry is taken (said once). */
+struct gt_shm_proc *gt_pool_claim_proc(uint32_t flags);
+/* This process's entry, or NULL before it traces. */
+static inline struct gt_shm_proc *gt_pool_proc(void)
+{
+	return gt_pool.proc >= 0 ? &gt_pool.v.procs[gt_pool.proc] : NULL;
+}
 /* Forget this thread's ring without touching it (forked child). */
 void gt_ring_forget_thread(void);
 

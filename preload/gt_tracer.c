@@ -64,74 +64,16 @@ void gt_tracer_bind_thread(void *slot)
 		pthread_setspecific(thread_key, slot);
 }
 
-/* ---- output naming ------------------------------------------------------ */
-
-/* trace.pftrace -> trace.<pid>.pftrace */
-static int with_pid(char *out, size_t size, int pid)
-{
-	char *slash = strrchr(out, '/');
-	char *dot = strrchr(out, '.');
-	if (!dot || (slash && dot < slash))
-		dot = out + strlen(out);
-	char tail[PATH_MAX];
-	snprintf(tail, sizeof(tail), "%s", dot);
-	if ((size_t)(dot - out) + strlen(tail) + 16 > size)
-		return -ENAMETOOLONG;
-	snprintf(dot, size - (size_t)(dot - out), ".%d%s", pid, tail);
-	return 0;
-}
-
-/* Where this process writes: the name itself for the process `giltrace
- * run` started (or, with plain LD_PRELOAD, whichever process claims it
- * first), trace.<pid>.pftrace for the others unless the name has %p. */
-static int output_path(char *out, size_t size, int *exclusive, int *is_root)
-{
-	int pid = gt_proc.pid;
-	*is_root = !gt_proc.forked_child && (!gt_cfg.root_pid || gt_cfg.root_pid == pid);
-	/* `giltrace run` removed the file before starting us; if it exists
-	 * again, this is the same process after exec(). */
-	*exclusive = *is_root && gt_cfg.root_pid != 0;
-	if (gt_config_expand(gt_cfg.output, pid, out, size))
-		return -ENAMETOOLONG;
-	if (*is_root || strstr(gt_cfg.output, "%p"))
-		return 0;
-	return with_pid(out, size, pid);
-}
-
 /* ---- start -------------------------------------------------------------- */
 
-/* What a writer needs to know about this process, in the rings' header. */
-static void publish_identity(void)
+/* What a writer needs to know about this process, in its entry. */
+static void publish_identity(struct gt_shm_proc *p)
 {
-	struct gt_shm_hdr *h = gt_pool.v.hdr;
-	snprintf(h->python_version, sizeof(h->python_version), "%s", gt_py.version);
-	h->pid = (uint32_t)gt_proc.pid;
-	h->use_tsc = gt_clock_use_tsc;
-	h->anchor_ticks = gt_clock_anchor();
-	h->anchor_ns = gt_clock_anchor_ns();
-	h->monotonic_offset = gt_clock_monotonic_offset();
-	h->compress = gt_cfg.compress;
-	h->flush_ms = gt_cfg.flush_ms;
-}
-
-/* Opens this process's own trace file (no `giltrace run` writing it). */
-static int open_own_trace(char *path, size_t size)
-{
-	int exclusive, is_root, rc = output_path(path, size, &exclusive, &is_root);
-	if (rc)
-		return rc;
-	rc = gt_writer_prepare(path, exclusive);
-	if (rc == -EBUSY && !strstr(gt_cfg.output, "%p") && !(rc = with_pid(path, size, gt_proc.pid)))
-		rc = gt_writer_prepare(path, 0); /* another process writes it */
-	if (rc == -EEXIST) {
-		/* The same pid started a second trace (exec of itself). */
-		char alt[PATH_MAX];
-		for (int n = 1; n < 100 && rc == -EEXIST; n++) {
-			snprintf(alt, sizeof(alt), "%s.%d", path, n);
-			rc = gt_writer_prepare(alt, 1);
-		}
-	}
-	return rc;
+	snprintf(p->python_version, sizeof(p->python_version), "%s", gt_py.version);
+	p->use_tsc = gt_clock_use_tsc;
+	p->anchor_ticks = gt_clock_anchor();
+	p->anchor_ns = gt_clock_anchor_ns();
+	p->monotonic_offset = gt_clock_monotonic_offset();
 }
 
 void gt_tracer_start(void)
@@ -142,22 +84,24 @@ void gt_tracer_start(void)
 		return;
 	gt_proc.gil_seen = 1;
 	gt_clock_init(!gt_cfg.no_tsc);
-	publish_identity();
-	char path[PATH_MAX] = "";
-	int rc = 0;
-	if (gt_pool.shared)
-		gt_writer_prepare_external();
-	else
-		rc = open_own_trace(path, sizeof(path));
+	struct gt_shm_proc *p = gt_pool_claim_proc(gt_proc.forked_child ? GT_PROC_FORKED : 0);
+	int rc = p ? 0 : -ENOSPC;
+	if (p) {
+		publish_identity(p);
+		gt_gil_publish_all();
+		if (gt_pool.shared)
+			gt_writer_prepare_external();
+		else if ((rc = gt_writer_prepare()))
+			gt_log_error("cannot prepare the trace: %s; not tracing", strerror(-rc));
+	}
 	if (rc) {
-		gt_log_error("cannot write the trace %s: %s; not tracing", path, strerror(-rc));
 		atomic_store(&gt_state, GT_DONE);
-		return;
+		return; /* start_lock stays: no second try in this image */
 	}
 	gt_signals_install();
 	atomic_store(&gt_state, GT_TRACING);
 	/* Release: a writer that sees TRACING sees the identity above. */
-	atomic_store_explicit(&gt_pool.v.hdr->proc_state, GT_SHM_TRACING, memory_order_release);
+	atomic_store_explicit(&p->state, GT_PROC_TRACING, memory_order_release);
 	gt_ring_wake_writer();
 	if (gt_writer_start())
 		gt_log_error("cannot start the trace writer thread; the trace is written at exit");
@@ -221,49 +165,25 @@ static void in_child(void)
 
 /* ---- construction and exit ---------------------------------------------- */
 
-/* `giltrace run` passes a memfd to record into, so that it can write the
- * trace itself and this process gains no thread. Only the process it
- * started uses it, and only if the descriptor is still that memfd (a
- * launcher script between giltrace and Python might have reused it). */
-static int shared_rings_fd(void)
+/* Under `giltrace run` the process records into the run's shared pool;
+ * if it cannot join it (another user's giltrace after a setuid, say), it
+ * writes its own trace, as with plain LD_PRELOAD. */
+static void join_session(void)
 {
-	int fd = gt_cfg.shm_fd;
-	if (fd < 0 || !gt_cfg.root_pid || gt_cfg.root_pid != gt_proc.pid)
-		return -1;
-	char link[64], target[64];
-	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
-	ssize_t n = readlink(link, target, sizeof(target) - 1);
-	if (n <= 0)
-		return -1;
-	target[n] = 0;
-	return strncmp(target, "/memfd:" GT_SHM_MEMFD_NAME " ", strlen(GT_SHM_MEMFD_NAME) + 8) ? -1
-												 : fd;
-}
-
-static int reserve_rings(void)
-{
-	int fd = shared_rings_fd();
-	if (fd >= 0) {
-		int rc = gt_pool_init(gt_cfg.max_threads, gt_cfg.ring_events, fd);
-		/* Out of the program's sight: its descriptors and environment
-		 * are its own (Python copies environ after this runs). */
-		close(fd);
-		unsetenv("GILTRACE_SHM_FD");
-		if (!rc)
-			return 0;
-		gt_log_error("cannot share trace buffers with giltrace (%s); writing the trace "
-			     "from this process",
+	int rc = gt_pool_join(gt_cfg.session_pid, gt_cfg.session_fd);
+	if (rc)
+		gt_log_error("cannot join giltrace's session (%s); this process writes its own "
+			     "trace",
 			     strerror(-rc));
-	}
-	return gt_pool_init(gt_cfg.max_threads, gt_cfg.ring_events, -1);
 }
 
 static __attribute__((constructor(101))) void gt_init(void)
 {
 	int saved = errno;
 	gt_tls.busy = 1;
+	gt_log_hold(); /* until we know where messages go */
 	gt_real_resolve();
-	gt_config_load();
+	gt_config_load_early();
 	gt_proc.pid = (int)getpid();
 	gt_proc.is_root = !gt_cfg.root_pid || gt_cfg.root_pid == gt_proc.pid;
 	int wanted = !gt_cfg.disable && (gt_proc.is_root || gt_cfg.children);
@@ -273,24 +193,32 @@ static __attribute__((constructor(101))) void gt_init(void)
 		 * shim, a shell script) exec()s its way to the interpreter under
 		 * the same pid, and only an image that really ends should speak
 		 * (programs that close stderr at exit, as coreutils do, stay
-		 * silent). */
+		 * silent). Under `giltrace run`, giltrace says it. */
 		if (!gt_py.found) {
-			/* Under `giltrace run`, giltrace says it (see gt_fini). */
-			if (!gt_cfg.root_pid)
+			if (!gt_cfg.session_pid)
 				gt_proc.no_trace_reason = "no CPython interpreter in this process";
-		} else if (gt_py.free_threaded) {
-			if (gt_proc.is_root)
-				gt_log_info("CPython %s is a free-threading build: it has no GIL to "
-					    "trace; nothing is traced",
-					    gt_py.version);
-		} else if (reserve_rings()) {
-			gt_log_error("cannot reserve trace buffers; nothing is traced");
-		} else if (!pthread_key_create(&thread_key, thread_exit)) {
-			have_thread_key = 1;
-			pthread_atfork(before_fork, in_parent, in_child);
-			gt_proc.eligible = 1;
+		} else {
+			if (gt_cfg.session_pid)
+				join_session();
+			if (gt_py.free_threaded) {
+				if (gt_proc.is_root)
+					gt_log_info("CPython %s is a free-threading build: it has no "
+						    "GIL to trace; nothing is traced",
+						    gt_py.version);
+			} else {
+				gt_config_load(!gt_pool.shared);
+				if (!gt_pool.base &&
+				    gt_pool_init(gt_cfg.max_threads, gt_cfg.ring_events)) {
+					gt_log_error("cannot reserve trace buffers; nothing is traced");
+				} else if (!pthread_key_create(&thread_key, thread_exit)) {
+					have_thread_key = 1;
+					pthread_atfork(before_fork, in_parent, in_child);
+					gt_proc.eligible = 1;
+				}
+			}
 		}
 	}
+	gt_log_release();
 	gt_tls.busy = 0;
 	errno = saved;
 }
@@ -300,7 +228,7 @@ static __attribute__((constructor(101))) void gt_init(void)
  * helper processes on its way to the interpreter, and each of them saying
  * "not Python" would bury the one line that matters. Reads the parent's
  * environment as it was at its exec. */
-static int parent_preloaded(void)
+int gt_parent_preloaded(void)
 {
 	char path[64], buf[8192];
 	snprintf(path, sizeof(path), "/proc/%d/environ", (int)getppid());
@@ -322,7 +250,7 @@ static int parent_preloaded(void)
 static void say_why_not_traced(void)
 {
 	if (gt_proc.no_trace_reason && gt_proc.is_root && getpid() == gt_proc.pid &&
-	    !parent_preloaded()) {
+	    !gt_parent_preloaded()) {
 		gt_log_info("%s; nothing was traced", gt_proc.no_trace_reason);
 		gt_proc.no_trace_reason = NULL;
 	}
@@ -364,36 +292,4 @@ GT_EXPORT void _Exit(int status)
 	gt_finish();
 	gt_real.Exit(status);
 	__builtin_unreachable();
-}
-
-/* exec replaces the image without running destructors: complete the trace
- * first. If exec fails, the rest of this image's run is not traced. */
-GT_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
-{
-	gt_finish();
-	return gt_real.execve(path, argv, envp);
-}
-
-GT_EXPORT int execv(const char *path, char *const argv[])
-{
-	gt_finish();
-	return gt_real.execv(path, argv);
-}
-
-GT_EXPORT int execvp(const char *file, char *const argv[])
-{
-	gt_finish();
-	return gt_real.execvp(file, argv);
-}
-
-GT_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
-{
-	gt_finish();
-	return gt_real.execvpe(file, argv, envp);
-}
-
-GT_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
-{
-	gt_finish();
-	return gt_real.fexecve(fd, argv, envp);
 }

@@ -31,6 +31,9 @@ static inline int gt_tracing(void)
 	return atomic_load_explicit(&gt_state, memory_order_relaxed) == GT_TRACING;
 }
 
+/* Was our parent started with this library preloaded too (one process of
+ * a traced tree, not its first)? Reads /proc: not for the hot path. */
+int gt_parent_preloaded(void);
 /* A GIL was registered: start tracing if not yet. */
 void gt_tracer_start(void);
 /* Complete the trace now (idempotent, bounded wait). */

@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * gt_writer.c — where this process's trace gets written (see gt_writer.h).
+ * gt_writer.c — who completes this process's trace (see gt_writer.h).
  *
- * Under `giltrace run` the giltrace process drains the rings (they are in a
- * memfd it shares with us) and this file only tells it when we are done.
- * Otherwise — plain LD_PRELOAD, or a forked child — a writer thread of ours
- * runs common/gt_drain.c: every GILTRACE_FLUSH_MS, or sooner when a
- * producer nudges because its ring is filling.
+ * In a session (`giltrace run`) the giltrace process drains and writes;
+ * here we only tell it where this process stands: TRACING, EXECING (with a
+ * way back if exec fails) and FINISHED. With a private pool a writer thread
+ * of ours runs common/gt_drain.c every GILTRACE_FLUSH_MS, or sooner when a
+ * producer nudges, and writes the file (gt_out.c) from a descriptor table of
+ * its own. It never keeps the process alive: when every other thread has
+ * exited it completes the trace and returns, which ends the process as the
+ * last thread's exit would have.
  */
 #define _GNU_SOURCE
 #include "gt_writer.h"
@@ -18,8 +21,8 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -28,8 +31,10 @@
 #include "gt_config.h"
 #include "gt_drain.h"
 #include "gt_log.h"
+#include "gt_out.h"
 #include "gt_ring.h"
 #include "gt_tls.h"
+#include "gt_tracer.h"
 
 _Atomic int gt_writer_running;
 
@@ -37,17 +42,22 @@ _Atomic int gt_writer_running;
  * while the writer waits: 2 ms gives ~20 ppm (0.1 µs on a 5 ms switch
  * interval), and the rate is re-measured over the whole run each second. */
 #define CALIBRATE_NS 2000000ull
+#define TAIL_TIMEOUT_MS 10000u
 
 static struct {
 	pthread_t thread;
 	_Atomic int stop_req;
 	_Atomic int finish_req;
-	_Atomic uint32_t done; /* futex: set when the trace is complete */
+	_Atomic int tail_req;
+	_Atomic uint32_t done;      /* futex: set when the trace is complete */
+	_Atomic uint32_t tail_done; /* futex: set when the exec tail is written */
 	uint64_t end_ticks;
+	uint64_t tail_ticks;
 	int prepared;
 	int external; /* giltrace run writes the trace */
 	int finished; /* the trace is complete: never restart */
-	char path[PATH_MAX];
+	int calibrated;
+	struct gt_drain_pool pool;
 	struct gt_drain drain;
 } W;
 
@@ -56,43 +66,21 @@ static long futex(_Atomic uint32_t *word, int op, uint32_t val, const struct tim
 	return syscall(SYS_futex, (uint32_t *)word, op, val, ts, NULL, 0);
 }
 
-const char *gt_writer_path(void) { return W.path; }
+/* ---- preparing ---------------------------------------------------------- */
 
-/* ---- output ------------------------------------------------------------- */
-
-/* Claims the output file. With exclusive, it must not exist yet (`giltrace
- * run` created it; if it is there, this is the same pid after exec). Without,
- * an advisory lock decides: another live process writing to the same name
- * (a child started with the same GILTRACE_OUTPUT) holds it, and this one
- * must not truncate that trace: -EBUSY, the caller picks another name. The
- * lock goes with the descriptor, which is close-on-exec. */
-static int open_output(const char *path, int exclusive)
+int gt_writer_prepare(void)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | (exclusive ? O_EXCL : 0), 0644);
-	if (fd < 0)
-		return -errno;
-	if (flock(fd, LOCK_EX | LOCK_NB)) {
-		int err = errno == EWOULDBLOCK ? EBUSY : errno;
-		close(fd);
-		return -err;
-	}
-	if (ftruncate(fd, 0)) {
-		int err = errno;
-		close(fd);
-		return -err;
-	}
-	return fd;
-}
-
-int gt_writer_prepare(const char *path, int exclusive)
-{
-	snprintf(W.path, sizeof(W.path), "%s", path);
-	int fd = open_output(W.path, exclusive);
-	if (fd < 0)
-		return fd;
-	int rc = gt_drain_open(&W.drain, &gt_pool.v, fd);
-	if (rc)
+	/* Allocated here (a hook, never a signal handler); the file itself is
+	 * opened by whoever writes first, in its own descriptor table. */
+	gt_out_init();
+	int rc = gt_drain_pool_init(&W.pool, &gt_pool.v);
+	if (!rc)
+		rc = gt_drain_open(&W.drain, &W.pool, (uint32_t)gt_pool.proc,
+				   (struct gt_enc_sink){gt_out_write, &gt_out});
+	if (rc) {
+		gt_drain_pool_free(&W.pool);
 		return rc;
+	}
 	W.prepared = 1;
 	return 0;
 }
@@ -104,7 +92,62 @@ void gt_writer_prepare_external(void)
 	atomic_store(&gt_writer_running, 1); /* nothing to start, ever */
 }
 
+/* ---- finishing ---------------------------------------------------------- */
+
+static void report(const struct gt_drain_result *r)
+{
+	if (r->discarded)
+		return;
+	if (r->error) {
+		gt_log_error("writing %s failed: %s; the trace is incomplete", gt_out.path,
+			     r->error == ESTALE ? "it was removed or replaced meanwhile"
+						: strerror(r->error));
+		return;
+	}
+	if (r->dropped)
+		gt_log_error("%llu of %llu GIL events were dropped (a ring was full or no ring "
+			     "was free); see GILTRACE_RING_EVENTS and GILTRACE_MAX_THREADS",
+			     (unsigned long long)r->dropped, (unsigned long long)(r->dropped + r->events));
+	gt_log_info("wrote %s (%llu GIL events, %u thread%s)", gt_out.path,
+		    (unsigned long long)r->events, r->threads, r->threads == 1 ? "" : "s");
+}
+
+static void calibrate(void)
+{
+	while (!W.calibrated)
+		W.calibrated = gt_clock_calibrate(CALIBRATE_NS);
+}
+
+static void finish_now(void)
+{
+	struct gt_drain_result r;
+	calibrate(); /* a very short run: measure the rate over 2 ms */
+	gt_drain_close(&W.drain, W.end_ticks, GT_DRAIN_EXIT, 0, &r);
+	gt_out_close();
+	report(&r);
+}
+
+/* An exec() is about to replace this image: write the trace's end after
+ * everything recorded, and arrange for it to be cut off again if the exec
+ * fails and the process carries on. */
+static void tail_now(void)
+{
+	calibrate();
+	if (gt_drain_flush(&W.drain) || !gt_out_can_cut())
+		return; /* nothing on disk yet (a forked child), or a pipe */
+	uint64_t at = gt_out.offset;
+	if (!gt_drain_write_tail(&W.drain, W.tail_ticks))
+		gt_out_cut_before_next_write(at);
+}
+
 /* ---- the thread --------------------------------------------------------- */
+
+static void wake(void)
+{
+	struct gt_shm_hdr *h = gt_pool.v.hdr;
+	atomic_fetch_add(&h->wake, 1);
+	futex(&h->wake, FUTEX_WAKE, 1, NULL);
+}
 
 static void sleep_ms(unsigned ms)
 {
@@ -112,49 +155,86 @@ static void sleep_ms(unsigned ms)
 	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
 	uint32_t seen = atomic_load(&h->wake);
 	atomic_store(&h->sleeping, 1);
-	if (!atomic_load(&W.stop_req) && !atomic_load(&W.finish_req))
+	if (!atomic_load(&W.stop_req) && !atomic_load(&W.finish_req) && !atomic_load(&W.tail_req))
 		futex(&h->wake, FUTEX_WAIT, seen, &ts);
 	atomic_store(&h->sleeping, 0);
 }
 
-static void finish_now(void)
+/* Is this thread the process's last one that has not exited? The main
+ * thread may have called pthread_exit() (a program doing so from main, or
+ * a Python thread that fork()ed and then returned in the child): then the
+ * process ends with the last thread, which must not be us waiting forever.
+ * 1: alone; 2: the main thread is gone but others run; 0: otherwise. */
+static int alone(void)
 {
-	struct gt_drain_result r;
-	gt_drain_close(&W.drain, W.end_ticks, &r);
-	if (r.error) {
-		gt_log_error("writing %s failed: %s; the trace is incomplete", W.path,
-			     strerror(r.error));
-		return;
-	}
-	if (r.dropped)
-		gt_log_error("%llu of %llu GIL events were dropped (a ring was full or no ring "
-			     "was free); see GILTRACE_RING_EVENTS and GILTRACE_MAX_THREADS",
-			     (unsigned long long)r.dropped, (unsigned long long)(r.dropped + r.events));
-	if (!gt_cfg.root_pid)
-		gt_log_info("wrote %s (%llu GIL events, %u threads)", W.path,
-			    (unsigned long long)r.events, r.threads);
+	char buf[512];
+	int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	/* "pid (comm) S ppid ...": the state, then num_threads, field 20. */
+	const char *p = strrchr(buf, ')');
+	if (!p || p[1] != ' ')
+		return 0;
+	char state = p[2];
+	if (state != 'Z' && state != 'X')
+		return 0;
+	long threads = 0;
+	int field = 3;
+	for (p += 2; *p && field < 20; p++)
+		if (*p == ' ')
+			field++;
+	threads = strtol(p, NULL, 10);
+	/* The zombie main thread still counts, and so do we. */
+	return threads <= 2 ? 1 : 2;
 }
 
 static void *writer_main(void *arg)
 {
 	(void)arg;
 	gt_tls.busy = 1; /* our own libc calls pass straight through the hooks */
+	gt_out_enter_own_table();
 	while (!atomic_load(&W.stop_req) && !atomic_load(&W.finish_req)) {
-		if (!gt_drain_calibrate(&W.drain, CALIBRATE_NS)) {
+		if (!W.calibrated && !(W.calibrated = gt_clock_calibrate(CALIBRATE_NS))) {
 			struct timespec pause = {0, 200000};
 			nanosleep(&pause, NULL);
 			continue;
 		}
+		if (atomic_load(&W.tail_req)) {
+			tail_now();
+			atomic_store(&W.tail_req, 0);
+			atomic_store(&W.tail_done, 1);
+			futex(&W.tail_done, FUTEX_WAKE_PRIVATE, 0x7fffffff, NULL);
+		}
 		/* A thread filling an eighth of its ring per cycle could outrun
 		 * a full period (and wake-ups on a VM can be late): come back
 		 * soon instead of waiting for a nudge. */
-		sleep_ms(gt_drain_cycle(&W.drain) ? 1 : gt_cfg.flush_ms);
+		int busy = gt_drain_cycle(&W.drain);
+		int a = alone();
+		if (a == 1) {
+			int expected = GT_TRACING;
+			if (atomic_compare_exchange_strong(&gt_state, &expected, GT_FINISHING)) {
+				W.finished = 1;
+				W.end_ticks = gt_clock_now();
+				finish_now();
+				atomic_store(&gt_state, GT_DONE);
+			}
+			/* Returning as the last thread ends the process with
+			 * status 0, as the last thread's pthread_exit() would. */
+			return NULL;
+		}
+		sleep_ms(busy || a == 2 ? 1 : gt_cfg.flush_ms);
 	}
 	if (atomic_load(&W.finish_req)) {
 		finish_now();
 		atomic_store(&W.done, 1);
 		futex(&W.done, FUTEX_WAKE_PRIVATE, 0x7fffffff, NULL);
 	}
+	gt_out_leave_own_table();
 	return NULL;
 }
 
@@ -185,10 +265,12 @@ int gt_writer_start(void)
 {
 	if (atomic_load(&gt_writer_running) || !W.prepared || W.external)
 		return 0;
+	int saved = errno;
 	if (!lifecycle_lock(0))
 		return 0;
 	if (atomic_load(&gt_writer_running) || W.finished) {
 		lifecycle_unlock();
+		errno = saved;
 		return 0;
 	}
 	sigset_t all, old;
@@ -200,6 +282,7 @@ int gt_writer_start(void)
 	if (!rc)
 		atomic_store(&gt_writer_running, 1);
 	lifecycle_unlock();
+	errno = saved;
 	return -rc;
 }
 
@@ -213,10 +296,8 @@ void gt_writer_fork_prepare(int stop)
 	held_for_fork = lifecycle_lock(10000);
 	if (!held_for_fork || !stop || W.external || !atomic_load(&gt_writer_running))
 		return;
-	struct gt_shm_hdr *h = gt_pool.v.hdr;
 	atomic_store(&W.stop_req, 1);
-	atomic_fetch_add(&h->wake, 1);
-	futex(&h->wake, FUTEX_WAKE, 1, NULL);
+	wake();
 	pthread_join(W.thread, NULL);
 	atomic_store(&gt_writer_running, 0);
 }
@@ -228,15 +309,15 @@ void gt_writer_fork_parent(void)
 	held_for_fork = 0;
 }
 
-/* The process is done: the names of the threads still running go where a
- * writer in another process, which may come after we are gone, finds them. */
+/* The names of this process's threads still running go where a writer in
+ * another process, which may come after we are gone, finds them. */
 static void leave_names(void)
 {
 	struct gt_shm *v = &gt_pool.v;
 	uint32_t high = atomic_load(&v->hdr->high);
 	for (uint32_t i = 0; i < high; i++) {
 		struct gt_slot *s = &v->slots[i];
-		if (atomic_load(&s->state) != GT_SLOT_ACTIVE)
+		if (atomic_load(&s->state) != GT_SLOT_ACTIVE || s->proc != (uint32_t)gt_pool.proc)
 			continue;
 		char path[64];
 		snprintf(path, sizeof(path), "/proc/self/task/%u/comm", s->tid);
@@ -253,65 +334,103 @@ static void leave_names(void)
 	}
 }
 
+/* Tells the session's writer (release: it sees end_ticks and every event
+ * published before). */
+static void set_proc_state(uint32_t state, uint64_t ticks)
+{
+	struct gt_shm_proc *p = gt_pool_proc();
+	if (!p)
+		return;
+	p->end_ticks = ticks;
+	atomic_store_explicit(&p->state, state, memory_order_release);
+	wake();
+}
+
+/* Asks the writer thread for something and waits for it, at most
+ * timeout_ms. 1 if it was done. */
+static int ask_and_wait(_Atomic int *req, _Atomic uint32_t *done, unsigned timeout_ms)
+{
+	atomic_store(done, 0);
+	atomic_store(req, 1);
+	wake();
+	uint64_t deadline = gt_clock_boottime_ns() + (uint64_t)timeout_ms * 1000000u;
+	while (!atomic_load(done)) {
+		uint64_t now = gt_clock_boottime_ns();
+		if (now >= deadline)
+			return 0;
+		uint64_t left = deadline - now;
+		struct timespec ts = {(time_t)(left / 1000000000u), (long)(left % 1000000000u)};
+		futex(done, FUTEX_WAIT_PRIVATE, 0, &ts);
+	}
+	return 1;
+}
+
 void gt_writer_finish(uint64_t end_ticks, unsigned timeout_ms)
 {
 	if (!W.prepared)
 		return;
 	if (W.external) {
-		struct gt_shm_hdr *h = gt_pool.v.hdr;
 		if (W.finished)
 			return;
 		W.finished = 1;
 		leave_names();
-		h->end_ticks = end_ticks;
-		/* Release: the writer that sees FINISHED sees end_ticks and every
-		 * event published before. */
-		atomic_store_explicit(&h->proc_state, GT_SHM_FINISHED, memory_order_release);
-		atomic_fetch_add(&h->wake, 1);
-		futex(&h->wake, FUTEX_WAKE, 1, NULL);
+		set_proc_state(GT_PROC_FINISHED, end_ticks);
 		return;
 	}
 	if (!lifecycle_lock(2000)) {
 		gt_log_error("could not complete the trace %s (the writer is being started "
 			     "or stopped)",
-			     W.path);
+			     gt_out.path);
 		return;
 	}
 	W.finished = 1; /* no restart after this */
 	W.end_ticks = end_ticks;
 	if (!atomic_load(&gt_writer_running)) {
 		finish_now();
-		lifecycle_unlock();
+	} else if (!ask_and_wait(&W.finish_req, &W.done, timeout_ms)) {
+		gt_log_error("the trace writer did not finish within %u ms; %s may be incomplete",
+			     timeout_ms, gt_out.path);
+	} else {
+		/* Not joined: this may run in a signal handler or just before
+		 * exit, and the thread has nothing left to do but return. */
+		atomic_store(&gt_writer_running, 0);
+	}
+	lifecycle_unlock();
+}
+
+void gt_writer_exec_begin(uint64_t ticks)
+{
+	if (!W.prepared || W.finished)
+		return;
+	if (W.external) {
+		leave_names();
+		set_proc_state(GT_PROC_EXECING, ticks);
 		return;
 	}
-	struct gt_shm_hdr *h = gt_pool.v.hdr;
-	atomic_store(&W.finish_req, 1);
-	atomic_fetch_add(&h->wake, 1);
-	futex(&h->wake, FUTEX_WAKE, 1, NULL);
-	uint64_t deadline = gt_clock_boottime_ns() + (uint64_t)timeout_ms * 1000000u;
-	while (!atomic_load(&W.done)) {
-		uint64_t now = gt_clock_boottime_ns();
-		if (now >= deadline) {
-			gt_log_error("the trace writer did not finish within %u ms; %s may be "
-				     "incomplete",
-				     timeout_ms, W.path);
-			lifecycle_unlock();
-			return;
-		}
-		uint64_t left = deadline - now;
-		struct timespec ts = {(time_t)(left / 1000000000u), (long)(left % 1000000000u)};
-		futex(&W.done, FUTEX_WAIT_PRIVATE, 0, &ts);
-	}
-	/* Not joined: this may run in a signal handler or just before exit,
-	 * and the thread has nothing left to do but return. */
-	atomic_store(&gt_writer_running, 0);
+	if (!lifecycle_lock(2000))
+		return;
+	W.tail_ticks = ticks;
+	if (!atomic_load(&gt_writer_running))
+		tail_now();
+	else
+		ask_and_wait(&W.tail_req, &W.tail_done, TAIL_TIMEOUT_MS);
 	lifecycle_unlock();
+}
+
+void gt_writer_exec_failed(void)
+{
+	/* Private pool: the tail is cut off before the next write. */
+	if (W.external && !W.finished)
+		set_proc_state(GT_PROC_TRACING, 0);
 }
 
 void gt_writer_forget(void)
 {
-	if (W.prepared && !W.external)
+	if (W.prepared && !W.external) {
 		gt_drain_forget(&W.drain);
+		gt_drain_pool_free(&W.pool);
+		gt_out_forget();
+	}
 	memset(&W, 0, sizeof(W));
 	atomic_store(&gt_writer_running, 0);
 	held_for_fork = 0;

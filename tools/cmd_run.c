@@ -100,86 +100,94 @@ static int find_library(char *out, size_t n)
 	return -1;
 }
 
-/* Fails early, with the reason, if the trace could not be written. */
-static int check_output(const char *path)
+/* How a trace's process ended, for its line. */
+static const char *ending(const struct run_trace *t)
 {
-	if (strstr(path, "%p")) {
-		char dir[PATH_MAX];
-		snprintf(dir, sizeof(dir), "%s", path);
-		char *slash = strrchr(dir, '/');
-		if (slash)
-			*slash = 0;
+	switch (t->how) {
+	case GT_DRAIN_GONE:
+		return " (the process was killed: its trace ends where giltrace saw it gone)";
+	case GT_DRAIN_RUNNING:
+		return " (the process was still running when the command ended: its trace "
+		       "ends there)";
+	default:
+		return "";
+	}
+}
+
+/* Says where every trace went; returns the first traced process's, or
+ * NULL if it left none. */
+static const struct run_trace *list_traces(const struct run_writer *w)
+{
+	const struct run_trace *root = NULL;
+	for (size_t i = 0; i < w->ntraces; i++)
+		if (w->traces[i].root)
+			root = &w->traces[i];
+	for (size_t i = 0; i < w->ntraces; i++) {
+		const struct run_trace *t = &w->traces[i];
+		if (t->result.discarded)
+			continue;
+		if (t->error) {
+			gt_err("cannot write the trace of process %u%s%s: %s", t->pid,
+			       t->path[0] ? " to " : "", t->path, strerror(t->error));
+			continue;
+		}
+		if (t->result.dropped)
+			gt_err("%s: %llu of %llu GIL events were dropped (a ring was full or no "
+			       "ring was free); see GILTRACE_RING_EVENTS and GILTRACE_MAX_THREADS",
+			       t->path, (unsigned long long)t->result.dropped,
+			       (unsigned long long)(t->result.dropped + t->result.events));
+		if (t == root)
+			fprintf(stderr,
+				"giltrace: trace written to %s (open it in https://ui.perfetto.dev)%s\n",
+				t->path, ending(t));
 		else
-			snprintf(dir, sizeof(dir), ".");
-		if (access(dir, W_OK)) {
-			gt_err("cannot write a trace in %s: %s", dir, strerror(errno));
-			return -1;
-		}
-		return 0;
+			fprintf(stderr, "giltrace: process %u's trace: %s%s\n", t->pid, t->path,
+				ending(t));
 	}
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		gt_err("cannot write %s: %s", path, strerror(errno));
-		return -1;
-	}
-	close(fd);
-	/* The recorder creates it again with O_EXCL: if the file exists once
-	 * more, the traced process exec()ed itself and must not overwrite it. */
-	unlink(path);
-	return 0;
+	return root && !root->error ? root : NULL;
 }
 
-static void expand_pid(const char *tmpl, pid_t pid, char *out, size_t n)
+/* After the run: where the traces went, then the first one's summary. */
+static int report_run(struct run_writer *w, struct run_output *out, int quiet, int no_report,
+		      struct gt_convoy_opts *convoy, int rc)
 {
-	size_t o = 0;
-	for (const char *p = tmpl; *p && o + 12 < n; p++) {
-		if (p[0] == '%' && p[1] == 'p') {
-			o += (size_t)snprintf(out + o, n - o, "%d", (int)pid);
-			p++;
-		} else if (p[0] == '%' && p[1] == '%') {
-			out[o++] = '%';
-			p++;
-		} else {
-			out[o++] = *p;
-		}
+	const struct run_trace *root = list_traces(w);
+	if (!root)
+		run_output_discard_root(out); /* the first process left no trace */
+	if (!w->ntraces) {
+		/* A free-threading build or a 3.6 that never started a thread
+		 * said so above; anything else was not CPython. */
+		gt_err("no trace was written to %s: no CPython process with a GIL ran",
+		       out->root_path);
+		run_output_discard_root(out);
+		return rc;
 	}
-	out[o] = 0;
-}
-
-/* Traces of fork()ed children: <stem>.<pid>.pftrace next to the main one. */
-static void list_children(const char *path)
-{
-	char dir[PATH_MAX], stem[PATH_MAX];
-	snprintf(dir, sizeof(dir), "%s", path);
-	char *slash = strrchr(dir, '/');
-	const char *base = slash ? slash + 1 : path;
-	if (slash)
-		*slash = 0;
-	else
-		snprintf(dir, sizeof(dir), ".");
-	snprintf(stem, sizeof(stem), "%s", base);
-	char *dot = strrchr(stem, '.');
-	if (dot)
-		*dot = 0;
-	DIR *d = opendir(dir);
-	if (!d)
-		return;
-	struct dirent *e;
-	size_t stem_len = strlen(stem);
-	while ((e = readdir(d))) {
-		const char *n = e->d_name;
-		if (strncmp(n, stem, stem_len) || n[stem_len] != '.' || !strcmp(n, base))
-			continue;
-		const char *p = n + stem_len + 1;
-		if (*p < '0' || *p > '9')
-			continue;
-		while (*p >= '0' && *p <= '9')
-			p++;
-		if (strcmp(p, dot ? base + (dot - stem) : ""))
-			continue;
-		fprintf(stderr, "giltrace: a child process's trace: %s/%s\n", dir, n);
+	if (!root || no_report)
+		return rc;
+	if (out->kind != RUN_OUT_FILE) {
+		gt_err("%s is not a regular file: no summary (giltrace report reads a trace "
+		       "from a file)",
+		       root->path);
+		return rc;
 	}
-	closedir(d);
+	/* The convoys go into the trace, and the summary is the report's. */
+	struct gt_metrics m;
+	struct gt_summary sum;
+	char err[512];
+	if (gt_report_load(root->path, &m, convoy, 1, err, sizeof(err)) || gt_summarize(&m, &sum)) {
+		gt_err("%s: %s", root->path, err);
+		gt_metrics_free(&m);
+		return rc;
+	}
+	if (gt_report_annotate(root->path, &m, err, sizeof(err)) < 0)
+		gt_err("%s", err);
+	if (!quiet) {
+		struct gt_report_opts o = {.trace_path = root->path, .top = 20};
+		gt_report_text(stderr, &m, &sum, &o);
+	}
+	gt_summary_free(&sum);
+	gt_metrics_free(&m);
+	return rc;
 }
 
 int cmd_run(int argc, char **argv)
@@ -229,8 +237,8 @@ int cmd_run(int argc, char **argv)
 	char lib[PATH_MAX];
 	if (find_library(lib, sizeof(lib)))
 		return GT_EXIT_USAGE;
-	const char *tmpl = output ? output : "giltrace-%p.pftrace";
-	if (check_output(tmpl))
+	struct run_output out;
+	if (run_output_prepare(&out, output ? output : "giltrace-%p.pftrace"))
 		return GT_EXIT_USAGE;
 
 	const char *old = getenv("LD_PRELOAD");
@@ -245,12 +253,9 @@ int cmd_run(int argc, char **argv)
 		gt_err("out of memory");
 		return GT_EXIT_USAGE;
 	}
-	int rc = run_writer_create(&writer);
-	if (rc) {
-		gt_err("cannot create the trace buffers: %s", strerror(-rc));
+	if (run_writer_create(&writer, &out))
 		return GT_EXIT_USAGE;
-	}
-	/* The child waits on this pipe until the trace file exists (its name
+	/* The child waits on this pipe until its trace file exists (its name
 	 * may hold the child's pid). */
 	int sync[2];
 	if (pipe2(sync, O_CLOEXEC)) {
@@ -266,6 +271,7 @@ int cmd_run(int argc, char **argv)
 	sigaddset(&fwd, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &fwd, &old_mask);
 
+	pid_t me = getpid();
 	child = fork();
 	if (child < 0) {
 		gt_err("cannot fork: %s", strerror(errno));
@@ -274,15 +280,17 @@ int cmd_run(int argc, char **argv)
 	if (child == 0) {
 		char pid[16], byte;
 		close(sync[1]);
-		while (read(sync[0], &byte, 1) < 0 && errno == EINTR)
-			;
+		if (read(sync[0], &byte, 1) != 1)
+			_exit(GT_EXIT_USAGE); /* giltrace could not open the trace */
 		snprintf(pid, sizeof(pid), "%d", (int)getpid());
 		setenv("LD_PRELOAD", preload, 1);
-		setenv("GILTRACE_OUTPUT", tmpl, 1);
+		/* Only a process that cannot join the session writes its own
+		 * trace with it; absolute, as every name of the run. */
+		setenv("GILTRACE_OUTPUT", out.tmpl, 1);
 		setenv("GILTRACE_ROOT_PID", pid, 1);
 		if (children)
 			setenv("GILTRACE_CHILDREN", "1", 1);
-		run_writer_child(&writer);
+		run_writer_child_env(&writer, me);
 		sigprocmask(SIG_SETMASK, &old_mask, NULL);
 		execvp(argv[i], argv + i);
 		int err = errno;
@@ -290,19 +298,14 @@ int cmd_run(int argc, char **argv)
 		_exit(err == ENOENT ? 127 : 126);
 	}
 	free(preload);
-	char path[PATH_MAX];
-	expand_pid(tmpl, child, path, sizeof(path));
-	/* Created now, before the child runs: a second image of the same
-	 * process (exec of itself) then finds it taken and writes its own. */
-	int out = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (out < 0) {
-		gt_err("cannot write %s: %s", path, strerror(errno));
-		kill(child, SIGKILL);
+	close(sync[0]);
+	if (run_output_open_root(&out, child)) {
+		close(sync[1]);
 		waitpid(child, NULL, 0);
 		return GT_EXIT_USAGE;
 	}
-	run_writer_output(&writer, out, path);
-	close(sync[0]);
+	if (write(sync[1], "", 1) != 1)
+		gt_err("cannot start %s: %s", argv[i], strerror(errno));
 	close(sync[1]);
 
 	struct sigaction sa;
@@ -319,54 +322,12 @@ int cmd_run(int argc, char **argv)
 
 	int status = -1;
 	run_writer_run(&writer, child, &status);
-	while (status == -1 && waitpid(child, &status, 0) < 0) {
-		if (errno != EINTR) {
-			gt_err("waiting for %s: %s", argv[i], strerror(errno));
-			return GT_EXIT_USAGE;
-		}
-		status = -1;
-	}
-	rc = WIFEXITED(status) ? WEXITSTATUS(status)
-			       : WIFSIGNALED(status) ? 128 + WTERMSIG(status) : GT_EXIT_USAGE;
-
-	if (!writer.finished) {
-		/* A free-threading build or a 3.6 that never started a thread
-		 * said so above; anything else was not CPython. */
-		unlink(path);
-		gt_err("no trace was written to %s: no CPython process with a GIL ran", path);
-		return rc;
-	}
-	if (writer.result.error) {
-		gt_err("writing %s failed: %s; the trace is incomplete", path,
-		       strerror(writer.result.error));
-		return rc;
-	}
-	if (writer.result.dropped)
-		gt_err("%llu of %llu GIL events were dropped (a ring was full or no ring was "
-		       "free); see GILTRACE_RING_EVENTS and GILTRACE_MAX_THREADS",
-		       (unsigned long long)writer.result.dropped,
-		       (unsigned long long)(writer.result.dropped + writer.result.events));
-	fprintf(stderr, "giltrace: trace written to %s (open it in https://ui.perfetto.dev)\n",
-		path);
-	list_children(path);
-	if (no_report)
-		return rc;
-	/* The convoys go into the trace, and the summary is the report's. */
-	struct gt_metrics m;
-	struct gt_summary sum;
-	char err[512];
-	if (gt_report_load(path, &m, &convoy, 1, err, sizeof(err)) || gt_summarize(&m, &sum)) {
-		gt_err("%s: %s", path, err);
-		gt_metrics_free(&m);
-		return rc;
-	}
-	if (gt_report_annotate(path, &m, err, sizeof(err)) < 0)
-		gt_err("%s", err);
-	if (!quiet) {
-		struct gt_report_opts o = {.trace_path = path, .top = 20};
-		gt_report_text(stderr, &m, &sum, &o);
-	}
-	gt_summary_free(&sum);
-	gt_metrics_free(&m);
+	int rc = status == -1		 ? GT_EXIT_USAGE
+		 : WIFEXITED(status)	 ? WEXITSTATUS(status)
+		 : WIFSIGNALED(status) ? 128 + WTERMSIG(status)
+					 : GT_EXIT_USAGE;
+	rc = report_run(&writer, &out, quiet, no_report, &convoy, rc);
+	run_writer_free(&writer);
+	run_output_free(&out);
 	return rc;
 }

@@ -1,14 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * run_writer.c — `giltrace run` drains the traced program's rings (see
+ * run_writer.c — `giltrace run` drains the session pool of its run (see
  * run_writer.h).
  *
- * The handshake is all in the memfd's header: giltrace sizes the memfd to
- * one page and sleeps on the header's futex word; the recorder grows it to
- * its full size, lays it out (magic last) and, once it has a GIL, marks it
- * TRACING; at exit, exec or a terminating signal it marks it FINISHED. Each
- * step wakes the futex, and so does SIGCHLD, so giltrace notices promptly
- * whichever comes first.
+ * One pass visits every process entry in use: a new one gets its drain
+ * (and, lazily, its file); each open drain takes its threads' new events;
+ * an image that said it finished, whose exec() went through, or that is
+ * gone, gets its trace completed; an entry whose process can no longer
+ * write into it is given back. Between passes giltrace sleeps on the pool's
+ * futex word, which recorders bump when a ring fills or a process changes
+ * state, and SIGCHLD (the command's exit) pokes.
  */
 #define _GNU_SOURCE
 #include "run_writer.h"
@@ -16,168 +17,327 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/futex.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "gt_clock.h"
+#include "gt_shm_msg.h"
 
 #define CALIBRATE_NS 2000000ull
 
-int run_writer_create(struct run_writer *w)
+enum rp_state { RP_NONE = 0, RP_OPEN, RP_CLOSED };
+
+struct run_proc {
+	enum rp_state st;
+	uint32_t pid;
+	int pidfd; /* -1: use kill(pid, 0) */
+	struct gt_drain drain;
+	struct run_sink sink;
+};
+
+/* ---- settings ----------------------------------------------------------- */
+
+/* A GILTRACE_* size, checked as the recorder would check it. */
+static unsigned env_uint(const char *name, unsigned def, unsigned min, unsigned max)
+{
+	const char *s = getenv(name);
+	if (!s)
+		return def;
+	char *end;
+	errno = 0;
+	unsigned long v = strtoul(s, &end, 10);
+	if (!*s || *end || errno || s[0] == '-' || v < min || v > max) {
+		gt_err("%s=%s is not a whole number from %u to %u; using %u", name, s, min, max, def);
+		return def;
+	}
+	return (unsigned)v;
+}
+
+int run_writer_create(struct run_writer *w, struct run_output *out)
 {
 	memset(w, 0, sizeof(*w));
-	w->out_fd = -1;
-	w->memfd = memfd_create(GT_SHM_MEMFD_NAME, MFD_CLOEXEC);
-	if (w->memfd < 0)
-		return -errno;
-	/* One page to start with: the header, whose futex we sleep on until
-	 * the recorder has laid the rest out. */
-	size_t page = (size_t)sysconf(_SC_PAGESIZE);
-	void *p = MAP_FAILED;
-	if (!ftruncate(w->memfd, (off_t)page))
-		p = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_SHARED, w->memfd, 0);
-	if (p == MAP_FAILED) {
-		int err = errno;
-		close(w->memfd);
-		w->memfd = -1;
-		return -err;
+	w->out = out;
+	w->memfd = -1;
+	unsigned ring = env_uint("GILTRACE_RING_EVENTS", 65536, 1024, 1u << 22);
+	if (ring & (ring - 1)) {
+		unsigned p = 1024;
+		while (p < ring)
+			p <<= 1;
+		gt_err("GILTRACE_RING_EVENTS=%u is not a power of two; using %u", ring, p);
+		ring = p;
 	}
-	w->map = p;
-	w->map_size = page;
+	unsigned nslots = env_uint("GILTRACE_MAX_THREADS", 1024, 1, 65536);
+	unsigned nprocs = env_uint("GILTRACE_MAX_PROCESSES", 256, 1, 65536);
+	unsigned level = env_uint("GILTRACE_COMPRESS", 1, 0, 12);
+	unsigned flush = env_uint("GILTRACE_FLUSH_MS", 100, 1, 10000);
+
+	w->size = gt_shm_size(nprocs, nslots, ring);
+	w->memfd = memfd_create(GT_SHM_MEMFD_NAME, MFD_CLOEXEC);
+	if (w->memfd < 0 || ftruncate(w->memfd, (off_t)w->size)) {
+		gt_err("cannot create the trace buffers: %s", strerror(errno));
+		return -1;
+	}
+	w->map = mmap(NULL, w->size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, w->memfd,
+		      0);
+	if (w->map == MAP_FAILED) {
+		w->map = NULL;
+		gt_err("cannot map the trace buffers: %s", strerror(errno));
+		return -1;
+	}
+	gt_shm_lay_out(w->map, nprocs, nslots, ring, (int32_t)level, flush);
+	gt_shm_view(&w->v, w->map);
+	w->procs = calloc(nprocs, sizeof(*w->procs));
+	if (!w->procs || gt_drain_pool_init(&w->pool, &w->v)) {
+		gt_err("out of memory");
+		return -1;
+	}
+	/* Every recorder's TSC ticks convert through giltrace's own mapping
+	 * of the same clock, anchored now. */
+	gt_clock_start_converter();
 	return 0;
 }
 
-void run_writer_child(struct run_writer *w)
+void run_writer_child_env(struct run_writer *w, pid_t giltrace_pid)
 {
-	char fd[16];
-	if (w->memfd < 0)
-		return;
-	fcntl(w->memfd, F_SETFD, 0); /* inherited across exec */
-	snprintf(fd, sizeof(fd), "%d", w->memfd);
-	setenv("GILTRACE_SHM_FD", fd, 1);
+	char v[48];
+	snprintf(v, sizeof(v), "%d:%d", (int)giltrace_pid, w->memfd);
+	setenv("GILTRACE_SESSION", v, 1);
 }
-
-void run_writer_output(struct run_writer *w, int out_fd, const char *path)
-{
-	w->out_fd = out_fd;
-	w->path = path;
-}
-
-static struct gt_shm_hdr *hdr(struct run_writer *w) { return w->map; }
 
 void run_writer_poke(struct run_writer *w)
 {
 	if (!w->map)
 		return;
-	atomic_fetch_add(&hdr(w)->wake, 1);
-	syscall(SYS_futex, (uint32_t *)&hdr(w)->wake, FUTEX_WAKE, 1, NULL, NULL, 0);
+	atomic_fetch_add(&w->v.hdr->wake, 1);
+	syscall(SYS_futex, (uint32_t *)&w->v.hdr->wake, FUTEX_WAKE, 1, NULL, NULL, 0);
 }
 
 /* Sleeps until poked or ms have passed. */
 static void sleep_ms(struct run_writer *w, uint32_t seen, unsigned ms)
 {
-	struct gt_shm_hdr *h = hdr(w);
+	struct gt_shm_hdr *h = w->v.hdr;
 	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
 	atomic_store(&h->sleeping, 1);
 	syscall(SYS_futex, (uint32_t *)&h->wake, FUTEX_WAIT, seen, &ts, NULL, 0);
 	atomic_store(&h->sleeping, 0);
 }
 
-/* The recorder has laid the memfd out: map all of it. */
-static int map_all(struct run_writer *w)
-{
-	struct gt_shm_hdr *h = hdr(w);
-	if (h->magic != GT_SHM_MAGIC)
-		return 0;
-	atomic_thread_fence(memory_order_acquire);
-	size_t size = h->size;
-	struct stat st;
-	if (h->version != GT_SHM_VERSION || fstat(w->memfd, &st) || (uint64_t)st.st_size < size ||
-	    size != gt_shm_size(h->nslots, h->ring_events)) {
-		fprintf(stderr, "giltrace: the recorder's buffers are not what this giltrace "
-				"expects (a different version of libgiltrace.so?); no trace\n");
-		return -1;
-	}
-	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, w->memfd, 0);
-	if (p == MAP_FAILED) {
-		fprintf(stderr, "giltrace: cannot map the recorder's buffers: %s\n", strerror(errno));
-		return -1;
-	}
-	munmap(w->map, w->map_size);
-	w->map = p;
-	w->map_size = size;
-	gt_shm_view(&w->v, p);
-	return 1;
-}
+/* ---- messages ----------------------------------------------------------- */
 
-static int start(struct run_writer *w)
+static int said_before(struct run_writer *w, const char *text, uint32_t len)
 {
-	struct gt_shm_hdr *h = hdr(w);
-	gt_clock_adopt(h->use_tsc, h->anchor_ticks, h->anchor_ns, h->monotonic_offset);
-	int rc = gt_drain_open(&w->drain, &w->v, w->out_fd);
-	w->out_fd = -1; /* the drain owns (or closed) it */
-	if (rc) {
-		fprintf(stderr, "giltrace: cannot write %s: %s\n", w->path, strerror(-rc));
-		return -1;
+	for (size_t i = 0; i < w->nsaid; i++)
+		if (strlen(w->said[i]) == len && !memcmp(w->said[i], text, len))
+			return 1;
+	char **more = realloc(w->said, (w->nsaid + 1) * sizeof(*more));
+	if (more) {
+		w->said = more;
+		if ((w->said[w->nsaid] = strndup(text, len)))
+			w->nsaid++;
 	}
-	w->tracing = 1;
 	return 0;
 }
 
-static void finish(struct run_writer *w, uint64_t end_ticks)
+/* What the traced processes asked to say: each distinct message once
+ * (several processes of a run often have the same to say). */
+static void relay_messages(struct run_writer *w)
 {
-	gt_drain_close(&w->drain, end_ticks, &w->result);
-	w->tracing = 0;
-	w->finished = 1;
+	uint32_t len;
+	const struct gt_shm_msg *m;
+	while ((m = gt_shm_msg_next(w->v.hdr, &w->msg_cursor, &len))) {
+		if (said_before(w, m->text, len))
+			continue;
+		if (m->pid == (uint32_t)w->root)
+			fprintf(stderr, "giltrace: %.*s\n", (int)len, m->text);
+		else
+			fprintf(stderr, "giltrace: process %u: %.*s\n", m->pid, (int)len, m->text);
+	}
 }
 
-void run_writer_run(struct run_writer *w, pid_t pid, int *status)
+/* ---- one process image -------------------------------------------------- */
+
+static int process_gone(const struct run_proc *rp)
 {
-	int mapped = 0, broken = 0;
+	if (rp->pidfd >= 0) {
+		struct pollfd p = {rp->pidfd, POLLIN, 0};
+		return poll(&p, 1, 0) > 0;
+	}
+	return kill((pid_t)rp->pid, 0) && errno == ESRCH;
+}
+
+/* Has an exec() replaced the image of entry i? Its process is gone, a
+ * newer image of the same pid has an entry, or the pool is no longer
+ * mapped where that image had it. */
+static int image_replaced(struct run_writer *w, uint32_t i)
+{
+	const struct gt_shm_proc *e = &w->v.procs[i];
+	uint32_t high = atomic_load(&w->v.hdr->proc_high);
+	for (uint32_t j = 0; j < high; j++) {
+		uint32_t st = atomic_load_explicit(&w->v.procs[j].state, memory_order_acquire);
+		if (j != i && st >= GT_PROC_TRACING && w->v.procs[j].pid == e->pid)
+			return 1;
+	}
+	char path[64], want[32], line[512];
+	snprintf(path, sizeof(path), "/proc/%u/maps", e->pid);
+	snprintf(want, sizeof(want), "%llx-", (unsigned long long)e->map_base);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return 1;
+	int mapped = 0;
+	while (!mapped && fgets(line, sizeof(line), f))
+		mapped = !strncmp(line, want, strlen(want));
+	fclose(f);
+	return !mapped;
+}
+
+/* Now, in the clock entry e's recorder uses. */
+static uint64_t ticks_now(const struct gt_shm_proc *e)
+{
+	return e->use_tsc ? gt_clock_tsc() : gt_clock_boottime_ns();
+}
+
+static void open_proc(struct run_writer *w, uint32_t i)
+{
+	struct run_proc *rp = &w->procs[i];
+	const struct gt_shm_proc *e = &w->v.procs[i];
+	memset(rp, 0, sizeof(*rp));
+	rp->pid = e->pid;
+	rp->pidfd = (int)syscall(SYS_pidfd_open, (pid_t)e->pid, 0);
+	rp->sink.out = w->out;
+	rp->sink.pid = e->pid;
+	rp->sink.fd = -1;
+	rp->sink.root = e->pid == (uint32_t)w->root && !(e->flags & GT_PROC_FORKED) && !w->root_taken;
+	if (rp->sink.root)
+		w->root_taken = 1;
+	if (gt_drain_open(&rp->drain, &w->pool, i, (struct gt_enc_sink){run_sink_write, &rp->sink})) {
+		gt_err("out of memory: process %u is not traced", e->pid);
+		rp->st = RP_CLOSED;
+		return;
+	}
+	rp->st = RP_OPEN;
+}
+
+static void close_proc(struct run_writer *w, uint32_t i, uint64_t end_ticks, enum gt_drain_end how)
+{
+	struct run_proc *rp = &w->procs[i];
+	struct run_trace t = {.pid = rp->pid, .root = rp->sink.root, .how = how};
+	gt_drain_close(&rp->drain, end_ticks, how, 1, &t.result);
+	run_sink_close(&rp->sink);
+	t.error = rp->sink.error;
+	snprintf(t.path, sizeof(t.path), "%s", rp->sink.path);
+	rp->st = RP_CLOSED;
+	if (t.error == ENOTSUP) {
+		if (!w->fifo_said)
+			gt_err("the traces of other processes than the first are not written: "
+			       "the output is a FIFO, which carries one trace");
+		w->fifo_said = 1;
+		return;
+	}
+	struct run_trace *more = realloc(w->traces, (w->ntraces + 1) * sizeof(*more));
+	if (more) {
+		w->traces = more;
+		w->traces[w->ntraces++] = t;
+	}
+}
+
+static void release_proc(struct run_writer *w, uint32_t i)
+{
+	struct run_proc *rp = &w->procs[i];
+	if (rp->pidfd >= 0)
+		close(rp->pidfd);
+	memset(rp, 0, sizeof(*rp));
+	gt_drain_pool_release_proc(&w->pool, i);
+}
+
+/* One pass over the entries; returns 1 if a thread produced a lot. */
+static int pass(struct run_writer *w, int final)
+{
+	int busy = 0;
+	uint32_t high = atomic_load_explicit(&w->v.hdr->proc_high, memory_order_acquire);
+	for (uint32_t i = 0; i < high; i++) {
+		const struct gt_shm_proc *e = &w->v.procs[i];
+		struct run_proc *rp = &w->procs[i];
+		/* Acquire: pairs with the recorder's release of each state. */
+		uint32_t st = atomic_load_explicit(&e->state, memory_order_acquire);
+		if (st < GT_PROC_TRACING)
+			continue;
+		if (rp->st == RP_NONE)
+			open_proc(w, i);
+		if (rp->st == RP_OPEN) {
+			if (gt_drain_cycle(&rp->drain))
+				busy = 1;
+			if (st == GT_PROC_FINISHED)
+				close_proc(w, i, e->end_ticks, GT_DRAIN_EXIT);
+			else if (st == GT_PROC_EXECING && image_replaced(w, i))
+				close_proc(w, i, e->end_ticks, GT_DRAIN_EXEC);
+			else if (process_gone(rp))
+				close_proc(w, i, ticks_now(e), GT_DRAIN_GONE);
+			else if (final)
+				close_proc(w, i, ticks_now(e), GT_DRAIN_RUNNING);
+		}
+		/* Give the entry back once nothing can write into it any more:
+		 * a process still finishing (daemon threads) still may. */
+		if (rp->st == RP_CLOSED &&
+		    (process_gone(rp) || (st == GT_PROC_EXECING && image_replaced(w, i))))
+			release_proc(w, i);
+	}
+	return busy;
+}
+
+void run_writer_run(struct run_writer *w, pid_t root, int *status)
+{
+	w->root = root;
 	*status = -1;
 	for (;;) {
-		struct gt_shm_hdr *h = hdr(w);
-		uint32_t seen = atomic_load(&h->wake);
+		uint32_t seen = atomic_load(&w->v.hdr->wake);
 		int busy = 0;
-		if (!mapped && !broken) {
-			int m = map_all(w);
-			mapped = m > 0;
-			broken = m < 0;
-			h = hdr(w);
-		}
-		uint32_t state =
-			mapped ? atomic_load_explicit(&h->proc_state, memory_order_acquire) : 0;
-		if (mapped && !w->tracing && !w->finished && state >= GT_SHM_TRACING &&
-		    start(w))
-			broken = 1, mapped = 0;
-		if (w->tracing && gt_drain_calibrate(&w->drain, CALIBRATE_NS))
-			busy = gt_drain_cycle(&w->drain);
-		if (w->tracing && state == GT_SHM_FINISHED) {
-			finish(w, h->end_ticks);
-			return; /* the process may go on (exec): the caller waits */
-		}
-		pid_t r = waitpid(pid, status, WNOHANG);
-		if (r == pid || (r < 0 && errno != EINTR)) {
-			/* Gone without saying it finished (SIGKILL, a crash): the
-			 * rings hold everything it recorded. */
-			if (w->tracing)
-				finish(w, gt_clock_now());
+		/* Before the first rate measurement nothing can be converted. */
+		w->calibrated = gt_clock_calibrate(CALIBRATE_NS);
+		if (w->calibrated)
+			busy = pass(w, 0);
+		relay_messages(w);
+		pid_t r = waitpid(root, status, WNOHANG);
+		if (r == root || (r < 0 && errno != EINTR)) {
 			if (r < 0)
 				*status = -1;
+			while (!gt_clock_calibrate(CALIBRATE_NS))
+				sleep_ms(w, atomic_load(&w->v.hdr->wake), 1);
+			pass(w, 1);
+			relay_messages(w);
 			return;
 		}
-		*status = -1;
-		/* Before the first rate measurement nothing drains: look again
-		 * soon, the rings are filling. */
-		unsigned ms = busy || (w->tracing && !w->drain.calibrated) ? 1
-			      : w->tracing ? w->v.hdr->flush_ms : 1000;
-		sleep_ms(w, seen, ms ? ms : 100);
+		sleep_ms(w, seen, busy || !w->calibrated ? 1 : w->v.hdr->flush_ms);
 	}
+}
+
+void run_writer_free(struct run_writer *w)
+{
+	uint32_t n = w->v.hdr ? w->v.hdr->nprocs : 0;
+	for (uint32_t i = 0; w->procs && i < n; i++) {
+		if (w->procs[i].st == RP_OPEN)
+			gt_drain_forget(&w->procs[i].drain);
+		if (w->procs[i].pidfd > 0)
+			close(w->procs[i].pidfd);
+	}
+	free(w->procs);
+	gt_drain_pool_free(&w->pool);
+	for (size_t i = 0; i < w->nsaid; i++)
+		free(w->said[i]);
+	free(w->said);
+	free(w->traces);
+	if (w->map)
+		munmap(w->map, w->size);
+	if (w->memfd >= 0)
+		close(w->memfd);
+	memset(w, 0, sizeof(*w));
+	w->memfd = -1;
 }

@@ -1,12 +1,18 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * run_writer.h — `giltrace run` writes the trace of the program it started.
+ * run_writer.h — `giltrace run` writes the traces of every process it traces.
  *
- * The recorder in the traced process records into rings in a memfd that
- * giltrace creates and the process inherits (GILTRACE_SHM_FD); giltrace
- * drains them with the same code a writer thread would run
- * (common/gt_drain.c). The traced program so gains no thread of ours, and a
- * program that is killed, even with SIGKILL, still leaves a complete trace.
+ * giltrace lays out a session pool (common/gt_shm.h) in a memfd before it
+ * starts the command; every traced process of the run records into it (the
+ * command's process, the children it fork()s, with --children the programs
+ * they exec()) and giltrace drains it with the same code a writer thread
+ * would run (common/gt_drain.c), one trace per process image. The traced
+ * programs so gain no thread, no descriptor and no file of ours, and a
+ * process that is killed, even with SIGKILL, still leaves everything it
+ * recorded. The end of each image is told through its pool entry (exit,
+ * exec, a failed exec going back to tracing), or seen by giltrace: a
+ * process gone without a word (pidfd), an exec() that replaced the image
+ * (its mapping of the pool is gone).
  */
 #ifndef RUN_WRITER_H
 #define RUN_WRITER_H
@@ -16,32 +22,50 @@
 #include <sys/types.h>
 
 #include "gt_drain.h"
+#include "run_output.h"
+
+/* One trace the run wrote (or a process that left none). */
+struct run_trace {
+	char path[PATH_MAX];
+	uint32_t pid;
+	int root;               /* the command's own process, first image */
+	enum gt_drain_end how;  /* how the image ended */
+	struct gt_drain_result result;
+	int error;              /* errno: the trace could not be written */
+};
+
+struct run_proc;
 
 struct run_writer {
 	int memfd;
-	int out_fd;
-	const char *path;
 	void *map;
-	size_t map_size;
+	size_t size;
 	struct gt_shm v;
-	struct gt_drain drain;
-	int tracing;  /* the drain is open */
-	int finished; /* the trace is complete */
-	struct gt_drain_result result;
+	struct gt_drain_pool pool;
+	struct run_proc *procs; /* one per pool entry */
+	struct run_output *out;
+	pid_t root;
+	int root_taken;         /* the -o file went to the root's first image */
+	int calibrated;
+	uint32_t msg_cursor;
+	char **said;            /* messages printed (each is said once) */
+	size_t nsaid;
+	int fifo_said;
+	struct run_trace *traces;
+	size_t ntraces;
 };
 
-/* Creates the memfd (close-on-exec). 0 or -errno. */
-int run_writer_create(struct run_writer *w);
-/* In the child, before exec: lets the memfd through and says where it is. */
-void run_writer_child(struct run_writer *w);
-/* The trace goes to out_fd (named path); w owns it from now on. */
-void run_writer_output(struct run_writer *w, int out_fd, const char *path);
-/* Drains until the process pid is done, then completes the trace. Returns
- * when pid has exited (its wait status in *status), or earlier if the
- * process finished its trace and then exec()ed (*status = -1: the caller
- * waits for it). */
-void run_writer_run(struct run_writer *w, pid_t pid, int *status);
+/* Reads the GILTRACE_* sizes (one line per bad value), creates the memfd
+ * (close-on-exec) and lays the pool out. 0, or -1 after saying why. */
+int run_writer_create(struct run_writer *w, struct run_output *out);
+/* In the child, before exec: GILTRACE_SESSION (where to find the pool). */
+void run_writer_child_env(struct run_writer *w, pid_t giltrace_pid);
+/* Drains until the process root has exited (its wait status in *status,
+ * -1 if it could not be waited for), then completes every trace: those of
+ * processes still running end there. */
+void run_writer_run(struct run_writer *w, pid_t root, int *status);
 /* Wakes run_writer_run() (from the SIGCHLD handler; async-signal-safe). */
 void run_writer_poke(struct run_writer *w);
+void run_writer_free(struct run_writer *w);
 
 #endif

@@ -209,8 +209,11 @@ def case_not_python(tmp):
     check(lines == ["giltrace: no trace was written to %s: no CPython process with a GIL ran"
                     % trace], "unexpected stderr: %r" % e1)
     check(not os.path.exists(trace), "a non-Python program left a trace")
-    # Plain LD_PRELOAD: the exit status kept, one notice at exit.
+    # Plain LD_PRELOAD: the exit status kept; the notice at exit only where
+    # asked for (stderr is not a terminal here: by default, nothing).
     s, _, err = run(["sh", "-c", "exit 3"], env_extra=preloaded())
+    check(s == 3 and err == "", "sh under LD_PRELOAD: status %d, stderr %r" % (s, err))
+    s, _, err = run(["sh", "-c", "exit 3"], env_extra=preloaded({"GILTRACE_LOG": "stderr"}))
     check(s == 3, "sh exit status %d under LD_PRELOAD" % s)
     check(err.splitlines() == ["giltrace: no CPython interpreter in this process; nothing "
                                "was traced"], "plain LD_PRELOAD notice: %r" % err)
@@ -220,7 +223,7 @@ def case_bad_env(tmp):
     trace = os.path.join(tmp, "badenv.pftrace")
     bad = preloaded({"GILTRACE_OUTPUT": trace, "GILTRACE_RING_EVENTS": "lots",
                      "GILTRACE_COMPRESS": "13", "GILTRACE_FLUSH_MS": "-5",
-                     "GILTRACE_QUIET": "yes"})
+                     "GILTRACE_QUIET": "yes", "GILTRACE_LOG": "stderr"})
     s, out, err = run([PY, os.path.join(WORKLOADS, "countdown.py"), "300000", "2"],
                       env_extra=bad)
     check(s == 0 and out == "", "bad settings changed the program: %d %r" % (s, out))

@@ -1,0 +1,293 @@
+/* SPDX-License-Identifier: MIT */
+/* run_output.c — the files `giltrace run` writes into (see run_output.h). */
+#define _GNU_SOURCE
+#include "run_output.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+/* %p -> pid, %% -> % */
+static void expand(const char *tmpl, long pid, char *out, size_t n)
+{
+	size_t o = 0;
+	for (const char *p = tmpl; *p && o + 24 < n; p++) {
+		if (p[0] == '%' && p[1] == 'p') {
+			o += (size_t)snprintf(out + o, n - o, "%ld", pid);
+			p++;
+		} else if (p[0] == '%' && p[1] == '%') {
+			out[o++] = '%';
+			p++;
+		} else {
+			out[o++] = *p;
+		}
+	}
+	out[o] = 0;
+}
+
+/* trace.pftrace -> trace.<tag>.pftrace */
+static int insert(const char *in, const char *tag, char *out, size_t size)
+{
+	const char *slash = strrchr(in, '/');
+	const char *dot = strrchr(in, '.');
+	if (!dot || (slash && dot < slash))
+		dot = in + strlen(in);
+	int w = snprintf(out, size, "%.*s.%s%s", (int)(dot - in), in, tag, dot);
+	return w < 0 || (size_t)w >= size ? -ENAMETOOLONG : 0;
+}
+
+static int used(const struct run_output *o, const char *path)
+{
+	for (size_t i = 0; i < o->nused; i++)
+		if (!strcmp(o->used[i], path))
+			return 1;
+	return 0;
+}
+
+static void remember(struct run_output *o, const char *path)
+{
+	char **more = realloc(o->used, (o->nused + 1) * sizeof(*more));
+	if (!more)
+		return;
+	o->used = more;
+	if ((o->used[o->nused] = strdup(path)))
+		o->nused++;
+}
+
+/* Opens path for writing a trace: created if missing, never unlinked or
+ * replaced; a regular file is claimed (a second writer gets -EBUSY) and
+ * then truncated; a FIFO needs a reader. Sets *kind. */
+static int open_trace_file(const char *path, enum run_out_kind *kind, int *created)
+{
+	struct stat st;
+	*created = 0;
+	int flags = O_WRONLY | O_CLOEXEC | O_NOCTTY;
+	if (!stat(path, &st)) {
+		if (S_ISDIR(st.st_mode))
+			return -EISDIR;
+		if (S_ISFIFO(st.st_mode))
+			flags |= O_NONBLOCK; /* ENXIO at once if nobody reads */
+		else if (!S_ISREG(st.st_mode) && !S_ISCHR(st.st_mode))
+			return -EINVAL;
+	} else if (errno != ENOENT) {
+		return -errno;
+	} else {
+		flags |= O_CREAT | O_EXCL; /* then it is ours */
+	}
+	int fd = open(path, flags, 0644);
+	if (fd < 0 && errno == EEXIST && (flags & O_EXCL)) {
+		flags &= ~O_EXCL; /* a dangling symlink, or created meanwhile */
+		fd = open(path, flags, 0644);
+		flags &= ~O_CREAT;
+	}
+	if (fd < 0)
+		return -errno;
+	*created = !!(flags & O_CREAT);
+	if (fstat(fd, &st)) {
+		int err = errno;
+		close(fd);
+		return -err;
+	}
+	*kind = S_ISREG(st.st_mode) ? RUN_OUT_FILE : S_ISFIFO(st.st_mode) ? RUN_OUT_FIFO
+									   : RUN_OUT_DEVICE;
+	int rc = 0;
+	if (*kind == RUN_OUT_FIFO) {
+		if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK))
+			rc = -errno;
+	} else if (*kind == RUN_OUT_FILE) {
+		if (flock(fd, LOCK_EX | LOCK_NB))
+			rc = errno == EWOULDBLOCK ? -EBUSY : -errno;
+		else if (ftruncate(fd, 0))
+			rc = -errno;
+	}
+	if (rc) {
+		close(fd);
+		return rc;
+	}
+	return fd;
+}
+
+static void say_cannot(const char *path, int err)
+{
+	const char *why = err == EBUSY	 ? "another giltrace is writing it"
+			  : err == ENXIO ? "it is a FIFO that no process is reading"
+			  : err == EINVAL
+				  ? "it is not a regular file, a FIFO or a character device"
+				  : strerror(err);
+	gt_err("cannot write the trace to %s: %s", path, why);
+}
+
+static int open_root(struct run_output *o, const char *path)
+{
+	int fd = open_trace_file(path, &o->kind, &o->root_created);
+	if (fd < 0) {
+		say_cannot(path, -fd);
+		return -1;
+	}
+	o->root_fd = fd;
+	snprintf(o->root_path, sizeof(o->root_path), "%s", path);
+	remember(o, path);
+	return 0;
+}
+
+int run_output_prepare(struct run_output *o, const char *arg)
+{
+	memset(o, 0, sizeof(*o));
+	o->root_fd = -1;
+	/* Absolute now, its directory resolved: the program may change its
+	 * directory, and every trace of the run goes beside the first. */
+	char dir[PATH_MAX], real[PATH_MAX];
+	snprintf(dir, sizeof(dir), "%s", arg);
+	char *slash = strrchr(dir, '/');
+	const char *name = slash ? slash + 1 : arg;
+	if (slash)
+		*slash = 0;
+	if (!*name || !strcmp(name, ".") || !strcmp(name, "..")) {
+		gt_err("cannot write the trace to %s: Is a directory", arg);
+		return -1;
+	}
+	if (!realpath(slash ? (dir[0] ? dir : "/") : ".", real)) {
+		gt_err("cannot write the trace to %s: %s", arg, strerror(errno));
+		return -1;
+	}
+	int n = snprintf(o->tmpl, sizeof(o->tmpl), "%s/%s", strcmp(real, "/") ? real : "", name);
+	if (n < 0 || (size_t)n >= sizeof(o->tmpl) - 32) {
+		gt_err("the trace's path is too long: %s", arg);
+		return -1;
+	}
+	o->has_pid = strstr(o->tmpl, "%p") != NULL;
+	if (!o->has_pid)
+		return open_root(o, o->tmpl);
+	/* The name needs the pid: check the directory now, open later. */
+	const char *d = real;
+	int err = access(d, W_OK) ? errno : 0;
+	if (err) {
+		gt_err("cannot write a trace in %s: %s", d, strerror(err));
+		return -1;
+	}
+	return 0;
+}
+
+int run_output_open_root(struct run_output *o, pid_t pid)
+{
+	if (o->root_fd >= 0 || !o->has_pid)
+		return 0;
+	char path[PATH_MAX];
+	expand(o->tmpl, pid, path, sizeof(path));
+	return open_root(o, path);
+}
+
+int run_output_open_other(struct run_output *o, uint32_t pid, char *path, size_t size)
+{
+	if (o->kind == RUN_OUT_FIFO)
+		return -ENOTSUP;
+	if (o->kind == RUN_OUT_DEVICE) {
+		/* /dev/null and the like: every trace goes there too. */
+		snprintf(path, size, "%s", o->root_path);
+		enum run_out_kind kind;
+		int created;
+		return open_trace_file(path, &kind, &created);
+	}
+	char base[PATH_MAX], tag[32];
+	if (o->has_pid)
+		expand(o->tmpl, pid, base, sizeof(base));
+	int rc = -EEXIST;
+	for (int n = o->has_pid ? 0 : 1; n < 1000 && (rc == -EEXIST || rc == -EBUSY); n++) {
+		if (o->has_pid && n == 0)
+			snprintf(path, size, "%s", base);
+		else if (o->has_pid)
+			snprintf(tag, sizeof(tag), "%d", n + 1), rc = insert(base, tag, path, size);
+		else if (n == 1)
+			snprintf(tag, sizeof(tag), "%u", pid), rc = insert(o->root_path, tag, path, size);
+		else
+			snprintf(tag, sizeof(tag), "%u.%d", pid, n), rc = insert(o->root_path, tag, path, size);
+		if (rc == -ENAMETOOLONG)
+			return rc;
+		if (used(o, path)) {
+			rc = -EEXIST;
+			continue;
+		}
+		enum run_out_kind kind;
+		int created;
+		rc = open_trace_file(path, &kind, &created);
+		if (rc >= 0 && kind != RUN_OUT_FILE) {
+			close(rc); /* a device or FIFO with that name: not ours */
+			rc = -EEXIST;
+		}
+	}
+	if (rc >= 0)
+		remember(o, path);
+	return rc;
+}
+
+void run_output_discard_root(struct run_output *o)
+{
+	if (o->root_fd < 0)
+		return;
+	struct stat st;
+	if (o->root_created && !fstat(o->root_fd, &st) && S_ISREG(st.st_mode) && !st.st_size)
+		unlink(o->root_path);
+	close(o->root_fd);
+	o->root_fd = -1;
+}
+
+void run_output_free(struct run_output *o)
+{
+	if (o->root_fd >= 0)
+		close(o->root_fd);
+	o->root_fd = -1;
+	for (size_t i = 0; i < o->nused; i++)
+		free(o->used[i]);
+	free(o->used);
+	o->used = NULL;
+	o->nused = 0;
+}
+
+/* ---- one trace's sink --------------------------------------------------- */
+
+int run_sink_write(void *ctx, const void *data, size_t len)
+{
+	struct run_sink *s = ctx;
+	if (s->error)
+		return -s->error;
+	if (s->fd < 0) {
+		if (s->root) {
+			s->fd = s->out->root_fd;
+			s->out->root_fd = -1;
+			snprintf(s->path, sizeof(s->path), "%s", s->out->root_path);
+		} else {
+			s->fd = run_output_open_other(s->out, s->pid, s->path, sizeof(s->path));
+		}
+		if (s->fd < 0) {
+			s->error = -s->fd;
+			s->fd = -1;
+			return -s->error;
+		}
+	}
+	for (const char *p = data; len;) {
+		ssize_t n = write(s->fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			s->error = n < 0 ? errno : EIO;
+			return -s->error;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+void run_sink_close(struct run_sink *s)
+{
+	if (s->fd >= 0 && close(s->fd) && !s->error)
+		s->error = errno;
+	s->fd = -1;
+}
