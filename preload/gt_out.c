@@ -262,6 +262,11 @@ void gt_out_close(void)
 	gt_out.fd = -1;
 }
 
+uint64_t gt_out_end(void)
+{
+	return gt_out.cut_at >= 0 ? (uint64_t)gt_out.cut_at : gt_out.offset;
+}
+
 int gt_out_can_cut(void) { return gt_out.regular; }
 
 void gt_out_cut_before_next_write(uint64_t at) { gt_out.cut_at = (int64_t)at; }

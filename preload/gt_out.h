@@ -44,6 +44,8 @@ void gt_out_enter_own_table(void);
 void gt_out_leave_own_table(void);
 /* The trace is complete. */
 void gt_out_close(void);
+/* Where the trace's bytes end: written, less a cut still to be made. */
+uint64_t gt_out_end(void);
 /* Can bytes written be taken back (a regular file)? */
 int gt_out_can_cut(void);
 void gt_out_cut_before_next_write(uint64_t at);

@@ -135,7 +135,9 @@ static void tail_now(void)
 	calibrate();
 	if (gt_drain_flush(&W.drain) || !gt_out_can_cut())
 		return; /* nothing on disk yet (a forked child), or a pipe */
-	uint64_t at = gt_out.offset;
+	/* After an earlier failed exec with nothing written since, the old
+	 * tail is still to be cut: the new one replaces it. */
+	uint64_t at = gt_out_end();
 	if (!gt_drain_write_tail(&W.drain, W.tail_ticks))
 		gt_out_cut_before_next_write(at);
 }

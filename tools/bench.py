@@ -94,7 +94,8 @@ def bench_workloads(build, py, reps, tmp):
             ("run", [giltrace, "run", "-q", "--no-report", "-o", trace, "--"] + cmd, {}),
             ("run+report", [giltrace, "run", "-q", "-o", trace, "--"] + cmd, {}),
             # Plain LD_PRELOAD: a writer thread in the program.
-            ("preload", cmd, {"LD_PRELOAD": lib, "GILTRACE_OUTPUT": plain_trace}),
+            ("preload", cmd, {"LD_PRELOAD": lib, "GILTRACE_OUTPUT": plain_trace,
+                              "GILTRACE_LOG": "stderr"}),
         ]
         if controls:
             variants += [("idle thread", cmd, {"LD_PRELOAD": idle}),
@@ -142,7 +143,7 @@ def bench_hot_path(build, reps, tmp):
     variants = [("base", cmd, {}),
                 ("run", [giltrace, "run", "-q", "-o", fg, "--"] + cmd, {}),
                 ("preload", cmd, {"LD_PRELOAD": lib, "GILTRACE_OUTPUT": fg,
-                                  "GILTRACE_QUIET": "1"}),
+                                  "GILTRACE_QUIET": "1", "GILTRACE_LOG": "stderr"}),
                 ("idle thread", cmd, {"LD_PRELOAD": os.path.join(build, "tests",
                                                                  "libidle_thread.so")}),
                 ("pass-through", cmd, {"LD_PRELOAD": lib, "GILTRACE_DISABLE": "1"})]

@@ -33,19 +33,22 @@ static const char run_usage[] =
 	"every GIL wait, hold and handoff, then prints a summary on stderr.\n"
 	"\n"
 	"  -o, --output FILE  trace file (default: giltrace-<pid>.pftrace); a %p in\n"
-	"                     it becomes the pid\n"
+	"                     it becomes the pid. A regular file (created or\n"
+	"                     truncated), a FIFO being read, or a device such as\n"
+	"                     /dev/null (then no summary); never replaced\n"
 	"  -q, --quiet        print only the trace's path, not the summary\n"
 	"      --no-report    only record: do not read the trace back for the summary\n"
 	"                     and the convoy tracks (for long runs; giltrace report\n"
 	"                     --annotate FILE adds them later)\n"
-	"      --children     also trace programs CMD executes (each gets its own\n"
-	"                     FILE.<pid>.pftrace); fork()ed children always are\n"
+	"      --children     also trace programs CMD executes; fork()ed children\n"
+	"                     always are. Each process gets FILE's name with .<pid>\n"
+	"                     inserted, beside it\n"
 	"  -h, --help         this help\n"
 	"\n"
 	"Convoy episodes found in the trace are written into it as tracks.\n" GT_CONVOY_USAGE
 	"\n"
 	"Exit status: CMD's own (128+N if signal N ended it); 2 if giltrace could not\n"
-	"run it.\n";
+	"run it or cannot write FILE (said before CMD starts).\n";
 
 static pid_t child = -1;
 static struct run_writer writer;

@@ -25,6 +25,13 @@ requirements=(
   "cmd:npm            npm"
   "cmd:python3        python3"
 )
+# The distro's own interpreter is tested with its own test suite (test_os,
+# test_subprocess, ... under giltrace): Debian ships it separately.
+for py in /usr/bin/python3.[0-9] /usr/bin/python3.[0-9][0-9]; do
+  [[ -x $py ]] || continue
+  v=${py#/usr/bin/python}
+  requirements+=("file:/usr/lib/python$v/test/test_os.py libpython$v-testsuite")
+done
 
 have() {
   case $1 in

@@ -1221,7 +1221,8 @@ int gt_read_trace(const char *path, const struct gt_rd_callbacks *cb, struct gt_
 	if (fd != STDIN_FILENO)
 		close(fd);
 	if (!rc && !sum->bytes)
-		rc = fail(&r, "empty file: %s", path);
+		rc = fail(&r, "empty file: no trace was ever written into it (its process "
+			      "was killed before its first write, or it is not a trace)");
 	if (!rc)
 		rc = finish(&r);
 	rd_free(&r);

@@ -1,5 +1,6 @@
 # harm: forked children that run threads are ended by SIGTERM, SIGINT and
 # SIGKILL from their parent; the parent carries on
+# killed: 1
 # traces: run=4 plain=4
 import os
 import signal

@@ -1,4 +1,5 @@
 # harm: the process ends by SIGKILL (its default action) while threads run
+# killed: 1
 # traces: run=1 plain=1
 import os
 import signal

@@ -10,7 +10,7 @@ and every file it wrote must be byte-identical to the untraced run — apart
 from `giltrace run`'s own lines ("giltrace: ..."), and with nothing at all
 added under LD_PRELOAD. giltrace must leave exactly the traces the program's
 header announces (`# traces: run=N plain=M`), `giltrace run` must name every
-one it wrote, and each must read: Perfetto's trace processor with zero
+one it wrote (and say which processes were killed: `# killed: N`), and each must read: Perfetto's trace processor with zero
 import problems and the invariants (invariants.py), or — for a process
 killed outright, which leaves a trace without an end record — zero problems
 and our reader saying so.
@@ -24,7 +24,6 @@ program starts; nothing is ever replaced or removed.
 """
 import os
 import re
-import shutil
 import stat
 import subprocess
 import sys
@@ -33,11 +32,10 @@ import threading
 import time
 
 from invariants import check_trace
-from tplib import ROOT, Failure, check, env, kept_on_failure, main, preloaded, run, tp_query
+from tplib import ROOT, check, env, kept_on_failure, listed_traces, main, preloaded, run, tp_query
 
 PY = sys.argv[1]
 HARM = os.path.join(ROOT, "tests", "harm")
-LISTED = re.compile(r"^giltrace: (?:trace written to (\S.*?) \(open it|process \d+'s trace: (\S.*?)(?: \(|$))")
 
 
 def header(prog):
@@ -47,6 +45,9 @@ def header(prog):
             m = re.match(r"# traces: run=(\d+) plain=(\d+)", line)
             if m:
                 want["run"], want["plain"] = int(m.group(1)), int(m.group(2))
+            m = re.match(r"# killed: (\d+)", line)
+            if m:
+                want["killed"] = int(m.group(1))
             m = re.match(r"# wall: (\d+)", line)
             if m:
                 want["wall_ms"] = int(m.group(1))
@@ -123,11 +124,14 @@ def case(tmp, prog):
     compare(name, "giltrace run", (s1, o1, e1, files_under(dirs["run"])), untraced)
     tdir = os.path.join(base, "run", "traces")
     written = sorted(os.path.join(tdir, f) for f in os.listdir(tdir))
-    listed = sorted(m.group(1) or m.group(2) for m in map(LISTED.match, ours) if m)
+    listed = listed_traces("".join(ours))
     check(listed == written, "%s: giltrace run named %s, wrote %s (its lines: %s)"
           % (name, listed, written, ours))
     check(len(written) == want["run"], "%s: giltrace run wrote %d traces, expected %d: %s"
           % (name, len(written), want["run"], written))
+    killed = [l for l in ours if "was killed" in l]
+    check(len(killed) == want.get("killed", 0), "%s: %d traces said killed, expected %d: %s"
+          % (name, len(killed), want.get("killed", 0), ours))
     bad = [l for l in ours if "failed" in l or "Bad file descriptor" in l or "cannot" in l]
     check(not bad, "%s: giltrace run complained: %s" % (name, bad))
     check_traces(name, written)

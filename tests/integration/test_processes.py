@@ -20,6 +20,11 @@ leaves must satisfy the invariants (invariants.py), checked by Perfetto:
              record, but the trace up to the last chunk reads
   not-python a non-Python threaded program is untouched
   bad-env    bad GILTRACE_* values: one line each, defaults used, still traced
+             (by hand with GILTRACE_LOG=stderr; under giltrace run, said once
+             by giltrace however many processes read them)
+  children   --children: programs the command executes (through sh, through
+             subprocess with close_fds) get traces giltrace names; without it
+             only the command's own process is traced
   plain      LD_PRELOAD by hand with one GILTRACE_OUTPUT for a program whose
              Python child runs meanwhile: two complete traces, neither
              clobbering the other (also with compression off)
@@ -32,7 +37,8 @@ import tempfile
 import time
 
 from invariants import check_trace
-from tplib import WORKLOADS, check, env, giltrace_run, kept_on_failure, main, preloaded, run
+from tplib import (WORKLOADS, check, env, giltrace_run, kept_on_failure, listed_traces, main,
+                   preloaded, run)
 
 PY = sys.argv[1]
 GILTRACE_LINE = "giltrace: "
@@ -234,6 +240,44 @@ def case_bad_env(tmp):
     check_trace(trace, max_threads=3)
 
 
+def case_children(tmp):
+    """--children: programs the command executes join the run (through
+    giltrace's own descriptor table: close_fds leaves them nothing), each
+    with a trace giltrace names; the command itself need not be Python."""
+    child = ("import threading; t = threading.Thread(target=sum, args=(range(10**6),)); "
+             "t.start(); t.join(); print('child')")
+    code = (WITH_A_THREAD + "import subprocess, sys\n"
+            "print(subprocess.run([sys.executable, '-c', %r], close_fds=True,\n"
+            "                     capture_output=True).stdout.decode(), end='')\n" % child)
+    for stem, label, cmd, want in [
+            ("ch", "via sh", ["sh", "-c", '"$0" -c "$1"; "$0" -c "$1"', PY, child], "child\n" * 2),
+            ("py", "from Python", [PY, "-c", code], "child\n")]:
+        s, out, err = giltrace_run(os.path.join(tmp, stem + ".pftrace"), cmd, extra=["--children"])
+        check(s == 0 and out == want, "--children %s: %d %r %r" % (label, s, out, err))
+        written = sorted(os.path.join(tmp, f) for f in os.listdir(tmp) if f.startswith(stem + "."))
+        check(len(written) == 2 and listed_traces(err) == written,
+              "--children %s: wrote %s, named %s" % (label, written, listed_traces(err)))
+        for t in written:
+            check_trace(t)
+    # Without --children, only the command's own process.
+    s, out, err = giltrace_run(os.path.join(tmp, "no.pftrace"), [PY, "-c", code])
+    written = [f for f in os.listdir(tmp) if f.startswith("no.")]
+    check(s == 0 and written == ["no.pftrace"], "without --children: %s" % written)
+
+
+def case_bad_env_run(tmp):
+    """Under giltrace run a bad value is said once, by giltrace, however
+    many processes read it."""
+    trace = os.path.join(tmp, "benv.pftrace")
+    s, out, err = giltrace_run(trace, [PY, os.path.join(WORKLOADS, "forky.py")],
+                               env_extra={"GILTRACE_RING_EVENTS": "lots",
+                                          "GILTRACE_CLOCK": "sundial"})
+    check(s == 0, "forky under bad settings: %d %r" % (s, err))
+    for var in ("GILTRACE_RING_EVENTS", "GILTRACE_CLOCK"):
+        n = sum(var in l for l in err.splitlines())
+        check(n == 1, "%d lines about %s: %r" % (n, var, err))
+
+
 def case_plain(tmp):
     child = ("import threading; t = threading.Thread(target=sum, args=(range(10**6),)); "
              "t.start(); t.join()")
@@ -262,6 +306,7 @@ def test():
                          ("exits", case_exits), ("no-gil", case_no_gil),
                          ("sigkill", case_sigkill),
                          ("not-python", case_not_python), ("bad-env", case_bad_env),
+                         ("bad-env-run", case_bad_env_run), ("children", case_children),
                          ("plain", case_plain)]:
             sub = tempfile.mkdtemp(prefix=name + "-", dir=tmp)
             fn(sub)

@@ -7,6 +7,7 @@ our encoder and our reader cannot hide. Standard library only; Python 3.6+.
 import contextlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -59,6 +60,15 @@ def giltrace_run(trace, cmd, timeout=300, extra=(), env_extra=None):
     gt = env("GILTRACE")
     return run([gt, "run", "-q", "-o", trace] + list(extra) + ["--"] + list(cmd),
                timeout=timeout, env_extra=env_extra)
+
+
+LISTED = re.compile(r"^giltrace: (?:trace written to (\S.*?) \(open it|"
+                    r"process \d+'s trace: (\S.*?)(?: \(|$))")
+
+
+def listed_traces(err):
+    """The traces `giltrace run` says it wrote, from its stderr."""
+    return sorted(m.group(1) or m.group(2) for m in map(LISTED.match, err.splitlines()) if m)
 
 
 def traced_workload(tmp, name, py, args):
