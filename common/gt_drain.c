@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include "gt_clock.h"
@@ -18,63 +17,6 @@
 #define SETTLE_NS 50000000ull
 #define DISK_FLUSH_NS 1000000000ull
 #define NAME_REFRESH_NS 1000000000ull
-
-struct gt_drain_thread {
-	struct gt_enc_thread th;
-	uint64_t name_checked_ns;
-};
-
-/* ---- the pool ----------------------------------------------------------- */
-
-int gt_drain_pool_init(struct gt_drain_pool *p, const struct gt_shm *v)
-{
-	p->v = *v;
-	p->threads = calloc(v->hdr->nslots ? v->hdr->nslots : 1, sizeof(*p->threads));
-	return p->threads ? 0 : -ENOMEM;
-}
-
-void gt_drain_pool_free(struct gt_drain_pool *p)
-{
-	free(p->threads);
-	p->threads = NULL;
-}
-
-void gt_drain_release_ring(struct gt_event *ring, uint32_t ring_events)
-{
-	size_t bytes = (size_t)ring_events * sizeof(struct gt_event);
-	/* Shared memory (a memfd) keeps its pages unless they are removed;
-	 * private memory takes DONTNEED. */
-	if (madvise(ring, bytes, MADV_REMOVE))
-		madvise(ring, bytes, MADV_DONTNEED);
-}
-
-/* Gives slot i back: its thread is gone. */
-static void free_slot(struct gt_drain_pool *p, uint32_t i)
-{
-	struct gt_slot *s = &p->v.slots[i];
-	memset(&p->threads[i], 0, sizeof(p->threads[i]));
-	gt_drain_release_ring(gt_shm_ring(&p->v, i), p->v.mask + 1);
-	atomic_store_explicit(&s->head, 0, memory_order_relaxed);
-	atomic_store_explicit(&s->tail, 0, memory_order_relaxed);
-	atomic_store_explicit(&s->dropped, 0, memory_order_relaxed);
-	/* Release: pairs with the claiming CAS; a new owner sees the reset. */
-	atomic_store_explicit(&s->state, GT_SLOT_FREE, memory_order_release);
-}
-
-void gt_drain_pool_release_proc(struct gt_drain_pool *p, uint32_t proc)
-{
-	uint32_t high = atomic_load_explicit(&p->v.hdr->high, memory_order_acquire);
-	for (uint32_t i = 0; i < high; i++) {
-		struct gt_slot *s = &p->v.slots[i];
-		uint32_t st = atomic_load_explicit(&s->state, memory_order_acquire);
-		if ((st == GT_SLOT_ACTIVE || st == GT_SLOT_EXITED) && s->proc == proc)
-			free_slot(p, i);
-	}
-	struct gt_shm_proc *e = &p->v.procs[proc];
-	memset((char *)e + sizeof(e->state), 0, sizeof(*e) - sizeof(e->state));
-	/* Release: a recorder claiming the entry sees it cleared. */
-	atomic_store_explicit(&e->state, GT_PROC_FREE, memory_order_release);
-}
 
 /* ---- helpers ------------------------------------------------------------ */
 
@@ -263,7 +205,7 @@ static void finish_slot(struct gt_drain *d, uint32_t i, uint64_t now_ns)
 				  GT_END_THREAD_EXIT);
 	}
 	d->dropped += atomic_load(&s->dropped);
-	free_slot(d->pool, i);
+	gt_drain_pool_free_slot(d->pool, i);
 }
 
 /* Returns the number of events drained. */

@@ -29,7 +29,11 @@
 #include "gt_encoder.h"
 #include "gt_shm.h"
 
-struct gt_drain_thread;
+/* A ring slot's thread, as the encoder knows it. */
+struct gt_drain_thread {
+	struct gt_enc_thread th;
+	uint64_t name_checked_ns; /* when its OS name was last read */
+};
 
 /* The consumer's side of a pool. */
 struct gt_drain_pool {
@@ -40,6 +44,8 @@ struct gt_drain_pool {
 /* 0 or -ENOMEM. */
 int gt_drain_pool_init(struct gt_drain_pool *p, const struct gt_shm *v);
 void gt_drain_pool_free(struct gt_drain_pool *p);
+/* Slot i's thread is gone: its ring and its state go back. */
+void gt_drain_pool_free_slot(struct gt_drain_pool *p, uint32_t i);
 /* Process entry proc is gone for good (dead, or its image replaced): gives
  * back every slot it still holds, then the entry itself. Its drain must be
  * closed (or never opened). */

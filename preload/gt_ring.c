@@ -155,6 +155,13 @@ void gt_ring_wake_writer(void)
 	}
 }
 
+void gt_ring_kick_writer(void)
+{
+	struct gt_shm_hdr *h = gt_pool.v.hdr;
+	atomic_fetch_add(&h->wake, 1);
+	syscall(SYS_futex, (uint32_t *)&h->wake, FUTEX_WAKE, 1, NULL, NULL, 0);
+}
+
 static int claim(void)
 {
 	static atomic_flag warned = ATOMIC_FLAG_INIT;

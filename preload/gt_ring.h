@@ -53,6 +53,8 @@ static inline void gt_ring_commit(struct gt_event *e)
 
 /* Wakes the writer if it sleeps (it may be another process). */
 void gt_ring_wake_writer(void);
+/* Wakes it whatever it is doing: something it must not miss changed. */
+void gt_ring_kick_writer(void);
 
 /* The calling thread exits: no more events from it (the writer drains and
  * frees its ring). */

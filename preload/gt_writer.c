@@ -3,8 +3,7 @@
  * gt_writer.c — who completes this process's trace (see gt_writer.h).
  *
  * In a session (`giltrace run`) the giltrace process drains and writes;
- * here we only tell it where this process stands: TRACING, EXECING (with a
- * way back if exec fails) and FINISHED. With a private pool a writer thread
+ * gt_session.c only tells it where this process stands. With a private pool a writer thread
  * of ours runs common/gt_drain.c every GILTRACE_FLUSH_MS, or sooner when a
  * producer nudges, and writes the file (gt_out.c) from a descriptor table of
  * its own. It never keeps the process alive: when every other thread has
@@ -33,6 +32,7 @@
 #include "gt_log.h"
 #include "gt_out.h"
 #include "gt_ring.h"
+#include "gt_session.h"
 #include "gt_tls.h"
 #include "gt_tracer.h"
 
@@ -143,13 +143,6 @@ static void tail_now(void)
 }
 
 /* ---- the thread --------------------------------------------------------- */
-
-static void wake(void)
-{
-	struct gt_shm_hdr *h = gt_pool.v.hdr;
-	atomic_fetch_add(&h->wake, 1);
-	futex(&h->wake, FUTEX_WAKE, 1, NULL);
-}
 
 static void sleep_ms(unsigned ms)
 {
@@ -299,7 +292,7 @@ void gt_writer_fork_prepare(int stop)
 	if (!held_for_fork || !stop || W.external || !atomic_load(&gt_writer_running))
 		return;
 	atomic_store(&W.stop_req, 1);
-	wake();
+	gt_ring_kick_writer();
 	pthread_join(W.thread, NULL);
 	atomic_store(&gt_writer_running, 0);
 }
@@ -311,50 +304,13 @@ void gt_writer_fork_parent(void)
 	held_for_fork = 0;
 }
 
-/* The names of this process's threads still running go where a writer in
- * another process, which may come after we are gone, finds them. */
-static void leave_names(void)
-{
-	struct gt_shm *v = &gt_pool.v;
-	uint32_t high = atomic_load(&v->hdr->high);
-	for (uint32_t i = 0; i < high; i++) {
-		struct gt_slot *s = &v->slots[i];
-		if (atomic_load(&s->state) != GT_SLOT_ACTIVE || s->proc != (uint32_t)gt_pool.proc)
-			continue;
-		char path[64];
-		snprintf(path, sizeof(path), "/proc/self/task/%u/comm", s->tid);
-		int fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		char name[16] = {0};
-		ssize_t n = read(fd, name, 15);
-		close(fd);
-		if (n > 0 && name[n - 1] == '\n')
-			name[n - 1] = 0;
-		if (n > 0)
-			memcpy(s->exit_name, name, sizeof(name));
-	}
-}
-
-/* Tells the session's writer (release: it sees end_ticks and every event
- * published before). */
-static void set_proc_state(uint32_t state, uint64_t ticks)
-{
-	struct gt_shm_proc *p = gt_pool_proc();
-	if (!p)
-		return;
-	p->end_ticks = ticks;
-	atomic_store_explicit(&p->state, state, memory_order_release);
-	wake();
-}
-
 /* Asks the writer thread for something and waits for it, at most
  * timeout_ms. 1 if it was done. */
 static int ask_and_wait(_Atomic int *req, _Atomic uint32_t *done, unsigned timeout_ms)
 {
 	atomic_store(done, 0);
 	atomic_store(req, 1);
-	wake();
+	gt_ring_kick_writer();
 	uint64_t deadline = gt_clock_boottime_ns() + (uint64_t)timeout_ms * 1000000u;
 	while (!atomic_load(done)) {
 		uint64_t now = gt_clock_boottime_ns();
@@ -372,11 +328,9 @@ void gt_writer_finish(uint64_t end_ticks, unsigned timeout_ms)
 	if (!W.prepared)
 		return;
 	if (W.external) {
-		if (W.finished)
-			return;
+		if (!W.finished)
+			gt_session_finish(end_ticks);
 		W.finished = 1;
-		leave_names();
-		set_proc_state(GT_PROC_FINISHED, end_ticks);
 		return;
 	}
 	if (!lifecycle_lock(2000)) {
@@ -405,8 +359,7 @@ void gt_writer_exec_begin(uint64_t ticks)
 	if (!W.prepared || W.finished)
 		return;
 	if (W.external) {
-		leave_names();
-		set_proc_state(GT_PROC_EXECING, ticks);
+		gt_session_exec_begin(ticks);
 		return;
 	}
 	if (!lifecycle_lock(2000))
@@ -423,7 +376,7 @@ void gt_writer_exec_failed(void)
 {
 	/* Private pool: the tail is cut off before the next write. */
 	if (W.external && !W.finished)
-		set_proc_state(GT_PROC_TRACING, 0);
+		gt_session_exec_failed();
 }
 
 void gt_writer_forget(void)

@@ -248,7 +248,7 @@ def case_children(tmp):
              "t.start(); t.join(); print('child')")
     code = (WITH_A_THREAD + "import subprocess, sys\n"
             "print(subprocess.run([sys.executable, '-c', %r], close_fds=True,\n"
-            "                     capture_output=True).stdout.decode(), end='')\n" % child)
+            "                     stdout=subprocess.PIPE).stdout.decode(), end='')\n" % child)
     for stem, label, cmd, want in [
             ("ch", "via sh", ["sh", "-c", '"$0" -c "$1"; "$0" -c "$1"', PY, child], "child\n" * 2),
             ("py", "from Python", [PY, "-c", code], "child\n")]:
