@@ -182,6 +182,13 @@ def outputs(tmp):
     check(s == 0, "-o a device node: exit %d: %r" % (s, e))
     check(stat.S_ISCHR(os.stat(node).st_mode), "-o a device node: it is no longer one")
     check(b"is not a regular file: no summary" in e, "-o device: nothing said: %r" % e)
+    # A device that refuses writes (/dev/full): the program is unharmed,
+    # giltrace says the trace failed, the node stays.
+    full = os.path.join(tmp, "full")
+    os.mknod(full, 0o666 | stat.S_IFCHR, os.makedev(1, 7))
+    s, _, e = gt_run(full, tmp)
+    check(s == 0 and b"No space left on device" in e and stat.S_ISCHR(os.stat(full).st_mode),
+          "-o a full device: exit %d: %r" % (s, e))
     # /dev/null itself, where a regression cannot hurt: a private /dev.
     if os.geteuid() == 0:
         script = ('mount -t tmpfs none /dev && mknod -m 666 /dev/null c 1 3\n'
