@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -26,12 +27,17 @@
 
 #define PREFIX "giltrace: "
 
-/* Messages of the constructor, held until it knows where they go. */
+/* Messages held until they can go where they belong: the constructor's,
+ * until it knows where that is, and the writer thread's (its descriptor
+ * table of its own has no stderr), until a thread of the program finishes
+ * the trace and releases them. */
 static struct {
 	int on;
+	atomic_flag lock;
 	size_t len;
 	char buf[2048];
-} held;
+} held = {.lock = ATOMIC_FLAG_INIT};
+static __thread int defer_mine;
 
 static void write_all(int fd, const char *buf, size_t len)
 {
@@ -82,27 +88,41 @@ static void vlog(const char *fmt, va_list ap)
 		return;
 	}
 	size_t len = (size_t)m < sizeof(text) ? (size_t)m : sizeof(text) - 1;
-	if (!held.on) {
+	if (!held.on && !defer_mine) {
 		deliver(text, len);
-	} else if (held.len + len + 1 <= sizeof(held.buf)) {
+		errno = saved;
+		return;
+	}
+	while (atomic_flag_test_and_set_explicit(&held.lock, memory_order_acquire))
+		;
+	if (held.len + len + 1 <= sizeof(held.buf)) {
 		memcpy(held.buf + held.len, text, len);
 		held.len += len;
 		held.buf[held.len++] = 0;
 	}
+	atomic_flag_clear_explicit(&held.lock, memory_order_release);
 	errno = saved;
 }
 
 void gt_log_hold(void) { held.on = 1; }
 
+void gt_log_defer_mine(void) { defer_mine = 1; }
+
 void gt_log_release(void)
 {
+	char copy[sizeof(held.buf)];
+	while (atomic_flag_test_and_set_explicit(&held.lock, memory_order_acquire))
+		;
 	held.on = 0;
-	for (size_t at = 0; at < held.len;) {
-		size_t len = strlen(held.buf + at);
-		deliver(held.buf + at, len);
+	size_t n = held.len;
+	memcpy(copy, held.buf, n);
+	held.len = 0;
+	atomic_flag_clear_explicit(&held.lock, memory_order_release);
+	for (size_t at = 0; at < n;) {
+		size_t len = strlen(copy + at);
+		deliver(copy + at, len);
 		at += len + 1;
 	}
-	held.len = 0;
 }
 
 void gt_log_error(const char *fmt, ...)

@@ -21,5 +21,9 @@ void gt_log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * session, or this process's own policy), then releases them. */
 void gt_log_hold(void);
 void gt_log_release(void);
+/* The calling thread (the writer, in a descriptor table of its own) only
+ * holds its messages; gt_log_release(), from a thread of the program,
+ * delivers them. */
+void gt_log_defer_mine(void);
 
 #endif

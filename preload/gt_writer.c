@@ -193,6 +193,7 @@ static void *writer_main(void *arg)
 	(void)arg;
 	gt_tls.busy = 1; /* our own libc calls pass straight through the hooks */
 	gt_out_enter_own_table();
+	gt_log_defer_mine(); /* no stderr here: a program thread says it */
 	while (!atomic_load(&W.stop_req) && !atomic_load(&W.finish_req)) {
 		if (!W.calibrated && !(W.calibrated = gt_clock_calibrate(CALIBRATE_NS))) {
 			struct timespec pause = {0, 200000};
@@ -351,6 +352,7 @@ void gt_writer_finish(uint64_t end_ticks, unsigned timeout_ms)
 		 * exit, and the thread has nothing left to do but return. */
 		atomic_store(&gt_writer_running, 0);
 	}
+	gt_log_release(); /* what the writer thread had to say */
 	lifecycle_unlock();
 }
 
@@ -369,6 +371,7 @@ void gt_writer_exec_begin(uint64_t ticks)
 		tail_now();
 	else
 		ask_and_wait(&W.tail_req, &W.tail_done, TAIL_TIMEOUT_MS);
+	gt_log_release();
 	lifecycle_unlock();
 }
 

@@ -288,8 +288,10 @@ def case_plain(tmp):
     for compress in ("1", "0"):
         trace = os.path.join(tmp, "plain%s.pftrace" % compress)
         s, _, err = run([PY, "-c", code], env_extra=preloaded(
-            {"GILTRACE_OUTPUT": trace, "GILTRACE_COMPRESS": compress}))
+            {"GILTRACE_OUTPUT": trace, "GILTRACE_COMPRESS": compress, "GILTRACE_LOG": "stderr"}))
         check(s == 0, "plain LD_PRELOAD run failed: %s" % err)
+        # Said by the writer thread, delivered by the thread that finished.
+        check(("giltrace: wrote %s (" % trace) in err, "no 'wrote' line asked for: %r" % err)
         others = [f for f in os.listdir(tmp) if f.startswith("plain%s." % compress)
                   and f != os.path.basename(trace)]
         check(len(others) == 1, "expected the child's own trace beside %s: %s" % (trace, others))
