@@ -71,6 +71,16 @@ static int boot_sigaction(int s, const struct sigaction *a, struct sigaction *o)
 	gt_real_resolve();
 	return gt_real.sigaction(s, a, o);
 }
+static sighandler_t boot_signal(int s, sighandler_t h)
+{
+	gt_real_resolve();
+	return gt_real.signal(s, h);
+}
+static sighandler_t boot_sysv_signal(int s, sighandler_t h)
+{
+	gt_real_resolve();
+	return gt_real.sysv_signal(s, h);
+}
 static void boot_exit(int status)
 {
 	gt_real_resolve();
@@ -119,6 +129,8 @@ struct gt_real gt_real = {
 	.cond_timedwait = boot_cond_timedwait,
 	.cond_signal = boot_cond_signal,
 	.sigaction = boot_sigaction,
+	.signal = boot_signal,
+	.sysv_signal = boot_sysv_signal,
 	.exit_ = boot_exit,
 	.Exit = boot_Exit,
 	.execve = boot_execve,
@@ -188,6 +200,8 @@ void gt_real_resolve(void)
 	RESOLVE(cond_timedwait, "pthread_cond_timedwait", GT_COND_VERSION);
 	RESOLVE(cond_signal, "pthread_cond_signal", GT_COND_VERSION);
 	RESOLVE(sigaction, "sigaction", NULL);
+	RESOLVE(signal, "signal", NULL);
+	RESOLVE(sysv_signal, "sysv_signal", NULL);
 	RESOLVE(exit_, "_exit", NULL);
 	RESOLVE(Exit, "_Exit", NULL);
 	RESOLVE_OPTIONAL(execve, "execve");

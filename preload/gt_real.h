@@ -24,6 +24,8 @@ struct gt_real {
 	int (*cond_timedwait)(pthread_cond_t *, pthread_mutex_t *, const struct timespec *);
 	int (*cond_signal)(pthread_cond_t *);
 	int (*sigaction)(int, const struct sigaction *, struct sigaction *);
+	sighandler_t (*signal)(int, sighandler_t);
+	sighandler_t (*sysv_signal)(int, sighandler_t);
 	void (*exit_)(int);
 	void (*Exit)(int);
 	int (*execve)(const char *, char *const[], char *const[]);

@@ -13,7 +13,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/futex.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -26,6 +25,7 @@
 #include "gt_config.h"
 #include "gt_log.h"
 #include "gt_tracer.h"
+#include "gt_wake.h"
 
 struct gt_pool gt_pool;
 
@@ -127,9 +127,9 @@ struct gt_shm_proc *gt_pool_claim_proc(uint32_t flags)
 		return e;
 	}
 	atomic_fetch_add(&h->procs_refused, 1);
-	gt_log_error("more than %u traced processes at once: process %d is not traced "
+	gt_log_error("more than %u traced process%s at once: this one is not traced "
 		     "(see GILTRACE_MAX_PROCESSES)",
-		     h->nprocs, gt_proc.pid);
+		     h->nprocs, h->nprocs == 1 ? "" : "es");
 	return NULL;
 }
 
@@ -145,22 +145,9 @@ void gt_ring_forget_thread(void)
 
 /* ---- the slow path ------------------------------------------------------ */
 
-void gt_ring_wake_writer(void)
-{
-	struct gt_shm_hdr *h = gt_pool.v.hdr;
-	if (atomic_load_explicit(&h->sleeping, memory_order_relaxed)) {
-		atomic_fetch_add(&h->wake, 1);
-		/* Not FUTEX_PRIVATE: the writer may be another process. */
-		syscall(SYS_futex, (uint32_t *)&h->wake, FUTEX_WAKE, 1, NULL, NULL, 0);
-	}
-}
+void gt_ring_wake_writer(void) { gt_wake_nudge(gt_pool.v.hdr); }
 
-void gt_ring_kick_writer(void)
-{
-	struct gt_shm_hdr *h = gt_pool.v.hdr;
-	atomic_fetch_add(&h->wake, 1);
-	syscall(SYS_futex, (uint32_t *)&h->wake, FUTEX_WAKE, 1, NULL, NULL, 0);
-}
+void gt_ring_kick_writer(void) { gt_wake_kick(gt_pool.v.hdr); }
 
 static int claim(void)
 {

@@ -51,7 +51,8 @@ static inline void gt_ring_commit(struct gt_event *e)
 	atomic_store_explicit(gt_tls.headp, ++gt_tls.head, memory_order_release);
 }
 
-/* Wakes the writer if it sleeps (it may be another process). */
+/* Wakes the writer if it sleeps (it may be another process): a ring is
+ * filling. Best effort, see common/gt_wake.h. */
 void gt_ring_wake_writer(void);
 /* Wakes it whatever it is doing: something it must not miss changed. */
 void gt_ring_kick_writer(void);

@@ -101,3 +101,47 @@ GT_EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction *
 		*old = prev;
 	return 0;
 }
+
+/* glibc's signal() and its relatives set the handler through the internal
+ * __sigaction, not through ours: without these a handler installed with
+ * signal() would leave us believing we still stand in for the default, and
+ * sigaction() queries would then report SIG_DFL wrongly. */
+static sighandler_t via_signal(int sig, sighandler_t handler,
+			       sighandler_t (*real)(int, sighandler_t))
+{
+	int i = watched_index(sig);
+	if (i < 0 || atomic_load(&gt_state) == GT_OFF)
+		return real(sig, handler);
+	int was = atomic_load(&standing_in[i]);
+	if (handler == SIG_DFL && gt_tracing()) {
+		sighandler_t old = SIG_DFL;
+		if (!was) {
+			struct sigaction prev;
+			if (gt_real.sigaction(sig, NULL, &prev))
+				return SIG_ERR;
+			old = prev.sa_handler;
+		}
+		stand_in(i);
+		return old;
+	}
+	sighandler_t old = real(sig, handler);
+	if (old == SIG_ERR)
+		return old;
+	atomic_store(&standing_in[i], 0);
+	return was ? SIG_DFL : old;
+}
+
+GT_EXPORT sighandler_t signal(int sig, sighandler_t handler)
+{
+	return via_signal(sig, handler, gt_real.signal);
+}
+
+GT_EXPORT sighandler_t bsd_signal(int sig, sighandler_t handler)
+{
+	return via_signal(sig, handler, gt_real.signal); /* the same in glibc */
+}
+
+GT_EXPORT sighandler_t sysv_signal(int sig, sighandler_t handler)
+{
+	return via_signal(sig, handler, gt_real.sysv_signal);
+}

@@ -35,6 +35,7 @@
 #include "gt_session.h"
 #include "gt_tls.h"
 #include "gt_tracer.h"
+#include "gt_wake.h"
 
 _Atomic int gt_writer_running;
 
@@ -147,12 +148,11 @@ static void tail_now(void)
 static void sleep_ms(unsigned ms)
 {
 	struct gt_shm_hdr *h = gt_pool.v.hdr;
-	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-	uint32_t seen = atomic_load(&h->wake);
-	atomic_store(&h->sleeping, 1);
+	uint32_t seen = gt_wake_sample(h);
+	/* Requests are made before a kick: seen after the sample, they are
+	 * not slept through. */
 	if (!atomic_load(&W.stop_req) && !atomic_load(&W.finish_req) && !atomic_load(&W.tail_req))
-		futex(&h->wake, FUTEX_WAIT, seen, &ts);
-	atomic_store(&h->sleeping, 0);
+		gt_wake_sleep(h, seen, ms);
 }
 
 /* Is this thread the process's last one that has not exited? The main

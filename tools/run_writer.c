@@ -16,7 +16,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/futex.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -31,6 +30,7 @@
 #include "cli.h"
 #include "gt_clock.h"
 #include "gt_shm_msg.h"
+#include "gt_wake.h"
 
 #define CALIBRATE_NS 2000000ull
 
@@ -115,20 +115,8 @@ void run_writer_child_env(struct run_writer *w, pid_t giltrace_pid)
 
 void run_writer_poke(struct run_writer *w)
 {
-	if (!w->map)
-		return;
-	atomic_fetch_add(&w->v.hdr->wake, 1);
-	syscall(SYS_futex, (uint32_t *)&w->v.hdr->wake, FUTEX_WAKE, 1, NULL, NULL, 0);
-}
-
-/* Sleeps until poked or ms have passed. */
-static void sleep_ms(struct run_writer *w, uint32_t seen, unsigned ms)
-{
-	struct gt_shm_hdr *h = w->v.hdr;
-	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-	atomic_store(&h->sleeping, 1);
-	syscall(SYS_futex, (uint32_t *)&h->wake, FUTEX_WAIT, seen, &ts, NULL, 0);
-	atomic_store(&h->sleeping, 0);
+	if (w->map)
+		gt_wake_kick(w->v.hdr);
 }
 
 /* ---- messages ----------------------------------------------------------- */
@@ -298,7 +286,7 @@ void run_writer_run(struct run_writer *w, pid_t root, int *status)
 	w->root = root;
 	*status = -1;
 	for (;;) {
-		uint32_t seen = atomic_load(&w->v.hdr->wake);
+		uint32_t seen = gt_wake_sample(w->v.hdr);
 		int busy = 0;
 		/* Before the first rate measurement nothing can be converted. */
 		w->calibrated = gt_clock_calibrate(CALIBRATE_NS);
@@ -310,12 +298,12 @@ void run_writer_run(struct run_writer *w, pid_t root, int *status)
 			if (r < 0)
 				*status = -1;
 			while (!gt_clock_calibrate(CALIBRATE_NS))
-				sleep_ms(w, atomic_load(&w->v.hdr->wake), 1);
+				gt_wake_sleep(w->v.hdr, gt_wake_sample(w->v.hdr), 1);
 			pass(w, 1);
 			relay_messages(w);
 			return;
 		}
-		sleep_ms(w, seen, busy || !w->calibrated ? 1 : w->v.hdr->flush_ms);
+		gt_wake_sleep(w->v.hdr, seen, busy || !w->calibrated ? 1 : w->v.hdr->flush_ms);
 	}
 }
 

@@ -22,6 +22,8 @@ leaves must satisfy the invariants (invariants.py), checked by Perfetto:
   bad-env    bad GILTRACE_* values: one line each, defaults used, still traced
              (by hand with GILTRACE_LOG=stderr; under giltrace run, said once
              by giltrace however many processes read them)
+  signal-api signal(), bsd_signal(), sysv_signal() set handlers that
+             sigaction() then reports (glibc bypasses our sigaction hook)
   children   --children: programs the command executes (through sh, through
              subprocess with close_fds) get traces giltrace names; without it
              only the command's own process is traced
@@ -265,6 +267,38 @@ def case_children(tmp):
     check(s == 0 and written == ["no.pftrace"], "without --children: %s" % written)
 
 
+SIGNAL_API = WITH_A_THREAD + """
+import ctypes, signal
+libc = ctypes.CDLL(None)
+HANDLER = ctypes.CFUNCTYPE(None, ctypes.c_int)
+mine = HANDLER(lambda s: None)
+libc.signal.restype = ctypes.c_void_p
+libc.signal.argtypes = [ctypes.c_int, ctypes.c_void_p]
+def query(sig):
+    old = ctypes.create_string_buffer(256)
+    libc.sigaction(sig, None, old)
+    return ctypes.c_void_p.from_buffer(old).value or 0
+want = ctypes.cast(mine, ctypes.c_void_p).value
+for name, set_ in (("signal", libc.signal), ("sysv_signal", libc.sysv_signal),
+                   ("bsd_signal", libc.bsd_signal)):
+    set_.restype = ctypes.c_void_p
+    set_.argtypes = [ctypes.c_int, ctypes.c_void_p]
+    prev = set_(signal.SIGHUP, ctypes.cast(mine, ctypes.c_void_p))
+    print(name, "installed:", query(signal.SIGHUP) == want, "previous:", prev or 0)
+    print(name, "back to default, returns mine:", set_(signal.SIGHUP, None) == want,
+          "reads default:", query(signal.SIGHUP) == 0)
+"""
+
+
+def case_signal_api(tmp):
+    """signal() and its relatives (which glibc implements without calling
+    sigaction()) are seen: sigaction() queries tell the truth afterwards,
+    with giltrace standing in for SIGHUP's default action or not."""
+    s, out, err = same_as_plain([PY, "-c", SIGNAL_API], os.path.join(tmp, "sig.pftrace"))
+    check(s == 0 and out.count("True") == 9 and "False" not in out,
+          "signal() under giltrace: %r %r" % (out, err))
+
+
 def case_bad_env_run(tmp):
     """Under giltrace run a bad value is said once, by giltrace, however
     many processes read it."""
@@ -309,6 +343,7 @@ def test():
                          ("sigkill", case_sigkill),
                          ("not-python", case_not_python), ("bad-env", case_bad_env),
                          ("bad-env-run", case_bad_env_run), ("children", case_children),
+                         ("signal-api", case_signal_api),
                          ("plain", case_plain)]:
             sub = tempfile.mkdtemp(prefix=name + "-", dir=tmp)
             fn(sub)
