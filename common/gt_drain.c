@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "gt_clock.h"
+#include "gt_procfs.h"
 
 /* A release is settled as voluntary once this much time passed without the
  * handshake that would make it forced (which follows within microseconds). */
@@ -38,16 +39,10 @@ static ssize_t read_proc(const struct gt_drain *d, const char *what, char *out, 
 {
 	char path[96];
 	snprintf(path, sizeof(path), "/proc/%u/%s", d->pid, what);
-	out[0] = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	ssize_t n = read(fd, out, size - 1);
-	close(fd);
+	ssize_t n = gt_procfs_read(path, out, size);
 	if (n < 0)
-		n = 0;
-	out[n] = 0;
-	return n;
+		out[0] = 0;
+	return n < 0 ? 0 : n;
 }
 
 static void read_comm(const struct gt_drain *d, uint32_t tid, char out[16])

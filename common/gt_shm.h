@@ -130,6 +130,8 @@ struct gt_shm_hdr {
 	uint32_t ring_events; /* a power of two */
 	uint32_t nprocs;      /* process entries */
 	uint64_t size;        /* bytes of the whole mapping */
+	uint64_t session;     /* a session's random id (GILTRACE_SESSION): a pid
+			       * reused by another giltrace is not this run */
 	int32_t compress;     /* GILTRACE_COMPRESS, GILTRACE_FLUSH_MS: the */
 	uint32_t flush_ms;    /* settings of whoever laid the pool out */
 	_Atomic uint32_t high;      /* slots ever used: drain [0, high) */
@@ -189,6 +191,30 @@ static inline struct gt_event *gt_shm_ring(const struct gt_shm *v, uint32_t slot
 {
 	return v->rings + (size_t)slot * (v->mask + 1);
 }
+
+/* Shrinks a pool to at most budget bytes of address space: fewer rings
+ * first (down to 8), then shorter ones (down to 1024 events). Returns 1 if
+ * it had to. For a process with an address-space limit (ulimit -v), where
+ * the reservation counts although nothing of it is committed: the program
+ * must keep the room it had. */
+static inline int gt_shm_fit(uint32_t nprocs, uint32_t *nslots, uint32_t *ring_events,
+			     uint64_t budget)
+{
+	int shrunk = 0;
+	while (gt_shm_size(nprocs, *nslots, *ring_events) > budget) {
+		if (*nslots > 8)
+			*nslots = *nslots / 2 > 8 ? *nslots / 2 : 8;
+		else if (*ring_events > 1024)
+			*ring_events /= 2;
+		else
+			break;
+		shrunk = 1;
+	}
+	return shrunk;
+}
+
+/* The share of an address-space limit a pool may take (an eighth). */
+static inline uint64_t gt_shm_budget(uint64_t as_limit) { return as_limit / 8; }
 
 /* Writes a fresh pool's header into zeroed memory of gt_shm_size() bytes
  * (every slot and entry FREE); the magic is stored last, with release. */

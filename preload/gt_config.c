@@ -67,21 +67,24 @@ int gt_config_expand(const char *tmpl, int pid, char *out, unsigned long size)
 	return 0;
 }
 
-/* GILTRACE_SESSION=PID:FD */
+/* GILTRACE_SESSION=PID:FD:ID (ID in hex) */
 static void parse_session(void)
 {
 	const char *s = getenv("GILTRACE_SESSION");
 	if (!s)
 		return;
 	int pid, fd, end = 0;
-	if (sscanf(s, "%d:%d%n", &pid, &fd, &end) != 2 || s[end] || pid <= 0 || fd < 0) {
-		gt_log_error("GILTRACE_SESSION=%s is not PID:FD; writing the trace from this "
+	unsigned long long id;
+	if (sscanf(s, "%d:%d:%llx%n", &pid, &fd, &id, &end) != 3 || s[end] || pid <= 0 ||
+	    fd < 0) {
+		gt_log_error("GILTRACE_SESSION=%s is not PID:FD:ID; writing the trace from this "
 			     "process",
 			     s);
 		return;
 	}
 	gt_cfg.session_pid = pid;
 	gt_cfg.session_fd = fd;
+	gt_cfg.session_id = id;
 }
 
 static void parse_log(void)

@@ -14,8 +14,9 @@
 struct gt_config {
 	char output[PATH_MAX]; /* GILTRACE_OUTPUT: path template, %p = pid */
 	int root_pid;          /* GILTRACE_ROOT_PID: set by `giltrace run` */
-	int session_pid;       /* GILTRACE_SESSION=PID:FD: `giltrace run`'s pool, */
-	int session_fd;        /* in that process's descriptor table; 0 if none */
+	int session_pid;       /* GILTRACE_SESSION=PID:FD:ID: `giltrace run`'s pool, */
+	int session_fd;        /* in that process's descriptor table (0 if */
+	unsigned long long session_id; /* none), and the run's id */
 	int children;          /* GILTRACE_CHILDREN: trace exec'd descendants */
 	unsigned ring_events;  /* GILTRACE_RING_EVENTS: per-thread ring size */
 	unsigned max_threads;  /* GILTRACE_MAX_THREADS: rings available */

@@ -17,10 +17,13 @@
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "gt_config.h"
+#include "gt_procfs.h"
 #include "gt_ring.h"
 #include "gt_shm_msg.h"
 #include "gt_tracer.h"
@@ -51,6 +54,18 @@ static void write_all(int fd, const char *buf, size_t len)
 	}
 }
 
+/* Is stderr this process's controlling terminal, where a person reads it?
+ * Not merely "a tty": a program's fd 2 may be a pty master it drives, whose
+ * other side is some program's input. */
+static int stderr_is_the_terminal(void)
+{
+	struct stat st;
+	if (fstat(STDERR_FILENO, &st) || !S_ISCHR(st.st_mode))
+		return 0;
+	long long tty = gt_procfs_stat_number("/proc/self/stat", 7);
+	return tty > 0 && (unsigned long long)tty == (uint32_t)st.st_rdev;
+}
+
 /* Puts one message (text without prefix or newline) where it belongs. */
 static void deliver(const char *text, size_t len)
 {
@@ -62,7 +77,7 @@ static void deliver(const char *text, size_t len)
 	if (gt_cfg.session_pid && !gt_proc.eligible)
 		return; /* under giltrace run, a process that does not trace */
 	int fd = -1;
-	if (gt_cfg.log == GT_LOG_STDERR || (gt_cfg.log == GT_LOG_TTY && isatty(STDERR_FILENO)))
+	if (gt_cfg.log == GT_LOG_STDERR || (gt_cfg.log == GT_LOG_TTY && stderr_is_the_terminal()))
 		fd = STDERR_FILENO;
 	else if (gt_cfg.log == GT_LOG_FILE) /* open for this message only */
 		fd = open(gt_cfg.log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "gt_config.h"
+#include "gt_procfs.h"
 #include "gt_tracer.h"
 
 struct gt_out gt_out = {.fd = -1, .cut_at = -1};
@@ -46,26 +47,12 @@ static int insert(const char *in, char *out, size_t size, const char *tag)
  * start time's resolution). */
 static int64_t process_start_ns(void)
 {
-	char buf[1024];
-	int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	ssize_t n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = 0;
-	const char *p = strrchr(buf, ')');
-	int field = 2;
-	for (; p && *p && field < 22; p++)
-		if (*p == ' ')
-			field++;
-	if (!p)
-		return 0;
+	long long ticks = gt_procfs_stat_number("/proc/self/stat", 22);
 	long hz = sysconf(_SC_CLK_TCK);
+	if (ticks < 0)
+		return 0;
 	if (hz <= 0)
 		hz = 100;
-	int64_t ticks = (int64_t)strtoull(p, NULL, 10);
 	struct timespec boot, real;
 	clock_gettime(CLOCK_BOOTTIME, &boot);
 	clock_gettime(CLOCK_REALTIME, &real);
@@ -76,10 +63,11 @@ static int64_t process_start_ns(void)
 
 /* Opens and claims path. -EBUSY: another live process writes it; -EEXIST:
  * an earlier image of this process (it exec()ed itself) or another process
- * of this run wrote it since we started, and it must be kept. */
-static int claim(const char *path, int keep_recent)
+ * of this run wrote it since we started, and it must be kept — or, with
+ * fresh, it exists at all. */
+static int claim(const char *path, int keep_recent, int fresh)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOCTTY, 0644);
+	int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOCTTY | (fresh ? O_EXCL : 0), 0644);
 	if (fd < 0)
 		return -errno;
 	struct stat st;
@@ -145,7 +133,7 @@ static int first_open(void)
 	struct stat st;
 	if (!stat(base, &st) && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
 		snprintf(gt_out.path, sizeof(gt_out.path), "%s", base);
-		int fd = claim(base, 0);
+		int fd = claim(base, 0, 0);
 		gt_out.opened = fd >= 0;
 		return fd;
 	}
@@ -156,8 +144,10 @@ static int first_open(void)
 		int c = candidate(base, own, first, n, cand, sizeof(cand));
 		if (c < 0)
 			return c;
+		/* The name itself may be truncated (an earlier run's trace); a
+		 * name derived from it is only ever a new file. */
 		if (!c)
-			rc = claim(cand, 1);
+			rc = claim(cand, 1, strcmp(cand, base) != 0);
 	}
 	if (rc < 0)
 		return rc;

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -43,6 +44,15 @@ static void use(void *base, size_t size, int shared)
 
 int gt_pool_init(unsigned nslots, unsigned ring_events)
 {
+	struct rlimit rl;
+	if (!getrlimit(RLIMIT_AS, &rl) && rl.rlim_cur != RLIM_INFINITY) {
+		uint32_t s = nslots, r = ring_events;
+		if (gt_shm_fit(1, &s, &r, gt_shm_budget(rl.rlim_cur)))
+			gt_log_error("an address-space limit (ulimit -v) leaves room for %u threads' "
+				     "rings of %u events",
+				     s, r);
+		nslots = s, ring_events = r;
+	}
 	size_t size = gt_shm_size(1, nslots, ring_events);
 	void *base = mmap(NULL, size, PROT_READ | PROT_WRITE,
 			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -58,13 +68,13 @@ int gt_pool_init(unsigned nslots, unsigned ring_events)
  * closes or reuses every descriptor cannot touch it, and a process that
  * giltrace did not start directly (a fork()ed or exec()ed descendant) can
  * still join. Needs the same user as giltrace (ptrace read access). */
-int gt_pool_join(int pid, int fd)
+int gt_pool_join(int pid, int fd, uint64_t id)
 {
 	char path[64];
 	snprintf(path, sizeof(path), "/proc/%d/fd/%d", pid, fd);
 	int mfd = open(path, O_RDWR | O_CLOEXEC);
 	if (mfd < 0)
-		return -errno;
+		return errno == ENOENT ? -ESRCH : -errno; /* that giltrace is gone */
 	struct stat st;
 	long page = sysconf(_SC_PAGESIZE);
 	int rc = -EINVAL;
@@ -77,6 +87,10 @@ int gt_pool_join(int pid, int fd)
 	size_t size = ((const struct gt_shm_hdr *)head)->size;
 	if (!gt_shm_valid(head, (size_t)st.st_size))
 		goto out;
+	if (((const struct gt_shm_hdr *)head)->session != id) {
+		rc = -ESRCH; /* another run's, under a reused pid */
+		goto out;
+	}
 	base = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, mfd, 0);
 	if (base == MAP_FAILED) {
 		rc = -errno;
@@ -243,7 +257,12 @@ void gt_ring_thread_exit(void)
 	prctl(PR_GET_NAME, s->exit_name, 0, 0, 0);
 	/* Release: the writer that sees EXITED sees every event before. */
 	atomic_store_explicit(&s->state, GT_SLOT_EXITED, memory_order_release);
-	/* A writer thread may now be the last thread of the process, and it
-	 * must not be what keeps the process alive (gt_writer.c). */
-	gt_ring_wake_writer();
+	/* Only the writer frees the slot. When slots run short (bursts of
+	 * short-lived threads), have it do so now rather than at its next
+	 * period; otherwise leave it asleep: a syscall here makes every thread's
+	 * exit slower, and CPython 3.12+ warns at fork() about threads that are
+	 * joined but not yet gone. */
+	struct gt_shm_hdr *h = gt_pool.v.hdr;
+	if (atomic_load_explicit(&h->high, memory_order_relaxed) >= h->nslots - h->nslots / 4)
+		gt_ring_wake_writer();
 }

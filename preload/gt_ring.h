@@ -65,9 +65,9 @@ void gt_ring_thread_exit(void);
  * process alone. 0 or -errno. */
 int gt_pool_init(unsigned nslots, unsigned ring_events);
 /* Joins the session pool of `giltrace run` (process pid, descriptor fd in
- * it): maps it from /proc/<pid>/fd/<fd> and keeps no descriptor. 0 or
- * -errno. */
-int gt_pool_join(int pid, int fd);
+ * it, the run's id): maps it from /proc/<pid>/fd/<fd> and keeps no
+ * descriptor. 0, -ESRCH if that run is over, or -errno. */
+int gt_pool_join(int pid, int fd, uint64_t id);
 /* In a forked child: forget the parent's rings. A session's pool stays
  * mapped (the child records into it as a process of its own); a private
  * one is emptied. */

@@ -25,6 +25,7 @@
 #include "gt_config.h"
 #include "gt_gil.h"
 #include "gt_log.h"
+#include "gt_procfs.h"
 #include "gt_python.h"
 #include "gt_real.h"
 #include "gt_ring.h"
@@ -165,16 +166,21 @@ static void in_child(void)
 
 /* ---- construction and exit ---------------------------------------------- */
 
-/* Under `giltrace run` the process records into the run's shared pool;
- * if it cannot join it (another user's giltrace after a setuid, say), it
- * writes its own trace, as with plain LD_PRELOAD. */
-static void join_session(void)
+/* Under `giltrace run` the process records into the run's shared pool. If
+ * that run is over (a daemon that outlived it starts Python later), it is
+ * not traced: nobody would name or read its trace. If it cannot join for
+ * another reason (another user's giltrace, after a setuid), it writes its
+ * own trace, as with plain LD_PRELOAD. Returns 0 if it is to be traced. */
+static int join_session(void)
 {
-	int rc = gt_pool_join(gt_cfg.session_pid, gt_cfg.session_fd);
+	int rc = gt_pool_join(gt_cfg.session_pid, gt_cfg.session_fd, gt_cfg.session_id);
+	if (rc == -ESRCH)
+		return -1;
 	if (rc)
 		gt_log_error("cannot join giltrace's session (%s); this process writes its own "
 			     "trace",
 			     strerror(-rc));
+	return 0;
 }
 
 static __attribute__((constructor(101))) void gt_init(void)
@@ -198,9 +204,9 @@ static __attribute__((constructor(101))) void gt_init(void)
 			if (!gt_cfg.session_pid)
 				gt_proc.no_trace_reason = "no CPython interpreter in this process";
 		} else {
-			if (gt_cfg.session_pid)
-				join_session();
-			if (gt_py.free_threaded) {
+			if (gt_cfg.session_pid && join_session()) {
+				/* the run is over: pass everything through */
+			} else if (gt_py.free_threaded) {
 				if (gt_proc.is_root)
 					gt_log_info("CPython %s is a free-threading build: it has no "
 						    "GIL to trace; nothing is traced",
@@ -232,14 +238,9 @@ int gt_parent_preloaded(void)
 {
 	char path[64], buf[8192];
 	snprintf(path, sizeof(path), "/proc/%d/environ", (int)getppid());
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	ssize_t n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
+	ssize_t n = gt_procfs_read(path, buf, sizeof(buf));
 	if (n <= 0)
 		return 0;
-	buf[n] = 0;
 	for (char *p = buf; p < buf + n; p += strlen(p) + 1)
 		if (!strncmp(p, "LD_PRELOAD=", 11) && strstr(p, "libgiltrace"))
 			return 1;

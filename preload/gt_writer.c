@@ -31,6 +31,7 @@
 #include "gt_drain.h"
 #include "gt_log.h"
 #include "gt_out.h"
+#include "gt_procfs.h"
 #include "gt_ring.h"
 #include "gt_session.h"
 #include "gt_tls.h"
@@ -162,30 +163,15 @@ static void sleep_ms(unsigned ms)
  * 1: alone; 2: the main thread is gone but others run; 0: otherwise. */
 static int alone(void)
 {
-	char buf[512];
-	int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	char buf[1024];
+	if (gt_procfs_read("/proc/self/stat", buf, sizeof(buf)) <= 0)
 		return 0;
-	ssize_t n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
+	const char *state = gt_procfs_stat_field(buf, 3);
+	const char *threads = gt_procfs_stat_field(buf, 20);
+	if (!state || !threads || (*state != 'Z' && *state != 'X'))
 		return 0;
-	buf[n] = 0;
-	/* "pid (comm) S ppid ...": the state, then num_threads, field 20. */
-	const char *p = strrchr(buf, ')');
-	if (!p || p[1] != ' ')
-		return 0;
-	char state = p[2];
-	if (state != 'Z' && state != 'X')
-		return 0;
-	long threads = 0;
-	int field = 3;
-	for (p += 2; *p && field < 20; p++)
-		if (*p == ' ')
-			field++;
-	threads = strtol(p, NULL, 10);
 	/* The zombie main thread still counts, and so do we. */
-	return threads <= 2 ? 1 : 2;
+	return strtol(threads, NULL, 10) <= 2 ? 1 : 2;
 }
 
 static void *writer_main(void *arg)

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "gt_procfs.h"
 #include "report.h"
 #include "run_writer.h"
 
@@ -59,13 +60,34 @@ static void on_child(int sig)
 	run_writer_poke(&writer);
 }
 
-/* Pass signals on, except the ones the terminal already sent the child
- * (same process group): those arrive with si_code SI_KERNEL. */
+/* Is pid the command or one of its descendants? (Async-signal-safe: read
+ * and parse /proc/PID/stat up the parent chain.) */
+static int in_the_run(pid_t pid)
+{
+	for (int depth = 0; depth < 64 && pid > 1 && pid != getpid(); depth++) {
+		if (pid == child)
+			return 1;
+		char path[48];
+		snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+		pid = (pid_t)gt_procfs_stat_number(path, 4); /* the parent */
+	}
+	return 0;
+}
+
+/* Pass signals on to the command, except those that reached it already:
+ * the terminal's (Ctrl-C, Ctrl-\\, a hangup: sent by the kernel to the whole
+ * foreground process group, the command's too), and those the command or
+ * a descendant sent (killpg(0, ...) reaches us as a member of its group).
+ * A signal someone else sends to the whole group (kill -- -PGID) cannot be
+ * told from one sent to giltrace alone; docs/design.md says what to do. */
 static void forward(int sig, siginfo_t *si, void *uc)
 {
 	(void)uc;
-	if (child > 0 && !(si && si->si_code == SI_KERNEL && (sig == SIGINT || sig == SIGQUIT)))
+	int saved = errno;
+	if (child > 0 && !(si && si->si_code == SI_KERNEL) &&
+	    !(si && si->si_code == SI_USER && in_the_run(si->si_pid)))
 		kill(child, sig);
+	errno = saved;
 }
 
 /* libgiltrace.so beside this executable, or under its install prefix. */
@@ -129,6 +151,12 @@ static const struct run_trace *list_traces(const struct run_writer *w)
 		const struct run_trace *t = &w->traces[i];
 		if (t->result.discarded)
 			continue;
+		if (t->error == ESTALE) {
+			gt_err("the trace of process %u is lost: %s was removed or replaced while "
+			       "giltrace wrote it",
+			       t->pid, t->path);
+			continue;
+		}
 		if (t->error) {
 			gt_err("cannot write the trace of process %u%s%s: %s", t->pid,
 			       t->path[0] ? " to " : "", t->path, strerror(t->error));
@@ -321,6 +349,10 @@ int cmd_run(int argc, char **argv)
 	sa.sa_handler = on_child;
 	sa.sa_flags = SA_NOCLDSTOP;
 	sigaction(SIGCHLD, &sa, NULL);
+	/* A reader of our stderr or of the FIFO we write may go away (| head):
+	 * that must not end giltrace before the command, whose exit status
+	 * we owe. (The command was forked with the default disposition.) */
+	signal(SIGPIPE, SIG_IGN);
 	sigprocmask(SIG_SETMASK, &old_mask, NULL);
 
 	int status = -1;

@@ -214,13 +214,11 @@ int run_output_open_other(struct run_output *o, uint32_t pid, char *path, size_t
 			rc = -EEXIST;
 			continue;
 		}
-		enum run_out_kind kind;
-		int created;
-		rc = open_trace_file(path, &kind, &created);
-		if (rc >= 0 && kind != RUN_OUT_FILE) {
-			close(rc); /* a device or FIFO with that name: not ours */
-			rc = -EEXIST;
-		}
+		/* A name derived from -o is only ever a new file: one already
+		 * there (an earlier run's, whose pid this one reuses) is kept. */
+		rc = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOCTTY, 0644);
+		if (rc < 0)
+			rc = -errno;
 	}
 	if (rc >= 0)
 		remember(o, path);
@@ -270,6 +268,11 @@ int run_sink_write(void *ctx, const void *data, size_t len)
 			s->fd = -1;
 			return -s->error;
 		}
+		struct stat st;
+		if (!fstat(s->fd, &st) && S_ISREG(st.st_mode)) {
+			s->dev = st.st_dev;
+			s->ino = st.st_ino;
+		}
 	}
 	for (const char *p = data; len;) {
 		ssize_t n = write(s->fd, p, len);
@@ -287,7 +290,13 @@ int run_sink_write(void *ctx, const void *data, size_t len)
 
 void run_sink_close(struct run_sink *s)
 {
-	if (s->fd >= 0 && close(s->fd) && !s->error)
+	if (s->fd < 0)
+		return;
+	struct stat st;
+	if (s->ino && !s->error &&
+	    (stat(s->path, &st) || st.st_dev != s->dev || st.st_ino != s->ino))
+		s->error = ESTALE;
+	if (close(s->fd) && !s->error)
 		s->error = errno;
 	s->fd = -1;
 }

@@ -54,11 +54,16 @@ struct run_sink {
 	uint32_t pid;
 	int root;       /* the first traced image of the command's process */
 	int fd;         /* -1 until the first write */
-	int error;      /* errno of the open or a write */
+	int error;      /* errno of the open or a write; ESTALE: the file was
+			 * removed or replaced while giltrace wrote it */
+	dev_t dev;      /* the file written, to tell it from one put in its */
+	ino_t ino;      /* place meanwhile */
 	char path[PATH_MAX];
 };
 
 int run_sink_write(void *ctx, const void *data, size_t len);
+/* Closes the file; a regular file no longer at its path (removed, or
+ * replaced by the program) sets error to ESTALE. */
 void run_sink_close(struct run_sink *s);
 
 #endif

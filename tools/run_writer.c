@@ -22,6 +22,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/random.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -80,6 +82,14 @@ int run_writer_create(struct run_writer *w, struct run_output *out)
 	unsigned level = env_uint("GILTRACE_COMPRESS", 1, 0, 12);
 	unsigned flush = env_uint("GILTRACE_FLUSH_MS", 100, 1, 10000);
 
+	/* The program inherits our address-space limit (ulimit -v), and the
+	 * pool, reserved not committed, counts against it: keep its room. */
+	struct rlimit rl;
+	if (!getrlimit(RLIMIT_AS, &rl) && rl.rlim_cur != RLIM_INFINITY &&
+	    gt_shm_fit(nprocs, &nslots, &ring, gt_shm_budget(rl.rlim_cur)))
+		gt_err("an address-space limit (ulimit -v) leaves room for %u threads' rings of %u "
+		       "events",
+		       nslots, ring);
 	w->size = gt_shm_size(nprocs, nslots, ring);
 	w->memfd = memfd_create(GT_SHM_MEMFD_NAME, MFD_CLOEXEC);
 	if (w->memfd < 0 || ftruncate(w->memfd, (off_t)w->size)) {
@@ -94,6 +104,12 @@ int run_writer_create(struct run_writer *w, struct run_output *out)
 		return -1;
 	}
 	gt_shm_lay_out(w->map, nprocs, nslots, ring, (int32_t)level, flush);
+	/* The run's identity: a process that finds our pid reused by another
+	 * giltrace later must not join that one. */
+	uint64_t id = 0;
+	if (getrandom(&id, sizeof(id), 0) != sizeof(id))
+		id = (uint64_t)time(NULL) << 20 ^ (uint64_t)getpid();
+	((struct gt_shm_hdr *)w->map)->session = id;
 	gt_shm_view(&w->v, w->map);
 	w->procs = calloc(nprocs, sizeof(*w->procs));
 	if (!w->procs || gt_drain_pool_init(&w->pool, &w->v)) {
@@ -108,8 +124,9 @@ int run_writer_create(struct run_writer *w, struct run_output *out)
 
 void run_writer_child_env(struct run_writer *w, pid_t giltrace_pid)
 {
-	char v[48];
-	snprintf(v, sizeof(v), "%d:%d", (int)giltrace_pid, w->memfd);
+	char v[64];
+	snprintf(v, sizeof(v), "%d:%d:%llx", (int)giltrace_pid, w->memfd,
+		 (unsigned long long)w->v.hdr->session);
 	setenv("GILTRACE_SESSION", v, 1);
 }
 
@@ -263,11 +280,15 @@ static int pass(struct run_writer *w, int final)
 		if (rp->st == RP_OPEN) {
 			if (gt_drain_cycle(&rp->drain))
 				busy = 1;
+			/* Liveness first, then the state: a process seen gone has
+			 * said its last word (it may have finished meanwhile). */
+			int gone = process_gone(rp);
+			st = atomic_load_explicit(&e->state, memory_order_acquire);
 			if (st == GT_PROC_FINISHED)
 				close_proc(w, i, e->end_ticks, GT_DRAIN_EXIT);
-			else if (st == GT_PROC_EXECING && image_replaced(w, i))
+			else if (st == GT_PROC_EXECING && (gone || image_replaced(w, i)))
 				close_proc(w, i, e->end_ticks, GT_DRAIN_EXEC);
-			else if (process_gone(rp))
+			else if (gone)
 				close_proc(w, i, ticks_now(e), GT_DRAIN_GONE);
 			else if (final)
 				close_proc(w, i, ticks_now(e), GT_DRAIN_RUNNING);

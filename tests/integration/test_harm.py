@@ -48,6 +48,11 @@ def header(prog):
             m = re.match(r"# killed: (\d+)", line)
             if m:
                 want["killed"] = int(m.group(1))
+            m = re.match(r"# ulimit-v: (\d+)", line)
+            if m:
+                want["ulimit_v"] = m.group(1)
+            if line.startswith("# setsid: yes"):
+                want["setsid"] = True
             m = re.match(r"# wall: (\d+)", line)
             if m:
                 want["wall_ms"] = int(m.group(1))
@@ -104,10 +109,20 @@ def compare(name, mode, got, want):
           % (name, mode, sorted(f0), sorted(f1)))
 
 
+def wrapped(want, cmd):
+    """cmd in a process group of its own (it signals its group) or under
+    an address-space limit, as its header asks."""
+    if "ulimit_v" in want:
+        cmd = ["sh", "-c", 'ulimit -v %s && exec "$@"' % want["ulimit_v"], "sh"] + cmd
+    if want.get("setsid"):
+        cmd = ["setsid", "-w"] + cmd
+    return cmd
+
+
 def case(tmp, prog):
     name = os.path.basename(prog)[:-3]
     want = header(prog)
-    cmd = [PY, prog]
+    cmd = wrapped(want, [PY, prog])
     base = os.path.join(tmp, name)
     dirs = {m: os.path.join(base, m, "cwd") for m in ("plain", "run", "preload")}
     for m, d in dirs.items():
@@ -118,8 +133,8 @@ def case(tmp, prog):
     untraced = (s0, o0, e0, files_under(dirs["plain"]))
 
     # giltrace run, relative -o (the program may chdir: traces stay put).
-    s1, o1, err = run_in([env("GILTRACE"), "run", "-q", "-o", "../traces/t.pftrace", "--"] + cmd,
-                         dirs["run"])
+    s1, o1, err = run_in(wrapped(want, [env("GILTRACE"), "run", "-q", "-o", "../traces/t.pftrace",
+                                        "--", PY, prog]), dirs["run"])
     e1, ours = split_giltrace_lines(err)
     compare(name, "giltrace run", (s1, o1, e1, files_under(dirs["run"])), untraced)
     tdir = os.path.join(base, "run", "traces")

@@ -24,6 +24,10 @@ leaves must satisfy the invariants (invariants.py), checked by Perfetto:
              by giltrace however many processes read them)
   signal-api signal(), bsd_signal(), sysv_signal() set handlers that
              sigaction() then reports (glibc bypasses our sigaction hook)
+  reader-gone  `giltrace run ... | head -1` keeps the command's exit status
+  output-removed  the program removes or replaces the trace file: giltrace
+             says it is lost, never claims it, never overwrites the program's
+  after-the-run  a daemon outliving the run starts Python later: not traced
   children   --children: programs the command executes (through sh, through
              subprocess with close_fds) get traces giltrace names; without it
              only the command's own process is traced
@@ -299,6 +303,57 @@ def case_signal_api(tmp):
           "signal() under giltrace: %r %r" % (out, err))
 
 
+def case_reader_gone(tmp):
+    """A reader of giltrace's stderr that goes away (| head -1) must not
+    take the command's exit status with it."""
+    gt = env("GILTRACE")
+    trace = os.path.join(tmp, "pipe.pftrace")
+    code = "import sys, time; print('first', flush=True); time.sleep(0.3); sys.exit(3)"
+    s, out, err = run(["bash", "-c", '"$0" run -q -o "$1" -- "$2" -c "$3" 2>&1 | head -1; '
+                       'exit "${PIPESTATUS[0]}"', gt, trace, PY, WITH_A_THREAD + code])
+    check(s == 3 and out == "first\n", "giltrace run | head -1: status %d, %r %r" % (s, out, err))
+
+
+def case_output_removed(tmp):
+    """The program removes, or puts its own file in place of, the trace
+    while giltrace writes it: giltrace says the trace is lost (it never
+    claims a trace it did not write), and the program's file stays."""
+    code = (WITH_A_THREAD + "import os, sys, time\n"
+            "time.sleep(0.3)\n"
+            "if sys.argv[1] == 'remove':\n    os.unlink(sys.argv[2])\n"
+            "else:\n    open(sys.argv[2] + '.new', 'w').write('mine\\n')\n"
+            "    os.rename(sys.argv[2] + '.new', sys.argv[2])\n" + WITH_A_THREAD)
+    for how in ("remove", "replace"):
+        trace = os.path.join(tmp, how + ".pftrace")
+        s, out, err = giltrace_run(trace, [PY, "-c", code, how, trace])
+        check(s == 0 and "trace written" not in err and "is lost" in err,
+              "%s the trace: %d %r" % (how, s, err))
+    with open(os.path.join(tmp, "replace.pftrace")) as f:
+        check(f.read() == "mine\n", "the program's own file was overwritten")
+    check(not os.path.exists(os.path.join(tmp, "remove.pftrace")), "a removed trace came back")
+
+
+def case_after_the_run(tmp):
+    """A daemon that outlives the run and starts Python later (with
+    --children) is not traced: nobody would name or read its trace."""
+    marker = os.path.join(tmp, "daemon-ran")
+    late = "import threading; t = threading.Thread(target=len, args=((),)); t.start(); t.join(); open(%r, 'w')" % marker
+    code = (WITH_A_THREAD + "import os, sys, time\n"
+            "if os.fork() == 0:\n    os.setsid()\n    if os.fork() == 0:\n"
+            "        time.sleep(1.0)\n        os.execv(sys.executable, [sys.executable, '-c', %r])\n"
+            "    os._exit(0)\n" % late)
+    trace = os.path.join(tmp, "run.pftrace")
+    s, out, err = giltrace_run(trace, [PY, "-c", code], extra=["--children"])
+    deadline = time.time() + 20
+    while not os.path.exists(marker) and time.time() < deadline:
+        time.sleep(0.1)
+    time.sleep(0.5)
+    check(os.path.exists(marker), "the daemon did not run")
+    named = listed_traces(err)
+    written = sorted(os.path.join(tmp, f) for f in os.listdir(tmp) if f.endswith(".pftrace"))
+    check(s == 0 and named == written, "traces written %s, named %s" % (written, named))
+
+
 def case_bad_env_run(tmp):
     """Under giltrace run a bad value is said once, by giltrace, however
     many processes read it."""
@@ -343,7 +398,9 @@ def test():
                          ("sigkill", case_sigkill),
                          ("not-python", case_not_python), ("bad-env", case_bad_env),
                          ("bad-env-run", case_bad_env_run), ("children", case_children),
-                         ("signal-api", case_signal_api),
+                         ("signal-api", case_signal_api), ("reader-gone", case_reader_gone),
+                         ("output-removed", case_output_removed),
+                         ("after-the-run", case_after_the_run),
                          ("plain", case_plain)]:
             sub = tempfile.mkdtemp(prefix=name + "-", dir=tmp)
             fn(sub)
