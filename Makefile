@@ -4,6 +4,9 @@ PREFIX ?= /usr/local
 CMAKE_FLAGS ?=
 PYTHON ?= python3
 JOBS ?= $(shell nproc)
+# Several suites mostly wait (CPython's test_signal sleeps most of its 50 s):
+# one test more than there are cores; the timing tests run alone anyway.
+TEST_JOBS ?= $(shell echo $$(( $$(nproc) + 1 )))
 # CMake's own makefiles run as sub-makes: keep their output to the progress.
 MAKEFLAGS += --no-print-directory
 
@@ -25,8 +28,8 @@ build: configure
 # The suite runs twice: the normal build, then the library, the command and
 # the tests built with AddressSanitizer + UBSan (a subset of interpreters).
 test: deps build build-asan
-	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS) $(CTEST_FLAGS)
-	ctest --test-dir $(BUILD)-asan --output-on-failure -j $(JOBS) $(CTEST_FLAGS)
+	ctest --test-dir $(BUILD) --output-on-failure -j $(TEST_JOBS) $(CTEST_FLAGS)
+	ctest --test-dir $(BUILD)-asan --output-on-failure -j $(TEST_JOBS) $(CTEST_FLAGS)
 
 $(BUILD)-asan/CMakeCache.txt:
 	cmake -S . -B $(BUILD)-asan -DCMAKE_BUILD_TYPE=Debug -DGILTRACE_SANITIZE=ON $(CMAKE_FLAGS)
