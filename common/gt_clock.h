@@ -49,10 +49,6 @@ static inline uint64_t gt_clock_now(void)
 	return gt_clock_boottime_ns();
 }
 
-/* Smallest tick difference that is still >= 1 ns after conversion; used to
- * keep events of one GIL strictly ordered. */
-#define GT_CLOCK_MIN_GAP 8
-
 /* Decides the clock (the TSC if allowed and the kernel trusts it) and takes
  * the anchor sample (tracer start). */
 void gt_clock_init(int allow_tsc);

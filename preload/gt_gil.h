@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "gt_event.h"
+#include "gt_gil_state.h"
 #include "gt_shm.h" /* enum gt_gil_method */
 
 struct gt_gil_id {
@@ -32,17 +33,9 @@ struct gt_gil {
 	uint32_t interval_us; /* switch interval when registered, 0 if unknown */
 	uint32_t check_interp; /* confirm interp->ceval.gil at the first acquire
 				* (set only while last_holder is 0) */
-	/* Dynamic, written only while holding the GIL's mutex. */
-	_Alignas(64) uint32_t holder; /* tid, 0 = free or unknown */
-	uint32_t last_holder;
-	uint32_t last_releaser;
-	uint32_t waiters;
-	uint32_t switches;    /* like CPython's switch_number */
-	uint32_t release_seq;
-	uint32_t flow_open;      /* the last release had waiters */
-	uint32_t drop_requested; /* a waiter asked the holder to drop it */
-	uint64_t last_ts;     /* newest timestamp given to this GIL's events */
-	uint64_t contended_since;
+	/* Dynamic, written only while holding the GIL's mutex; on its own
+	 * cache line, which only the GIL's holder and waiters touch. */
+	_Alignas(64) struct gt_sm_gil sm;
 };
 
 extern struct gt_gil_id gt_gil_ids[GT_MAX_GILS];

@@ -15,9 +15,11 @@
  * it.) Unlocks and every other mutex and condvar call are not ours to look
  * at: pthread_mutex_unlock is not even hooked.
  *
- * Timestamps are taken only at release, acquire, the first timed wait of a
- * take and a timed wait that ran out — while the GIL's mutex is held, so the
- * shared per-GIL counters need no lock of ours. Nothing here allocates,
+ * What each call means is model/gt_gil_sm.h's business: the hooks only
+ * find the GIL, read the clock and hand the call to the state machine, whose
+ * events gt_sm_emit() below writes into the thread's ring. All of it runs
+ * with the GIL's mutex held, so the shared per-GIL counters need no lock of
+ * ours. Nothing here allocates,
  * blocks or changes errno; a thread's first event claims a preallocated ring.
  *
  * What each hook may do: call the real function, read/write thread-local
@@ -36,6 +38,7 @@
 
 #include "gt_clock.h"
 #include "gt_gil.h"
+#include "gt_gil_sm.h"
 #include "gt_log.h"
 #include "gt_python.h"
 #include "gt_real.h"
@@ -57,64 +60,35 @@ __thread struct gt_tls gt_tls __attribute__((tls_model("initial-exec")));
 
 static GT_RARE uint32_t first_tid(void)
 {
-	gt_tls.tid = (uint32_t)syscall(SYS_gettid);
-	return gt_tls.tid;
+	gt_tls.sm.tid = (uint32_t)syscall(SYS_gettid);
+	return gt_tls.sm.tid;
 }
 
 static inline uint32_t my_tid(void)
 {
-	uint32_t tid = gt_tls.tid;
+	uint32_t tid = gt_tls.sm.tid;
 	return likely(tid) ? tid : first_tid();
 }
 
 /* ---- recording ---------------------------------------------------------- */
 
-/* Writes and publishes an event: four 8-byte stores in gt_event's layout
- * (little-endian); the last word is arg, kind, gil and flags. */
-static inline __attribute__((always_inline)) void put_event(struct gt_event *e, uint64_t ts,
-							      uint32_t peer, uint32_t count,
-							      uint32_t seq, uint64_t last)
-{
-	uint64_t *w = (uint64_t *)e;
-	w[0] = ts;
-	w[1] = gt_tls.tid | (uint64_t)peer << 32;
-	w[2] = count | (uint64_t)seq << 32;
-	w[3] = last;
-	gt_ring_commit(e);
-}
-
-static inline __attribute__((always_inline)) void record(uint8_t kind, unsigned k, uint32_t flags,
-							   uint64_t ts, uint32_t peer,
-							   uint32_t count, uint32_t seq,
-							   uint32_t arg)
+/* The state machine's output: an event into this thread's ring, as four
+ * 8-byte stores in gt_event's layout (little-endian; the last word is arg,
+ * kind, gil and flags), then published. A full ring drops it (counted). */
+static inline __attribute__((always_inline)) void
+gt_sm_emit(struct gt_sm_thread *t, __u32 kind, __u32 gil, __u32 flags, __u64 ts, __u32 peer,
+	   __u32 count, __u32 seq, __u32 arg)
 {
 	struct gt_event *e = gt_ring_next();
 	if (unlikely(!e))
 		return;
-	put_event(e, ts, peer, count, seq,
-		  arg | (uint64_t)kind << 32 | (uint64_t)(k & 0xff) << 40 | (uint64_t)flags << 48);
+	uint64_t *w = (uint64_t *)e;
+	w[0] = ts;
+	w[1] = t->tid | (uint64_t)peer << 32; /* a thread's first event sets tid */
+	w[2] = count | (uint64_t)seq << 32;
+	w[3] = arg | (uint64_t)kind << 32 | (uint64_t)(gil & 0xff) << 40 | (uint64_t)flags << 48;
+	gt_ring_commit(e);
 }
-
-/* An ACQUIRE or ABANDON that ends a contention episode: first say when the
- * episode began. */
-static void record_episode_start(unsigned k, uint64_t since)
-{
-	record(GT_EV_CONTENDED_SINCE, k, 0, since, 0, 0, 0, 0);
-}
-
-/* A timestamp for an event of GIL g, taken with g's mutex held: strictly
- * after the previous one, so one GIL's holds never touch or overlap even if
- * two CPUs' TSCs disagree by a few cycles. */
-static inline uint64_t gil_order(struct gt_gil *g, uint64_t t)
-{
-	uint64_t min = g->last_ts + GT_CLOCK_MIN_GAP;
-	if (unlikely(t < min))
-		t = min;
-	g->last_ts = t;
-	return t;
-}
-
-static inline uint64_t gil_now(struct gt_gil *g) { return gil_order(g, gt_clock_now()); }
 
 /* The switch interval the waiter is about to wait for, in µs. */
 static uint32_t interval_us(const struct gt_gil *g, const struct timespec *abstime)
@@ -130,161 +104,21 @@ static uint32_t interval_us(const struct gt_gil *g, const struct timespec *absti
 	return ns > 0 ? (uint32_t)((ns / 1000 + 5) / 10 * 10) : 0;
 }
 
-/* ---- events ------------------------------------------------------------- */
-
-static GT_RARE void on_wait(struct gt_gil *g, unsigned k, const struct timespec *abstime)
-{
-	uint64_t ts = gil_now(g);
-	uint32_t waiters = ++g->waiters;
-	if (waiters == 1)
-		g->contended_since = ts;
-	gt_tls.gstate = k | GT_TS_WAITED;
-	gt_tls.timeouts = 0;
-	record(GT_EV_WAIT, k, 0, ts, g->holder, waiters, 0, interval_us(g, abstime));
-}
-
-/* The acquiring thread had waited: it leaves the waiters. Returns the flags
- * that adds to its ACQUIRE. */
-static GT_GIL_PATH uint32_t leave_waiters(struct gt_gil *g, unsigned k)
-{
-	if (g->waiters)
-		g->waiters--;
-	if (g->waiters)
-		return GT_F_WAITED;
-	record_episode_start(k, g->contended_since);
-	return GT_F_WAITED | GT_F_CONTENTION_END;
-}
-
-static GT_GIL_PATH void on_acquire(struct gt_gil *g, unsigned k)
-{
-	uint64_t ts = gil_now(g);
-	uint32_t me = my_tid();
-	uint32_t st = gt_tls.gstate;
-	uint32_t flags = 0, timeouts = 0;
-	gt_tls.gstate = k;
-	if (st == (k | GT_TS_WAITED)) {
-		flags = leave_waiters(g, k);
-		timeouts = gt_tls.timeouts;
-	}
-	if (g->flow_open) {
-		flags |= GT_F_FLOW_IN;
-		g->flow_open = 0;
-	}
-	/* CPython resets the drop request once the GIL is taken. */
-	g->drop_requested = 0;
-	if (g->last_holder != me) {
-		g->switches++;
-		g->last_holder = me;
-	}
-	g->holder = me;
-	if (g->check_interp)
-		gt_gil_check_interp(g);
-	record(GT_EV_ACQUIRE, k, flags, ts, g->last_releaser, g->waiters, g->release_seq, timeouts);
-}
-
-static GT_GIL_PATH void on_release(struct gt_gil *g, unsigned k)
-{
-	uint64_t ts = gil_now(g);
-	/* drop_gil does the FORCE_SWITCHING handshake exactly when a drop
-	 * request is pending, which we know now; the handshake itself may
-	 * come much later if this thread is preempted right after unlocking. */
-	uint32_t flags = g->drop_requested ? GT_F_DROP_PENDING : 0;
-	uint32_t seq = ++g->release_seq;
-	uint32_t waiters = g->waiters;
-	g->flow_open = waiters > 0;
-	g->holder = 0;
-	g->last_releaser = my_tid();
-	gt_tls.gstate = k | GT_TS_RELEASED;
-	record(GT_EV_RELEASE, k, flags, ts, 0, waiters, seq, 0);
-	/* The writer was stopped for a fork() in this process: restart it.
-	 * Rare, and only the thread holding the GIL's mutex waits. */
-	if (unlikely(!atomic_load_explicit(&gt_writer_running, memory_order_relaxed)))
-		gt_writer_start();
-}
-
-/* The two events that must be cheap: a thread releasing the GIL for a
- * syscall and taking it back with nobody waiting — millions per second in
- * an I/O-heavy program. They are on_acquire()/on_release() for the case
- * where none of their conditions holds, written as leaf code (no call but
- * the tail call to the real function) on lines this thread already owns:
- * the GIL's dynamic state, its TLS and its ring. Anything else goes the
- * general way. */
-
-/* Is there a ring entry free without the slow path? That also says the
- * thread's id is known and the clock is the TSC (gt_ring_slow() keeps the
- * cursor at the limit otherwise). */
-static inline int plain_event_possible(void) { return likely(gt_tls.cur != gt_tls.lim); }
-
-/* gil_now() for the plain path: the TSC, no call. */
-static inline uint64_t plain_now(struct gt_gil *g) { return gil_order(g, gt_clock_tsc()); }
-
-static inline void put_plain(uint64_t ts, uint32_t peer, uint32_t count, uint32_t seq,
-			     uint64_t kind_gil_flags)
-{
-	put_event(gt_tls.cur, ts, peer, count, seq, kind_gil_flags);
-}
-
-#define KIND_GIL(kind, k) ((uint64_t)(kind) << 32 | (uint64_t)((k) & 0xff) << 40)
-
-/* Acquire: no wait to end, no flow to terminate, the same holder as last
- * time. (A GIL's first acquire, which may have an interpreter to check, has
- * no last holder, so it never gets here.) */
-static inline int plain_acquire(struct gt_gil *g, unsigned k)
-{
-	uint32_t me = gt_tls.tid;
-	if (unlikely(!plain_event_possible() || gt_tls.gstate == (k | GT_TS_WAITED) ||
-		     g->flow_open || g->last_holder != me))
-		return 0;
-	uint64_t ts = plain_now(g);
-	g->drop_requested = 0;
-	g->holder = me;
-	gt_tls.gstate = k;
-	put_plain(ts, g->last_releaser, g->waiters, g->release_seq, KIND_GIL(GT_EV_ACQUIRE, k));
-	return 1;
-}
-
-static inline int plain_release(struct gt_gil *g, unsigned k)
-{
-	if (unlikely(!plain_event_possible() ||
-		     !atomic_load_explicit(&gt_writer_running, memory_order_relaxed)))
-		return 0;
-	uint64_t ts = plain_now(g);
-	uint64_t flags = g->drop_requested ? GT_F_DROP_PENDING : 0;
-	uint32_t seq = ++g->release_seq;
-	uint32_t waiters = g->waiters;
-	g->flow_open = waiters > 0;
-	g->holder = 0;
-	g->last_releaser = gt_tls.tid;
-	gt_tls.gstate = k | GT_TS_RELEASED;
-	put_plain(ts, 0, waiters, seq, KIND_GIL(GT_EV_RELEASE, k) | flags << 48);
-	return 1;
-}
-
 /* A waiter leaves without the GIL: only a thread exiting from take_gil
  * during finalisation does. The waiter count is protected by the GIL's
  * mutex, which it no longer holds, so take it (briefly, as CPython does). */
 void gt_hooks_thread_exit(void)
 {
-	if (!(gt_tls.gstate & GT_TS_WAITED) || !gt_tracing())
+	unsigned k;
+	if (!gt_sm_waiting(&gt_tls.sm, &k) || !gt_tracing())
 		return;
-	unsigned k = gt_tls.gstate & GT_TS_GIL_MASK;
 	pthread_mutex_t *m = gt_gil_ids[k].mutex;
-	struct gt_gil *g = &gt_gils[k];
 	if (!m)
 		return; /* the GIL is gone */
 	int own = m->__data.__owner == (int)my_tid();
 	if (!own && gt_real.mutex_lock(m))
 		return;
-	uint64_t ts = gil_now(g);
-	uint32_t flags = 0;
-	if (g->waiters)
-		g->waiters--;
-	if (!g->waiters) {
-		flags = GT_F_CONTENTION_END;
-		record_episode_start(k, g->contended_since);
-	}
-	record(GT_EV_ABANDON, k, flags, ts, 0, g->waiters, 0, gt_tls.timeouts);
-	gt_tls.gstate = k;
+	gt_sm_abandon(&gt_gils[k].sm, &gt_tls.sm, k, gt_clock_now());
 	if (!own)
 		gt_real.mutex_unlock(m);
 }
@@ -293,48 +127,58 @@ void gt_hooks_thread_exit(void)
 void gt_hooks_record_exit(void)
 {
 	if (gt_tracing())
-		record(GT_EV_THREAD_EXIT, 0, 0, gt_clock_now(), 0, 0, 0, 0);
+		gt_sm_thread_exit(&gt_tls.sm, gt_clock_now());
 }
 
 /* ---- the hooks ---------------------------------------------------------- */
 
-/* drop_gil locked the switch mutex after a release: the release was
- * forced. */
-static GT_RARE void handshake(unsigned k)
-{
-	if (gt_tls.gstate == (k | GT_TS_RELEASED)) {
-		record(GT_EV_FORCED, k, 0, 0, 0, 0, 0, 0);
-		gt_tls.gstate = k;
-	}
-}
+/* The hot path: an event that needs nothing out of line. The ring has room
+ * (which also says the thread's id is known and the clock is the TSC:
+ * gt_ring_slow() keeps the cursor at the limit otherwise), and the state
+ * machine's "plain" test holds. The state machine is then inlined into a
+ * leaf: the compiler drops its other branches, and no call is left but the
+ * tail call to the real function. Anything else goes the general way, with
+ * the same state machine. */
+static inline int ring_has_room(void) { return likely(gt_tls.cur != gt_tls.lim); }
 
 /* take_gil locks the switch mutex holding the GIL's mutex (the acquire);
  * drop_gil locks it without (the handshake of a forced switch). glibc
  * records the owner's tid in every locked mutex, including when a condvar
- * wait re-takes it. */
+ * wait re-takes it. The acquire is recorded just before the lock rather
+ * than after it: the GIL's mutex, which we hold, already makes it ours (the
+ * switch mutex is only ever held for a moment by the previous holder's
+ * handshake), and the real lock becomes a tail call. A plain mutex lock
+ * fails only on a corrupted mutex. */
 static GT_GIL_PATH int switch_mutex_lock_general(pthread_mutex_t *m, unsigned k)
 {
 	if (gt_tracing()) {
 		const pthread_mutex_t *gil_mutex = gt_gil_ids[k].mutex;
-		if (gil_mutex && gil_mutex->__data.__owner == (int)my_tid())
-			on_acquire(&gt_gils[k], k);
-		else
-			handshake(k);
+		struct gt_gil *g = &gt_gils[k];
+		if (gil_mutex && gil_mutex->__data.__owner == (int)my_tid()) {
+			gt_sm_acquire(&g->sm, &gt_tls.sm, k, gt_clock_now());
+			if (g->check_interp)
+				gt_gil_check_interp(g);
+		} else {
+			gt_sm_handshake(&gt_tls.sm, k);
+		}
 	}
 	return gt_real.mutex_lock(m);
 }
 
-/* The acquire is recorded just before the lock rather than after it: the
- * GIL's mutex, which we hold, already makes it ours (the switch mutex is
- * only ever held for a moment by the previous holder's handshake), and the
- * real lock becomes a tail call. A plain mutex lock fails only on a
- * corrupted mutex. */
 static GT_GIL_PATH int switch_mutex_lock(pthread_mutex_t *m, unsigned k)
 {
 	const pthread_mutex_t *gil_mutex = gt_gil_ids[k].mutex;
-	if (likely(gt_tracing() && gil_mutex && gil_mutex->__data.__owner == (int)gt_tls.tid) &&
-	    plain_acquire(&gt_gils[k], k))
+	struct gt_gil *g = &gt_gils[k];
+	/* The clock first: the compiler treats reading it as a side effect,
+	 * and would not carry what the tests below established past it. */
+	uint64_t now = gt_clock_tsc();
+	/* check_interp is set only while a GIL has no last holder, so it
+	 * never passes the plain test. */
+	if (likely(gt_tracing() && gil_mutex && gil_mutex->__data.__owner == (int)gt_tls.sm.tid &&
+		   ring_has_room() && gt_sm_acquire_is_plain(&g->sm, &gt_tls.sm, k))) {
+		gt_sm_acquire(&g->sm, &gt_tls.sm, k, now);
 		return gt_real.mutex_lock(m);
+	}
 	return switch_mutex_lock_general(m, k);
 }
 
@@ -349,15 +193,27 @@ GT_EXPORT int pthread_mutex_lock(pthread_mutex_t *m)
 /* Only drop_gil signals the GIL's condvar: locked is 0 by now. */
 static GT_GIL_PATH int gil_signal_general(pthread_cond_t *c, unsigned k)
 {
-	if (gt_tracing())
-		on_release(&gt_gils[k], k);
+	if (gt_tracing()) {
+		my_tid();
+		gt_sm_release(&gt_gils[k].sm, &gt_tls.sm, k, gt_clock_now());
+		/* The writer was stopped for a fork() in this process. */
+		if (!atomic_load_explicit(&gt_writer_running, memory_order_relaxed))
+			gt_writer_start();
+	}
 	return gt_real.cond_signal(c);
 }
 
 static GT_GIL_PATH int gil_signal(pthread_cond_t *c, unsigned k)
 {
-	if (likely(gt_tracing()) && plain_release(&gt_gils[k], k))
+	uint64_t now = gt_clock_tsc(); /* first: see switch_mutex_lock() */
+	/* ring_has_room() last: an atomic load after it would make the
+	 * compiler test the ring again in gt_sm_emit(). */
+	if (likely(gt_tracing() &&
+		   atomic_load_explicit(&gt_writer_running, memory_order_relaxed) &&
+		   ring_has_room())) {
+		gt_sm_release(&gt_gils[k].sm, &gt_tls.sm, k, now);
 		return gt_real.cond_signal(c);
+	}
 	return gil_signal_general(c, k);
 }
 
@@ -374,19 +230,12 @@ static GT_GIL_PATH int gil_timedwait(pthread_cond_t *c, pthread_mutex_t *m,
 {
 	struct gt_gil *g = &gt_gils[k];
 	my_tid();
-	if (gt_tls.gstate != (k | GT_TS_WAITED))
-		on_wait(g, k, abstime);
-	gt_tls.seen_switch = g->switches;
+	uint32_t interval = gt_sm_wait_begins(&gt_tls.sm, k) ? interval_us(g, abstime) : 0;
+	gt_sm_wait(&g->sm, &gt_tls.sm, k, gt_clock_now(), interval);
 	int rc = gt_real.cond_timedwait(c, m, abstime);
-	/* glibc re-took M before returning, so g is stable again. CPython
-	 * sets the drop request exactly when this is true. */
-	if (rc == ETIMEDOUT) {
-		gt_tls.timeouts++;
-		if (g->holder && g->switches == gt_tls.seen_switch) {
-			g->drop_requested = 1;
-			record(GT_EV_DROP_REQUEST, k, 0, gil_now(g), g->holder, g->waiters, 0, 0);
-		}
-	}
+	/* glibc re-took M before returning, so g is stable again. */
+	if (rc == ETIMEDOUT)
+		gt_sm_wait_timed_out(&g->sm, &gt_tls.sm, k, gt_clock_now());
 	return rc;
 }
 

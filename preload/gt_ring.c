@@ -176,9 +176,9 @@ static int claim(void)
 		    !atomic_compare_exchange_strong(&s->state, &expected, GT_SLOT_CLAIMING))
 			continue;
 		/* The writer reset head and tail before freeing the slot. */
-		if (!gt_tls.tid)
-			gt_tls.tid = (uint32_t)syscall(SYS_gettid);
-		s->tid = gt_tls.tid;
+		if (!gt_tls.sm.tid)
+			gt_tls.sm.tid = (uint32_t)syscall(SYS_gettid);
+		s->tid = gt_tls.sm.tid;
 		s->proc = (uint32_t)gt_pool.proc;
 		s->exit_name[0] = 0;
 		/* Release: a writer that sees ACTIVE sees the owner. */

@@ -14,14 +14,9 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
-struct gt_event;
+#include "gt_gil_state.h"
 
-/* gt_tls.gstate: the GIL slot of this thread's last GIL event, and: */
-#define GT_TS_GIL_MASK 0xffu
-#define GT_TS_WAITED (1u << 8)   /* has waited for that GIL since its last acquire */
-#define GT_TS_RELEASED (1u << 9) /* its last GIL event was a release: a
-				  * switch-mutex lock without the GIL mutex
-				  * now is the forced-switch handshake */
+struct gt_event;
 
 /* gt_tls.no_slot: 1 when no ring was free, or: */
 #define GT_NO_SLOT_EXITED 2 /* the thread's exit is recorded */
@@ -32,10 +27,7 @@ struct gt_tls {
 	uint64_t head;           /* events this thread has published */
 	_Atomic uint64_t *headp; /* where they are published (its slot) */
 	uint64_t nudged;         /* head when the writer was last woken */
-	uint32_t tid;
-	uint32_t gstate;      /* GT_TS_* */
-	uint32_t timeouts;    /* timed waits that ran out in this wait */
-	uint32_t seen_switch; /* GIL switch count when the last wait began */
+	struct gt_sm_thread sm; /* tid and GIL state (model/gt_gil_sm.h) */
 	uint32_t ring;        /* ring slot + 1; 0: none (yet) */
 	uint8_t no_slot;      /* this thread's events are lost (see above) */
 	uint8_t busy;         /* set while giltrace itself runs: hooks pass through */

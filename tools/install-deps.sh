@@ -19,7 +19,6 @@ requirements=(
   "file:/usr/include/libdeflate.h libdeflate-dev"
   "file:/usr/include/jansson.h libjansson-dev"
   "cmd:clang          clang"
-  "glob:/usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a libclang-rt-14-dev"
   "cmd:protoc         protobuf-compiler"
   "cmd:node           nodejs"
   "cmd:npm            npm"
@@ -55,6 +54,22 @@ if ((${#missing[@]})); then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq || echo "install-deps: apt-get update failed; trying the install anyway" >&2
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# libFuzzer's runtime, for the clang that is installed (whatever its
+# version): Debian packages it as libclang-rt-N-dev.
+if command -v clang >/dev/null 2>&1; then
+  rt=$(clang -print-runtime-dir 2>/dev/null)/libclang_rt.fuzzer-$(uname -m).a
+  if [[ ! -e $rt ]]; then
+    major=$(clang -dumpversion | cut -d. -f1)
+    pkg=libclang-rt-$major-dev
+    if [[ $(id -u) -ne 0 ]]; then
+      echo "install-deps: missing: $pkg (libFuzzer for clang $major)" >&2
+      exit 1
+    fi
+    echo "install-deps: installing $pkg"
+    apt-get install -y -qq --no-install-recommends "$pkg" >/dev/null
+  fi
 fi
 
 if [[ "${1:-}" != "--no-trace-processor" && -x "$here/tools/fetch-trace-processor.sh" ]]; then

@@ -12,7 +12,7 @@
 #ifndef GT_EVENT_H
 #define GT_EVENT_H
 
-#include <stdint.h>
+#include "gt_types.h"
 
 enum gt_event_kind {
 	GT_EV_NONE = 0,
@@ -70,15 +70,15 @@ enum gt_event_flag {
  * companion record rather than in every event. Field meanings depend on
  * kind (see enum gt_event_kind); unused fields are zero. */
 struct gt_event {
-	uint64_t ts;    /* recorder clock (TSC ticks or CLOCK_BOOTTIME ns) */
-	uint32_t tid;   /* OS thread id the event belongs to */
-	uint32_t peer;  /* another thread's tid, see kind */
-	uint32_t count; /* waiter count, see kind */
-	uint32_t seq;   /* release sequence number, see kind */
-	uint32_t arg;   /* kind-specific small value */
-	uint8_t kind;   /* enum gt_event_kind */
-	uint8_t gil;    /* GIL slot */
-	uint16_t flags; /* enum gt_event_flag */
+	__u64 ts;    /* recorder clock (TSC ticks or CLOCK_BOOTTIME ns) */
+	__u32 tid;   /* OS thread id the event belongs to */
+	__u32 peer;  /* another thread's tid, see kind */
+	__u32 count; /* waiter count, see kind */
+	__u32 seq;   /* release sequence number, see kind */
+	__u32 arg;   /* kind-specific small value */
+	__u8 kind;   /* enum gt_event_kind */
+	__u8 gil;    /* GIL slot */
+	__u16 flags; /* enum gt_event_flag */
 };
 
 _Static_assert(sizeof(struct gt_event) == 32, "gt_event must stay 32 bytes");
