@@ -101,7 +101,7 @@ static void describe_gils(const struct gt_drain *d, char *out, size_t size)
 	size_t len = 0;
 	out[0] = 0;
 	for (unsigned i = 0; i < n && len < size; i++) {
-		char how[256];
+		char how[GT_METHOD_TEXT_MAX];
 		gt_drain_describe_method(e->gils[i].method, how, sizeof(how));
 		int w = snprintf(out + len, size - len, "%sGIL %u (interp %lld): %s", i ? "; " : "",
 				 i, (long long)e->gils[i].interp_id, how);
@@ -132,7 +132,9 @@ static uint64_t dropped_total(const struct gt_drain *d)
 
 static void write_meta(struct gt_drain *d, uint64_t ts, int final)
 {
-	char method[1024], version[sizeof(entry(d)->python_version)];
+	/* Room for every GIL's description: never cut short. */
+	char method[GT_MAX_GILS * (48 + GT_METHOD_TEXT_MAX)];
+	char version[sizeof(entry(d)->python_version)];
 	describe_gils(d, method, sizeof(method));
 	memcpy(version, entry(d)->python_version, sizeof(version));
 	version[sizeof(version) - 1] = 0;
@@ -144,6 +146,7 @@ static void write_meta(struct gt_drain *d, uint64_t ts, int final)
 		.events = d->events,
 		.events_dropped = final ? dropped_total(d) : 0,
 		.threads = d->nthreads,
+		.gils_untraced = atomic_load(&entry(d)->gils_untraced),
 		.final = final,
 	};
 	gt_enc_meta(&d->enc, ts, &m);
@@ -188,16 +191,54 @@ int gt_drain_open(struct gt_drain *d, struct gt_drain_pool *pool, uint32_t proc,
 
 /* ---- one cycle ---------------------------------------------------------- */
 
-static void finish_slot(struct gt_drain *d, uint32_t i, uint64_t now_ns)
+/* The first event of a thread in slot i: its sequence starts. */
+static void start_thread(struct gt_drain *d, struct gt_drain_thread *w, const struct gt_slot *s,
+			 uint32_t tid, uint64_t first_ns, uint64_t now_ns)
+{
+	char name[16];
+	read_comm(d, tid, name);
+	if (!name[0] && s->tid == tid && s->exit_name[0])
+		memcpy(name, s->exit_name, sizeof(name));
+	gt_enc_thread_start(&d->enc, &w->th, tid, name, first_ns);
+	w->name_checked_ns = now_ns;
+	w->exited = 0;
+	d->nthreads++;
+}
+
+/* A thread's last event names it (16 bytes in peer..arg). */
+static void exit_name(struct gt_drain *d, struct gt_drain_thread *w, const struct gt_event *ev,
+		      uint64_t ts)
+{
+	char name[17];
+	memcpy(name, &ev->peer, 16);
+	name[16] = 0;
+	if (name[0])
+		gt_enc_thread_rename(&d->enc, &w->th, name, ts);
+}
+
+/* The slot's thread has exited and everything it wrote is drained: give
+ * the slot back, unless a new thread of the process took it meanwhile (it
+ * writes after the exited one's events; the next cycle drains those). */
+static void finish_slot(struct gt_drain *d, uint32_t i, uint64_t tail, uint64_t now_ns)
 {
 	struct gt_slot *s = &d->pool->v.slots[i];
 	struct gt_drain_thread *w = &d->pool->threads[i];
-	if (w->th.started) {
-		if (s->exit_name[0])
+	if (w->th.started && !w->exited) { /* its exit event was lost */
+		if (s->exit_name[0] && s->tid == w->th.tid)
 			gt_enc_thread_rename(&d->enc, &w->th, s->exit_name, w->th.last_ts);
 		gt_enc_thread_end(&d->enc, &w->th,
 				  w->th.last_ts > now_ns ? w->th.last_ts : now_ns,
 				  GT_END_THREAD_EXIT);
+		w->exited = 1;
+	}
+	/* CLAIMING keeps recorders away while we look and reset. */
+	uint32_t expected = GT_SLOT_EXITED;
+	if (!atomic_compare_exchange_strong(&s->state, &expected, GT_SLOT_CLAIMING))
+		return; /* taken by a new thread */
+	if (atomic_load_explicit(&s->head, memory_order_acquire) != tail) {
+		/* Taken, written and exited again since we looked. */
+		atomic_store_explicit(&s->state, GT_SLOT_EXITED, memory_order_release);
+		return;
 	}
 	d->dropped += atomic_load(&s->dropped);
 	gt_drain_pool_free_slot(d->pool, i);
@@ -215,29 +256,34 @@ static uint64_t drain_slot(struct gt_drain *d, uint32_t i, uint64_t now_ns, int 
 	uint32_t mask = d->pool->v.mask;
 	uint64_t head = atomic_load_explicit(&s->head, memory_order_acquire);
 	uint64_t tail = atomic_load_explicit(&s->tail, memory_order_relaxed);
-	if (!w->th.started) {
-		char name[16];
-		uint64_t first = tail < head ? to_ns(d, ring[tail & mask].ts) : now_ns;
-		read_comm(d, s->tid, name);
-		if (!name[0] && s->exit_name[0])
-			memcpy(name, s->exit_name, sizeof(name));
-		gt_enc_thread_start(&d->enc, &w->th, s->tid, name, first);
-		w->name_checked_ns = now_ns;
-		d->nthreads++;
-	}
 	uint64_t drained = head - tail;
 	for (; tail < head; tail++) {
 		const struct gt_event *ev = &ring[tail & mask];
-		gt_enc_event(&d->enc, &w->th, ev, to_ns(d, ev->ts));
+		uint64_t ts = to_ns(d, ev->ts);
+		/* Threads share a ring one after the other (claim() in
+		 * preload/gt_ring.c): a new one starts after its predecessor's
+		 * exit, or at the first event with another thread id. */
+		if (!w->th.started || w->exited || ev->tid != w->th.tid) {
+			if (w->th.started && !w->exited)
+				gt_enc_thread_end(&d->enc, &w->th, w->th.last_ts, GT_END_THREAD_EXIT);
+			start_thread(d, w, s, ev->tid, ts, now_ns);
+		}
+		if (ev->kind == GT_EV_THREAD_EXIT) {
+			exit_name(d, w, ev, ts);
+			w->exited = 1;
+		}
+		gt_enc_event(&d->enc, &w->th, ev, ts);
 		d->events++;
 	}
 	/* Release: the producer may reuse these entries now. */
 	atomic_store_explicit(&s->tail, tail, memory_order_release);
+	if (!w->th.started)
+		return drained;
 
 	if (w->th.pending && (final || now_ns > w->th.pending_ts + SETTLE_NS))
 		gt_enc_thread_settle(&d->enc, &w->th);
 	if (state == GT_SLOT_EXITED) {
-		finish_slot(d, i, now_ns);
+		finish_slot(d, i, tail, now_ns);
 		return drained;
 	}
 	/* Names change (threading workers often name themselves right after
@@ -245,10 +291,10 @@ static uint64_t drain_slot(struct gt_drain *d, uint32_t i, uint64_t now_ns, int 
 	 * for threads still running then (the recorder leaves their names in
 	 * exit_name when the process ends, for a writer that comes too late to
 	 * read /proc). */
-	if (final || now_ns > w->name_checked_ns + NAME_REFRESH_NS) {
+	if (!w->exited && (final || now_ns > w->name_checked_ns + NAME_REFRESH_NS)) {
 		char name[16];
-		read_comm(d, s->tid, name);
-		if (!name[0] && final && s->exit_name[0])
+		read_comm(d, w->th.tid, name);
+		if (!name[0] && final && s->exit_name[0] && s->tid == w->th.tid)
 			memcpy(name, s->exit_name, sizeof(name));
 		if (name[0])
 			gt_enc_thread_rename(&d->enc, &w->th, name, now_ns);
@@ -296,7 +342,7 @@ static uint64_t end_threads(struct gt_drain *d, uint64_t end_ns)
 	}
 	for (uint32_t i = 0, st; i < high; i++) {
 		struct gt_enc_thread *th = &d->pool->threads[i].th;
-		if (!my_slot(d, i, &st) || !th->started)
+		if (!my_slot(d, i, &st) || !th->started || d->pool->threads[i].exited)
 			continue;
 		if (th->pending)
 			gt_enc_thread_settle(&d->enc, th);

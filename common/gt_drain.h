@@ -33,6 +33,7 @@
 struct gt_drain_thread {
 	struct gt_enc_thread th;
 	uint64_t name_checked_ns; /* when its OS name was last read */
+	int exited;               /* th's exit is encoded: the next event is a new thread's */
 };
 
 /* The consumer's side of a pool. */
@@ -113,7 +114,9 @@ int gt_drain_write_tail(struct gt_drain *d, uint64_t end_ticks);
 /* Frees what gt_drain_open() allocated without writing (forked child). */
 void gt_drain_forget(struct gt_drain *d);
 
-/* Words for a GIL's identification method (enum gt_gil_method bits). */
+/* Words for a GIL's identification method (enum gt_gil_method bits): every
+ * method at once fits in GT_METHOD_TEXT_MAX bytes. */
+#define GT_METHOD_TEXT_MAX 256
 void gt_drain_describe_method(uint32_t method, char *out, unsigned long size);
 
 /* Gives a freed thread's ring pages back to the system. */

@@ -32,9 +32,10 @@ const char *const gt_end_reason_names[GT_END_REASON_MAX] = {
 };
 
 #define META_SEQ_ID 1u
-#define PKT_MAX 1024          /* any event or thread packet */
-#define PKT_MAX_PROCESS 4096  /* the process descriptor carries the cmdline */
-#define CMDLINE_MAX 2048
+/* A packet is built on the stack in a buffer this size, which fits every
+ * event packet; one that outgrows it (a long command line, many GILs' worth
+ * of metadata) moves to the heap (pkt_grow()). */
+#define PKT_MAX 1024
 
 /* uuids are keyed by pid so traces of several processes can be loaded
  * together. Process and thread tracks are pid << 32 (| tid); giltrace's own
@@ -110,10 +111,67 @@ int gt_enc_flush(struct gt_enc *e)
 	return e->error;
 }
 
+/* A packet outgrew its buffer: continue it in the encoder's spill buffer,
+ * twice as big as needed. Out of memory is the only way to lose a packet,
+ * and it is an error of the whole trace, not a silent loss. */
+static int pkt_grow(struct gt_pb *b, size_t n)
+{
+	struct gt_enc *e = b->ctx;
+	size_t len = gt_pb_len(b);
+	size_t want = 2 * (len + n);
+	if (want > e->spill_cap) {
+		uint8_t *nb = malloc(want);
+		if (!nb) {
+			set_error(e, -ENOMEM);
+			return -1;
+		}
+		memcpy(nb, b->buf, len);
+		free(e->spill);
+		e->spill = nb;
+		e->spill_cap = want;
+	} else if (b->buf != e->spill) {
+		memcpy(e->spill, b->buf, len); /* an earlier packet's spill fits */
+	}
+	b->buf = e->spill;
+	b->p = b->buf + len;
+	b->end = b->buf + e->spill_cap;
+	return 0;
+}
+
+static void pkt_init(struct gt_enc *e, struct gt_pb *b, uint8_t *buf, size_t size)
+{
+	gt_pb_init(b, buf, size);
+	b->grow = pkt_grow;
+	b->ctx = e;
+}
+
+/* Makes the chunk (and its compressed copy) big enough for one packet of
+ * need bytes, which only a packet bigger than a whole chunk is not. */
+static int chunk_fit(struct gt_enc *e, size_t need)
+{
+	if (need <= e->chunk_cap)
+		return 0;
+	gt_enc_flush(e);
+	uint8_t *c = realloc(e->chunk, need);
+	if (!c)
+		return -ENOMEM;
+	e->chunk = c;
+	e->chunk_cap = need;
+	if (e->z) {
+		size_t zcap = libdeflate_zlib_compress_bound(e->z, need) + 32;
+		uint8_t *z = realloc(e->zout, zcap);
+		if (!z)
+			return -ENOMEM;
+		e->zout = z;
+		e->zout_cap = zcap;
+	}
+	return 0;
+}
+
 /* Appends one finished TracePacket to the current chunk. */
 static void emit(struct gt_enc *e, struct gt_pb *b)
 {
-	if (b->overflow) {
+	if (b->overflow) { /* out of memory (pkt_grow() said so) */
 		e->packets_lost++;
 		return;
 	}
@@ -121,7 +179,8 @@ static void emit(struct gt_enc *e, struct gt_pb *b)
 	size_t need = 1 + gt_pb_varint_size(len) + len;
 	if (e->chunk_len + need > e->chunk_cap)
 		gt_enc_flush(e);
-	if (need > e->chunk_cap) {
+	if (need > e->chunk_cap && chunk_fit(e, need)) {
+		set_error(e, -ENOMEM);
 		e->packets_lost++;
 		return;
 	}
@@ -267,7 +326,7 @@ static void build_templates(struct gt_enc *e, struct gt_enc_thread *th, unsigned
 	uint64_t holder = gt_uuid_gil(e->pid, gil, GT_TRACK_HOLDER);
 
 	th->tmpl_gil = (uint8_t)gil;
-	th->tmpl_name_iid = (uint8_t)th->name_iid;
+	th->tmpl_name_iid = th->name_iid;
 	th->seq_len = (uint8_t)gt_pb_put_varint(th->seq_bytes, th->seq_id);
 	gt_pb_init(&b, th->tmpl[TMPL_HOLD_BEGIN], sizeof(th->tmpl[0]));
 	gt_pb_uint(&b, PF_TE_TYPE, PF_TE_SLICE_BEGIN);
@@ -336,6 +395,8 @@ void gt_enc_free(struct gt_enc *e)
 		libdeflate_free_compressor(e->z);
 	free(e->zout);
 	free(e->chunk);
+	free(e->spill);
+	e->spill = NULL;
 	e->z = NULL;
 	e->zout = NULL;
 	e->chunk = NULL;
@@ -344,11 +405,11 @@ void gt_enc_free(struct gt_enc *e)
 void gt_enc_process(struct gt_enc *e, uint64_t ts, const char *name, const char *const *argv,
 		    int argc)
 {
-	uint8_t buf[PKT_MAX_PROCESS];
+	uint8_t buf[PKT_MAX];
 	struct gt_pb b;
 
 	/* The metadata sequence: absolute timestamps only, no interning. */
-	gt_pb_init(&b, buf, sizeof(buf));
+	pkt_init(e, &b, buf, sizeof(buf));
 	ts_absolute(&b, ts);
 	gt_pb_uint(&b, PF_PKT_SEQUENCE_ID, META_SEQ_ID);
 	gt_pb_uint(&b, PF_PKT_SEQUENCE_FLAGS, PF_SEQ_INCREMENTAL_STATE_CLEARED);
@@ -356,21 +417,15 @@ void gt_enc_process(struct gt_enc *e, uint64_t ts, const char *name, const char 
 	gt_pb_uint(&b, PF_TD_UUID, gt_uuid_process(e->pid));
 	size_t pd = gt_pb_begin(&b, PF_TD_PROCESS);
 	gt_pb_uint(&b, PF_PROC_PID, e->pid);
-	size_t used = 0;
-	for (int i = 0; argv && i < argc && argv[i]; i++) {
-		size_t len = strlen(argv[i]);
-		if (used + len > CMDLINE_MAX)
-			break;
+	for (int i = 0; argv && i < argc && argv[i]; i++)
 		gt_pb_string(&b, PF_PROC_CMDLINE, argv[i]);
-		used += len;
-	}
 	if (name && *name)
 		gt_pb_string(&b, PF_PROC_NAME, name);
 	gt_pb_end(&b, pd);
 	gt_pb_end(&b, td);
 	emit(e, &b);
 
-	gt_pb_init(&b, buf, sizeof(buf));
+	pkt_init(e, &b, buf, sizeof(buf));
 	ts_absolute(&b, ts);
 	gt_pb_uint(&b, PF_PKT_SEQUENCE_ID, META_SEQ_ID);
 	td = gt_pb_begin(&b, PF_PKT_TRACK_DESCRIPTOR);
@@ -394,7 +449,7 @@ static void gil_track(struct gt_enc *e, uint64_t ts, unsigned slot, enum gt_gil_
 		snprintf(name, sizeof(name), "%s (interp %lld)", what, (long long)interp);
 	else
 		snprintf(name, sizeof(name), "%s", what);
-	gt_pb_init(&b, buf, sizeof(buf));
+	pkt_init(e, &b, buf, sizeof(buf));
 	ts_absolute(&b, ts);
 	gt_pb_uint(&b, PF_PKT_SEQUENCE_ID, META_SEQ_ID);
 	size_t td = gt_pb_begin(&b, PF_PKT_TRACK_DESCRIPTOR);
@@ -433,7 +488,7 @@ void gt_enc_gil(struct gt_enc *e, uint64_t ts, unsigned slot, int64_t interp_id,
 	struct gt_pb b;
 	interval_track(e, ts, slot);
 	e->gils[slot].interval_us = interval_us;
-	gt_pb_init(&b, buf, sizeof(buf));
+	pkt_init(e, &b, buf, sizeof(buf));
 	ts_absolute(&b, ts);
 	gt_pb_uint(&b, PF_PKT_SEQUENCE_ID, META_SEQ_ID);
 	size_t m = gt_pb_begin(&b, PF_PKT_TRACK_EVENT);
@@ -449,7 +504,7 @@ static void thread_descriptor(struct gt_enc *e, struct gt_enc_thread *th, uint64
 	uint8_t buf[PKT_MAX];
 	struct gt_pb b;
 
-	gt_pb_init(&b, buf, sizeof(buf));
+	pkt_init(e, &b, buf, sizeof(buf));
 	ts_thread(th, &b, ts);
 	gt_pb_uint(&b, PF_PKT_SEQUENCE_ID, th->seq_id);
 	size_t td = gt_pb_begin(&b, PF_PKT_TRACK_DESCRIPTOR);
@@ -478,13 +533,14 @@ void gt_enc_thread_start(struct gt_enc *e, struct gt_enc_thread *th, uint32_t ti
 	th->last_ts = ts;
 	th->name_iid = NAME_THREAD_FIRST;
 	th->tmpl_gil = 0xff; /* none built yet */
+	th->interval_gil = 0xff; /* the GILs' declared intervals apply */
 	snprintf(th->name, sizeof(th->name), "%s", name ? name : "");
 	holder_name(hname, sizeof(hname), th);
 
 	/* The sequence's first packet: clears incremental state, anchors the
 	 * incremental clock 64 to BOOTTIME, sets the defaults (clock 64, this
 	 * thread's track) and interns every name the sequence uses. */
-	gt_pb_init(&b, buf, sizeof(buf));
+	pkt_init(e, &b, buf, sizeof(buf));
 	ts_absolute(&b, ts);
 	gt_pb_uint(&b, PF_PKT_SEQUENCE_ID, th->seq_id);
 	gt_pb_uint(&b, PF_PKT_SEQUENCE_FLAGS,
@@ -548,7 +604,7 @@ void gt_enc_thread_rename(struct gt_enc *e, struct gt_enc_thread *th, const char
 	/* New holds get the new name; a hold already open keeps the old one. */
 	th->name_iid++;
 	holder_name(hname, sizeof(hname), th);
-	gt_pb_init(&b, buf, sizeof(buf));
+	pkt_init(e, &b, buf, sizeof(buf));
 	ts_thread(th, &b, ts);
 	gt_pb_uint(&b, PF_PKT_SEQUENCE_ID, th->seq_id);
 	size_t in = gt_pb_begin(&b, PF_PKT_INTERNED_DATA);
@@ -572,7 +628,7 @@ static void end_hold(struct gt_enc *e, struct gt_enc_thread *th, uint64_t ts, un
 		return;
 	}
 
-	gt_pb_init(&b, buf, sizeof(buf));
+	pkt_init(e, &b, buf, sizeof(buf));
 	size_t m = thread_event_begin(&b, th, ts, PF_TE_SLICE_END);
 	annotation_ended(&b, why);
 	if (flow)
@@ -580,7 +636,7 @@ static void end_hold(struct gt_enc *e, struct gt_enc_thread *th, uint64_t ts, un
 	gt_pb_end(&b, m);
 	emit(e, &b);
 
-	gt_pb_init(&b, buf, sizeof(buf));
+	pkt_init(e, &b, buf, sizeof(buf));
 	m = thread_event_begin(&b, th, ts, PF_TE_SLICE_END);
 	gt_pb_uint(&b, PF_TE_TRACK_UUID, gt_uuid_gil(e->pid, gil, GT_TRACK_HOLDER));
 	gt_pb_end(&b, m);
@@ -594,7 +650,7 @@ static void end_wait(struct gt_enc *e, struct gt_enc_thread *th, uint64_t ts, ui
 	uint8_t buf[PKT_MAX];
 	struct gt_pb b;
 
-	gt_pb_init(&b, buf, sizeof(buf));
+	pkt_init(e, &b, buf, sizeof(buf));
 	size_t m = thread_event_begin(&b, th, ts, PF_TE_SLICE_END);
 	annotation_uint(&b, AN_TIMEOUTS, timeouts);
 	if (why)
@@ -633,18 +689,25 @@ static void interval_track(struct gt_enc *e, uint64_t ts, unsigned slot)
 		  "sys.getswitchinterval() in force, in microseconds", 1);
 }
 
+/* The switch interval in force for this thread's waits and holds on gil,
+ * said on the thread's own sequence whenever it differs from what the
+ * sequence said last (or, before that, from the GIL's declared interval):
+ * a reader that applies each thread's counters to that thread's slices gets
+ * every hold's interval in time order, however the threads' packets are
+ * interleaved in the file. */
 static void gil_interval(struct gt_enc *e, struct gt_enc_thread *th, unsigned gil, uint64_t ts,
 			 uint32_t us)
 {
 	uint8_t buf[PKT_MAX];
 	struct gt_pb b;
-	struct gt_enc_gil *g = &e->gils[gil];
+	uint32_t known = th->interval_gil == gil ? th->interval_us : e->gils[gil].interval_us;
 
-	if (!us || us == g->interval_us)
+	if (!us || us == known)
 		return;
 	interval_track(e, ts, gil);
-	g->interval_us = us;
-	gt_pb_init(&b, buf, sizeof(buf));
+	th->interval_gil = (uint8_t)gil;
+	th->interval_us = us;
+	pkt_init(e, &b, buf, sizeof(buf));
 	size_t m = thread_event_begin(&b, th, ts, PF_TE_COUNTER);
 	gt_pb_uint(&b, PF_TE_TRACK_UUID, gt_uuid_gil(e->pid, gil, GT_TRACK_INTERVAL));
 	gt_pb_uint(&b, PF_TE_COUNTER_VALUE, us);
@@ -663,7 +726,7 @@ static void on_wait(struct gt_enc *e, struct gt_enc_thread *th, const struct gt_
 		end_wait(e, th, ts, 0, ev->count, GT_END_ABANDONED);
 	gil_interval(e, th, ev->gil, ts, ev->arg);
 	th->gil = ev->gil;
-	gt_pb_init(&b, buf, sizeof(buf));
+	pkt_init(e, &b, buf, sizeof(buf));
 	size_t m = thread_event_begin(&b, th, ts, PF_TE_SLICE_BEGIN);
 	gt_pb_uint(&b, PF_TE_NAME_IID, NAME_WAIT);
 	annotation_uint(&b, AN_HOLDER, ev->peer);
@@ -682,14 +745,14 @@ static void contended_span(struct gt_enc *e, struct gt_enc_thread *th, unsigned 
 
 	if (t0 > t1)
 		t0 = t1;
-	gt_pb_init(&b, buf, sizeof(buf));
+	pkt_init(e, &b, buf, sizeof(buf));
 	size_t m = thread_event_begin(&b, th, t0, PF_TE_SLICE_BEGIN);
 	gt_pb_uint(&b, PF_TE_TRACK_UUID, uuid);
 	gt_pb_uint(&b, PF_TE_NAME_IID, NAME_CONTENDED);
 	gt_pb_end(&b, m);
 	emit(e, &b);
 
-	gt_pb_init(&b, buf, sizeof(buf));
+	pkt_init(e, &b, buf, sizeof(buf));
 	m = thread_event_begin(&b, th, t1, PF_TE_SLICE_END);
 	gt_pb_uint(&b, PF_TE_TRACK_UUID, uuid);
 	gt_pb_end(&b, m);
@@ -715,7 +778,7 @@ static void on_acquire(struct gt_enc *e, struct gt_enc_thread *th, const struct 
 
 	if (!(ev->flags & GT_F_FLOW_IN) && emit_fast(e, th, ts, TMPL_HOLD_BEGIN)) {
 	} else {
-		gt_pb_init(&b, buf, sizeof(buf));
+		pkt_init(e, &b, buf, sizeof(buf));
 		size_t m = thread_event_begin(&b, th, ts, PF_TE_SLICE_BEGIN);
 		gt_pb_uint(&b, PF_TE_NAME_IID, NAME_HOLD);
 		if (ev->flags & GT_F_FLOW_IN)
@@ -731,7 +794,7 @@ static void on_acquire(struct gt_enc *e, struct gt_enc_thread *th, const struct 
 	int is_switch = ev->peer && ev->peer != th->tid;
 	if (!is_switch && emit_fast(e, th, ts, TMPL_HOLDER_BEGIN))
 		return;
-	gt_pb_init(&b, buf, sizeof(buf));
+	pkt_init(e, &b, buf, sizeof(buf));
 	size_t m = thread_event_begin(&b, th, ts, PF_TE_SLICE_BEGIN);
 	gt_pb_uint(&b, PF_TE_TRACK_UUID, gt_uuid_gil(e->pid, ev->gil, GT_TRACK_HOLDER));
 	gt_pb_uint(&b, PF_TE_NAME_IID, th->name_iid);
@@ -747,7 +810,7 @@ static void on_drop_request(struct gt_enc *e, struct gt_enc_thread *th, const st
 	uint8_t buf[PKT_MAX];
 	struct gt_pb b;
 
-	gt_pb_init(&b, buf, sizeof(buf));
+	pkt_init(e, &b, buf, sizeof(buf));
 	size_t m = thread_event_begin(&b, th, ts, PF_TE_INSTANT);
 	gt_pb_uint(&b, PF_TE_TRACK_UUID, gt_uuid_gil(e->pid, ev->gil, GT_TRACK_HOLDER));
 	gt_pb_uint(&b, PF_TE_NAME_IID, NAME_DROP_REQUEST);
@@ -779,6 +842,7 @@ void gt_enc_event(struct gt_enc *e, struct gt_enc_thread *th, const struct gt_ev
 		settle(e, th, GT_END_VOLUNTARY);
 		if (!th->in_hold)
 			break; /* never saw the acquire (tracing began mid-hold) */
+		gil_interval(e, th, ev->gil, ts, ev->arg); /* before the hold ends */
 		th->pending = 1;
 		th->pending_forced = (ev->flags & GT_F_DROP_PENDING) != 0;
 		th->pending_gil = ev->gil;
@@ -830,7 +894,7 @@ void gt_enc_meta(struct gt_enc *e, uint64_t ts, const struct gt_enc_meta *m)
 	uint8_t buf[PKT_MAX];
 	struct gt_pb b;
 
-	gt_pb_init(&b, buf, sizeof(buf));
+	pkt_init(e, &b, buf, sizeof(buf));
 	ts_absolute(&b, ts);
 	gt_pb_uint(&b, PF_PKT_SEQUENCE_ID, META_SEQ_ID);
 	size_t te = gt_pb_begin(&b, PF_PKT_TRACK_EVENT);
@@ -853,6 +917,8 @@ void gt_enc_meta(struct gt_enc *e, uint64_t ts, const struct gt_enc_meta *m)
 		annotation_uint_named(&b, "events", m->events);
 		annotation_uint_named(&b, "events_dropped", m->events_dropped);
 		annotation_uint_named(&b, "threads", m->threads);
+		if (m->gils_untraced)
+			annotation_uint_named(&b, "gils_untraced", m->gils_untraced);
 	}
 	gt_pb_end(&b, te);
 	emit(e, &b);
@@ -869,9 +935,10 @@ static uint64_t uuid_victim(uint32_t pid, uint32_t tid)
 	return (1ull << 63) | gt_uuid_thread(pid, tid);
 }
 
-static void convoy_packet(struct gt_pb *b, uint8_t *buf, size_t size, uint64_t ts, int first)
+static void convoy_packet(struct gt_enc *e, struct gt_pb *b, uint8_t *buf, size_t size,
+			  uint64_t ts, int first)
 {
-	gt_pb_init(b, buf, size);
+	pkt_init(e, b, buf, size);
 	ts_absolute(b, ts);
 	gt_pb_uint(b, PF_PKT_SEQUENCE_ID, GT_ANNOTATION_SEQ_ID);
 	if (first)
@@ -883,7 +950,7 @@ static void convoy_track(struct gt_enc *e, uint64_t ts, uint64_t uuid, uint64_t 
 {
 	uint8_t buf[PKT_MAX];
 	struct gt_pb b;
-	convoy_packet(&b, buf, sizeof(buf), ts, first);
+	convoy_packet(e, &b, buf, sizeof(buf), ts, first);
 	size_t td = gt_pb_begin(&b, PF_PKT_TRACK_DESCRIPTOR);
 	gt_pb_uint(&b, PF_TD_UUID, uuid);
 	gt_pb_uint(&b, PF_TD_PARENT_UUID, parent);
@@ -920,7 +987,7 @@ void gt_enc_convoys(struct gt_enc *e, const struct gt_enc_convoy *c, size_t n)
 		char name[64];
 		snprintf(name, sizeof(name), "convoy: waits for %s %u", c[i].culprit_name,
 			 c[i].culprit);
-		convoy_packet(&b, buf, sizeof(buf), c[i].ts, 0);
+		convoy_packet(e, &b, buf, sizeof(buf), c[i].ts, 0);
 		size_t te = gt_pb_begin(&b, PF_PKT_TRACK_EVENT);
 		gt_pb_uint(&b, PF_TE_TYPE, PF_TE_SLICE_BEGIN);
 		gt_pb_uint(&b, PF_TE_TRACK_UUID, uuid_victim(e->pid, c[i].victim));
@@ -931,7 +998,7 @@ void gt_enc_convoys(struct gt_enc *e, const struct gt_enc_convoy *c, size_t n)
 		annotation_uint_named(&b, "delay_ns", c[i].delay_ns);
 		gt_pb_end(&b, te);
 		emit(e, &b);
-		convoy_packet(&b, buf, sizeof(buf), c[i].end, 0);
+		convoy_packet(e, &b, buf, sizeof(buf), c[i].end, 0);
 		te = gt_pb_begin(&b, PF_PKT_TRACK_EVENT);
 		gt_pb_uint(&b, PF_TE_TYPE, PF_TE_SLICE_END);
 		gt_pb_uint(&b, PF_TE_TRACK_UUID, uuid_victim(e->pid, c[i].victim));

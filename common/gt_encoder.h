@@ -65,10 +65,14 @@ struct gt_enc_thread {
 	uint32_t pending_seq;
 	uint64_t pending_ts;
 	uint64_t contended_since; /* from the last GT_EV_CONTENDED_SINCE */
+	/* The switch interval this sequence last said for GIL interval_gil
+	 * (0xff: none yet). */
+	uint8_t interval_gil;
+	uint32_t interval_us;
 	/* Pre-encoded TrackEvent bodies of the packets an uncontended
 	 * release/acquire writes, for GIL tmpl_gil (see build_templates()). */
 	uint8_t tmpl_gil;
-	uint8_t tmpl_name_iid;
+	uint32_t tmpl_name_iid; /* the holder name these templates use */
 	uint8_t seq_bytes[5], seq_len;
 	uint8_t tmpl_len[GT_END_REASON_MAX + 3];
 	uint8_t tmpl[GT_END_REASON_MAX + 3][24];
@@ -92,11 +96,13 @@ struct gt_enc {
 	uint8_t *zout;
 	size_t zout_cap;
 	void *z; /* libdeflate compressor, opaque so users need not include it */
+	uint8_t *spill; /* packets that outgrow their stack buffer (pkt_grow()) */
+	size_t spill_cap;
 	struct gt_enc_gil gils[GT_MAX_GILS];
 	int error;             /* first sink or compression error, sticky */
 	uint64_t bytes_out;    /* bytes handed to the sink */
 	uint64_t packets;      /* packets encoded */
-	uint64_t packets_lost; /* packets that did not fit (a bug if non-zero) */
+	uint64_t packets_lost; /* packets lost for want of memory (error set too) */
 };
 
 /* Metadata written at the start and at the end of the trace. */
@@ -109,6 +115,7 @@ struct gt_enc_meta {
 	uint64_t events;            /* events recorded */
 	uint64_t events_dropped;    /* events lost: rings full, no slot */
 	uint32_t threads;           /* threads seen */
+	uint32_t gils_untraced;     /* GILs created beyond GT_MAX_GILS: not traced */
 	int final;                  /* 1 for the end-of-trace record */
 };
 

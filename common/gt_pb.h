@@ -3,11 +3,12 @@
  * gt_pb.h — minimal protobuf wire-format writer and reader.
  *
  * Header-only so the encoder, the reader and the tests share one definition of
- * the wire format. The writer is bounds-checked: running out of room sets
- * `overflow` and stops writing instead of corrupting memory; callers size
- * their buffers so that this never happens for a well-formed packet and treat
- * it as "drop the packet". Nested messages reserve one length byte and move
- * the body in the rare case it grows past 127 bytes.
+ * the wire format. The writer is bounds-checked: a writer with a `grow`
+ * function asks it for room (the encoder moves a packet that outgrows its
+ * stack buffer to the heap, so no packet is ever cut short); without one, or
+ * if growing fails, running out of room sets `overflow` and stops writing
+ * instead of corrupting memory. Nested messages reserve one length byte and
+ * move the body in the rare case it grows past 127 bytes.
  */
 #ifndef GT_PB_H
 #define GT_PB_H
@@ -24,6 +25,10 @@ struct gt_pb {
 	uint8_t *p;   /* next byte to write */
 	uint8_t *end; /* one past the last usable byte */
 	int overflow; /* set once anything did not fit */
+	/* Optional: make room for n more bytes (moving buf, p and end; marks
+	 * are offsets, so they stay valid). 0 on success. */
+	int (*grow)(struct gt_pb *b, size_t n);
+	void *ctx; /* for grow */
 };
 
 static inline void gt_pb_init(struct gt_pb *b, void *buf, size_t size)
@@ -31,17 +36,20 @@ static inline void gt_pb_init(struct gt_pb *b, void *buf, size_t size)
 	b->buf = b->p = (uint8_t *)buf;
 	b->end = b->buf + size;
 	b->overflow = 0;
+	b->grow = NULL;
+	b->ctx = NULL;
 }
 
 static inline size_t gt_pb_len(const struct gt_pb *b) { return (size_t)(b->p - b->buf); }
 
 static inline int gt_pb_room(struct gt_pb *b, size_t n)
 {
-	if (b->overflow || (size_t)(b->end - b->p) < n) {
-		b->overflow = 1;
-		return 0;
-	}
-	return 1;
+	if (__builtin_expect(!b->overflow && (size_t)(b->end - b->p) >= n, 1))
+		return 1;
+	if (!b->overflow && b->grow && !b->grow(b, n))
+		return 1;
+	b->overflow = 1;
+	return 0;
 }
 
 /* Encodes v at dst (which must have GT_PB_VARINT_MAX bytes); returns the

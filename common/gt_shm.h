@@ -100,7 +100,7 @@ struct gt_shm_proc {
 	_Alignas(64) _Atomic uint32_t state; /* enum gt_proc_state */
 	uint32_t pid;
 	uint32_t flags;     /* enum gt_proc_flags */
-	uint32_t reserved;
+	_Atomic uint32_t gils_untraced; /* GILs created once gils[] was full */
 	uint64_t map_base;  /* where the pool is mapped in it: tells its image
 			     * from the next one after exec() */
 	uint64_t end_ticks; /* set before FINISHED or EXECING */

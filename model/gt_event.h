@@ -27,7 +27,8 @@ enum gt_event_kind {
 	 * precedes it), GT_F_FLOW_IN. */
 	GT_EV_ACQUIRE = 2,
 	/* The thread released the GIL. count = waiters at that moment,
-	 * seq = this release's sequence number (flow id when count > 0).
+	 * seq = this release's sequence number (flow id when count > 0),
+	 * arg = the switch interval in force, in µs (0 if unknown).
 	 * GT_F_DROP_PENDING: a drop request was pending, so CPython makes this
 	 * a forced switch. */
 	GT_EV_RELEASE = 3,
@@ -38,7 +39,10 @@ enum gt_event_kind {
 	/* This waiter's timed wait ran out while the GIL stayed with the same
 	 * holder: CPython sets the drop request. peer = holder tid. */
 	GT_EV_DROP_REQUEST = 5,
-	/* The thread is exiting (its last release, if any, ended its hold). */
+	/* The thread is exiting (its last release, if any, ended its hold).
+	 * peer, count, seq and arg hold its name then: 16 bytes, NUL-padded
+	 * (all zero if unknown). After it, the thread's ring may carry
+	 * another thread's events (tid says whose). */
 	GT_EV_THREAD_EXIT = 6,
 	/* The thread left take_gil without the GIL after waiting (a daemon
 	 * thread told to exit during finalisation). count = waiters left,

@@ -149,12 +149,15 @@ static inline void gt_sm_acquire(struct gt_sm_gil *g, struct gt_sm_thread *t, un
 		   timeouts);
 }
 
-/* drop_gil signals C: the thread no longer has the GIL. drop_gil does the
+/* drop_gil signals C: the thread no longer has the GIL. interval_us: the
+ * switch interval in force (0 if unknown), which says how long a hold may
+ * last before a waiter forces a switch; it travels with the hold because
+ * programs change it (sys.setswitchinterval) while running. drop_gil does the
  * FORCE_SWITCHING handshake exactly when a drop request is pending, which is
  * known now; the handshake itself may come much later if the thread is
  * preempted right after unlocking. */
 static inline void gt_sm_release(struct gt_sm_gil *g, struct gt_sm_thread *t, unsigned k,
-				 __u64 now)
+				 __u64 now, __u32 interval_us)
 {
 	__u64 ts = gt_sm_order(g, now);
 	__u32 flags = g->drop_requested ? GT_F_DROP_PENDING : 0;
@@ -164,7 +167,7 @@ static inline void gt_sm_release(struct gt_sm_gil *g, struct gt_sm_thread *t, un
 	g->holder = 0;
 	g->last_releaser = t->tid;
 	t->gstate = k | GT_TS_RELEASED;
-	gt_sm_emit(t, GT_EV_RELEASE, k, flags, ts, 0, waiters, seq, 0);
+	gt_sm_emit(t, GT_EV_RELEASE, k, flags, ts, 0, waiters, seq, interval_us);
 }
 
 /* drop_gil locked the switch mutex without M: if this thread's last GIL
@@ -195,10 +198,11 @@ static inline void gt_sm_abandon(struct gt_sm_gil *g, struct gt_sm_thread *t, un
 	t->gstate = k;
 }
 
-/* The thread exits: its last event. */
-static inline void gt_sm_thread_exit(struct gt_sm_thread *t, __u64 now)
+/* The thread exits: its last event, carrying its name at that moment
+ * (16 bytes, NUL-padded, as the kernel's comm; zeros if unknown). */
+static inline void gt_sm_thread_exit(struct gt_sm_thread *t, __u64 now, const __u32 name[4])
 {
-	gt_sm_emit(t, GT_EV_THREAD_EXIT, 0, 0, now, 0, 0, 0, 0);
+	gt_sm_emit(t, GT_EV_THREAD_EXIT, 0, 0, now, name[0], name[1], name[2], name[3]);
 }
 
 /* In the child of fork(): the only thread left starts over (its tid

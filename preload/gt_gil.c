@@ -25,6 +25,7 @@ _Atomic unsigned gt_ngils;
 uintptr_t gt_sm_lo = UINTPTR_MAX, gt_sm_span, gt_cond_lo = UINTPTR_MAX, gt_cond_span;
 
 static atomic_flag reg_lock = ATOMIC_FLAG_INIT;
+static int untraced_said; /* the cap was reported (under reg_lock) */
 
 /* A GIL's identity, for the writer (which may be another process). Before
  * this process has its entry (the first GIL is registered just before
@@ -118,11 +119,31 @@ int gt_gil_register(void *cond, void *mutex, void *switch_cond, void *switch_mut
 		;
 	int k = -1;
 	unsigned n = atomic_load_explicit(&gt_ngils, memory_order_relaxed);
+	/* A GIL created where an earlier one was is a new GIL: CPython frees
+	 * a subinterpreter's GIL with its interpreter without destroying the
+	 * pthread objects, and the next interpreter often lands at the same
+	 * address. It gets a slot of its own (its tracks, its interpreter's
+	 * label); the old slot stops matching, and its events already in the
+	 * rings keep their meaning. Slots are never reused within a process
+	 * image (a forked child starts over). */
 	for (unsigned i = 0; i < n; i++)
-		if (gt_gil_ids[i].cond == cond)
-			k = (int)i;
-	if (k < 0 && n < GT_MAX_GILS)
+		if (gt_gil_ids[i].cond == cond) {
+			gt_log_debug("GIL %u replaced by a new GIL at the same address", i);
+			gt_gil_ids[i] = (struct gt_gil_id){0};
+		}
+	if (n < GT_MAX_GILS) {
 		k = (int)n;
+	} else {
+		struct gt_shm_proc *p = gt_pool_proc();
+		if (p)
+			atomic_fetch_add_explicit(&p->gils_untraced, 1, memory_order_relaxed);
+		if (!untraced_said) {
+			untraced_said = 1;
+			gt_log_error("more than %d GILs in this process: GILs created after the "
+				     "%dth are not traced (their count is in the trace)",
+				     GT_MAX_GILS, GT_MAX_GILS);
+		}
+	}
 	if (k >= 0) {
 		struct gt_gil *g = &gt_gils[k];
 		memset(g, 0, sizeof(*g));
@@ -134,9 +155,9 @@ int gt_gil_register(void *cond, void *mutex, void *switch_cond, void *switch_mut
 		widen(&gt_cond_lo, &gt_cond_span, cond);
 		widen(&gt_sm_lo, &gt_sm_span, switch_mutex);
 		publish((unsigned)k);
-		if ((unsigned)k == n) /* publish: pairs with the acquire in find */
-			atomic_store_explicit(&gt_ngils, n + 1, memory_order_release);
-		char how[256];
+		/* publish: pairs with the acquire in find */
+		atomic_store_explicit(&gt_ngils, n + 1, memory_order_release);
+		char how[GT_METHOD_TEXT_MAX];
 		gt_drain_describe_method(g->method, how, sizeof(how));
 		gt_log_debug("GIL %d: cond %p mutex %p switch %p/%p interp %lld: %s", k, cond,
 			     mutex, switch_cond, switch_mutex, (long long)g->interp_id, how);
@@ -164,6 +185,7 @@ void gt_gil_forget(const void *obj)
 void gt_gil_reset(void)
 {
 	atomic_store(&gt_ngils, 0);
+	untraced_said = 0;
 	memset(gt_gil_ids, 0, sizeof(gt_gil_ids));
 	gt_sm_lo = gt_cond_lo = UINTPTR_MAX;
 	gt_sm_span = gt_cond_span = 0;

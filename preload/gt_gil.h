@@ -76,8 +76,8 @@ static inline int gt_gil_find_cond(const void *p, unsigned *k)
 	return 0;
 }
 
-/* Adds (or, for the same objects re-created after fork, resets) a GIL;
- * returns its slot or -1 when the table is full. */
+/* Adds a GIL (always in a new slot: see gt_gil.c); returns its slot, or -1
+ * when the table is full (said once, and counted in the trace). */
 int gt_gil_register(void *cond, void *mutex, void *switch_cond, void *switch_mutex,
 		    uint32_t method, int clock);
 /* A GIL object is being destroyed: stop matching that GIL. Cheap when

@@ -32,6 +32,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -90,11 +91,19 @@ gt_sm_emit(struct gt_sm_thread *t, __u32 kind, __u32 gil, __u32 flags, __u64 ts,
 	gt_ring_commit(e);
 }
 
+/* The switch interval in force, in µs, if the GIL's layout is known:
+ * struct _gil_runtime_state.interval, which sys.setswitchinterval() sets and
+ * take_gil reads at each wait (on the cache line drop_gil just wrote). */
+static inline uint32_t interval_in_force(const struct gt_gil *g)
+{
+	return g->base ? (uint32_t)*(const volatile unsigned long *)g->base : 0;
+}
+
 /* The switch interval the waiter is about to wait for, in µs. */
 static uint32_t interval_us(const struct gt_gil *g, const struct timespec *abstime)
 {
-	if (g->base) /* struct _gil_runtime_state.interval, µs */
-		return (uint32_t)*(const unsigned long *)g->base;
+	if (g->base)
+		return interval_in_force(g);
 	/* Unknown layout (3.6): the deadline was now + interval on the
 	 * condvar's clock; round away the microseconds spent getting here. */
 	struct timespec now;
@@ -123,11 +132,18 @@ void gt_hooks_thread_exit(void)
 		gt_real.mutex_unlock(m);
 }
 
-/* The thread exits: its last event. */
+/* The thread exits: its last event, with its name (the writer may look
+ * for it in /proc too late). */
 void gt_hooks_record_exit(void)
 {
-	if (gt_tracing())
-		gt_sm_thread_exit(&gt_tls.sm, gt_clock_now());
+	if (!gt_tracing())
+		return;
+	union {
+		char comm[16];
+		__u32 w[4];
+	} name = {{0}};
+	prctl(PR_GET_NAME, name.comm, 0, 0, 0);
+	gt_sm_thread_exit(&gt_tls.sm, gt_clock_now(), name.w);
 }
 
 /* ---- the hooks ---------------------------------------------------------- */
@@ -195,7 +211,8 @@ static GT_GIL_PATH int gil_signal_general(pthread_cond_t *c, unsigned k)
 {
 	if (gt_tracing()) {
 		my_tid();
-		gt_sm_release(&gt_gils[k].sm, &gt_tls.sm, k, gt_clock_now());
+		gt_sm_release(&gt_gils[k].sm, &gt_tls.sm, k, gt_clock_now(),
+			      interval_in_force(&gt_gils[k]));
 		/* The writer was stopped for a fork() in this process. */
 		if (!atomic_load_explicit(&gt_writer_running, memory_order_relaxed))
 			gt_writer_start();
@@ -211,7 +228,7 @@ static GT_GIL_PATH int gil_signal(pthread_cond_t *c, unsigned k)
 	if (likely(gt_tracing() &&
 		   atomic_load_explicit(&gt_writer_running, memory_order_relaxed) &&
 		   ring_has_room())) {
-		gt_sm_release(&gt_gils[k].sm, &gt_tls.sm, k, now);
+		gt_sm_release(&gt_gils[k].sm, &gt_tls.sm, k, now, interval_in_force(&gt_gils[k]));
 		return gt_real.cond_signal(c);
 	}
 	return gil_signal_general(c, k);

@@ -163,6 +163,36 @@ void gt_ring_wake_writer(void) { gt_wake_nudge(gt_pool.v.hdr); }
 
 void gt_ring_kick_writer(void) { gt_wake_kick(gt_pool.v.hdr); }
 
+/* Takes slot i, whose state was `from` (CAS'd to CLAIMING by the caller). */
+static int take(uint32_t i)
+{
+	struct gt_shm_hdr *h = gt_pool.v.hdr;
+	struct gt_slot *s = &gt_pool.v.slots[i];
+	if (!gt_tls.sm.tid)
+		gt_tls.sm.tid = (uint32_t)syscall(SYS_gettid);
+	s->tid = gt_tls.sm.tid;
+	s->proc = (uint32_t)gt_pool.proc;
+	s->exit_name[0] = 0;
+	/* Release: a writer that sees ACTIVE sees the owner. */
+	atomic_store_explicit(&s->state, GT_SLOT_ACTIVE, memory_order_release);
+	uint32_t high = atomic_load(&h->high);
+	while (high < i + 1 && !atomic_compare_exchange_weak(&h->high, &high, i + 1))
+		;
+	gt_tls.ring = i + 1;
+	/* A free slot was reset by the writer (head 0); a reused one goes on
+	 * after its last thread's events. */
+	gt_tls.head = atomic_load_explicit(&s->head, memory_order_relaxed);
+	gt_tls.headp = &s->head;
+	gt_tracer_bind_thread((void *)(uintptr_t)gt_tls.ring);
+	return 1;
+}
+
+/* A ring for this thread: a free one, or else one of this process's whose
+ * thread has exited, even if the writer has not drained it yet. Its events
+ * and the exited thread's share the ring, one after the other (the exited
+ * thread's last event says so, and every event carries its thread's id):
+ * a burst of short-lived threads never waits for the writer and never finds
+ * every ring taken by threads that are gone. */
 static int claim(void)
 {
 	static atomic_flag warned = ATOMIC_FLAG_INIT;
@@ -172,25 +202,19 @@ static int claim(void)
 	for (uint32_t i = 0; i < h->nslots; i++) {
 		struct gt_slot *s = &gt_pool.v.slots[i];
 		uint32_t expected = GT_SLOT_FREE;
-		if (atomic_load_explicit(&s->state, memory_order_relaxed) != GT_SLOT_FREE ||
-		    !atomic_compare_exchange_strong(&s->state, &expected, GT_SLOT_CLAIMING))
-			continue;
-		/* The writer reset head and tail before freeing the slot. */
-		if (!gt_tls.sm.tid)
-			gt_tls.sm.tid = (uint32_t)syscall(SYS_gettid);
-		s->tid = gt_tls.sm.tid;
-		s->proc = (uint32_t)gt_pool.proc;
-		s->exit_name[0] = 0;
-		/* Release: a writer that sees ACTIVE sees the owner. */
-		atomic_store_explicit(&s->state, GT_SLOT_ACTIVE, memory_order_release);
-		uint32_t high = atomic_load(&h->high);
-		while (high < i + 1 && !atomic_compare_exchange_weak(&h->high, &high, i + 1))
-			;
-		gt_tls.ring = i + 1;
-		gt_tls.head = 0;
-		gt_tls.headp = &s->head;
-		gt_tracer_bind_thread((void *)(uintptr_t)gt_tls.ring);
-		return 1;
+		if (atomic_load_explicit(&s->state, memory_order_relaxed) == GT_SLOT_FREE &&
+		    atomic_compare_exchange_strong(&s->state, &expected, GT_SLOT_CLAIMING))
+			return take(i);
+	}
+	uint32_t high = atomic_load(&h->high);
+	for (uint32_t i = 0; i < high; i++) {
+		struct gt_slot *s = &gt_pool.v.slots[i];
+		uint32_t expected = GT_SLOT_EXITED;
+		/* Acquire: the exited owner's proc is the one it wrote. */
+		if (atomic_load_explicit(&s->state, memory_order_acquire) == GT_SLOT_EXITED &&
+		    s->proc == (uint32_t)gt_pool.proc &&
+		    atomic_compare_exchange_strong(&s->state, &expected, GT_SLOT_CLAIMING))
+			return take(i);
 	}
 	gt_tls.no_slot = 1;
 	if (!atomic_flag_test_and_set(&warned))

@@ -28,7 +28,48 @@ void gt_metrics_free(struct gt_metrics *m)
 	free(m->gils);
 	free(m->convoys);
 	free(m->episodes);
+	free(m->gil_method);
 	memset(m, 0, sizeof(*m));
+}
+
+/* The interval in force for a slice of thread t on GIL g: what t's own
+ * sequence said last for that GIL (counters precede the slices they apply
+ * to on the same sequence, so this is in time order), else g's. */
+static uint64_t interval_ns(const struct gt_gil_stats *g, const struct gt_thread_stats *t)
+{
+	if (t && g && t->interval_gil == (int)g->slot && t->interval_us)
+		return (uint64_t)t->interval_us * 1000u;
+	return gt_metrics_interval_ns(g);
+}
+
+static void held_by_interval(struct gt_gil_stats *g, uint64_t interval_ns, uint64_t dur)
+{
+	uint32_t us = (uint32_t)(interval_ns / 1000u);
+	for (int i = 0; i < GT_INTERVALS_KEPT; i++) {
+		if (g->by_interval[i].us == us || !g->by_interval[i].us) {
+			g->by_interval[i].us = us;
+			g->by_interval[i].held_ns += dur;
+			return;
+		}
+	}
+	g->held_other_interval_ns += dur;
+}
+
+uint32_t gt_metrics_main_interval_us(const struct gt_gil_stats *g, double *other_share)
+{
+	int best = 0;
+	uint64_t total = g->held_other_interval_ns;
+	for (int i = 0; i < GT_INTERVALS_KEPT; i++) {
+		total += g->by_interval[i].held_ns;
+		if (g->by_interval[i].held_ns > g->by_interval[best].held_ns)
+			best = i;
+	}
+	if (!g->by_interval[best].us) {
+		*other_share = 0;
+		return g->interval_us;
+	}
+	*other_share = total ? 1.0 - (double)g->by_interval[best].held_ns / (double)total : 0;
+	return g->by_interval[best].us;
 }
 
 uint64_t gt_metrics_interval_ns(const struct gt_gil_stats *g)
@@ -134,6 +175,7 @@ static struct gt_thread_stats *thread_of(struct gt_metrics *m, uint32_t pid, uin
 	memset(t, 0, sizeof(*t));
 	t->pid = pid;
 	t->tid = tid;
+	t->interval_gil = -1;
 	if (m->nthreads * 2 > m->index_cap) {
 		/* Rebuilding the index inserts the new thread too. */
 		if (reindex(m, m->index_cap ? m->index_cap * 2 : 64))
@@ -220,7 +262,7 @@ static void on_slice(void *ctx, const struct gt_rd_slice *s)
 			g->wait_ns += s->dur;
 		if (!s->open)
 			gt_convoy_wait(&t->convoy, &m->convoy_opts, t->pid, t->tid, s->ts, s->dur,
-				       s->holder_tid, gt_metrics_interval_ns(g), on_episode, m);
+				       s->holder_tid, interval_ns(g, t), on_episode, m);
 		break;
 	case GT_RD_HOLD:
 		if (!t)
@@ -246,7 +288,7 @@ static void on_slice(void *ctx, const struct gt_rd_slice *s)
 			break;
 		}
 		gt_convoy_hold(&t->convoy, &m->convoy_opts, t->pid, t->tid, s->ts, s->dur,
-			       s->ended == GT_END_VOLUNTARY, gt_metrics_interval_ns(g), on_episode, m);
+			       s->ended == GT_END_VOLUNTARY, interval_ns(g, t), on_episode, m);
 		break;
 	case GT_RD_HOLDER: {
 		if (!g)
@@ -256,7 +298,9 @@ static void on_slice(void *ctx, const struct gt_rd_slice *s)
 		if (s->prev_holder)
 			g->switches++;
 		gt_hist_add(&g->hold_hist, s->dur);
-		double intervals = (double)s->dur / (double)gt_metrics_interval_ns(g);
+		uint64_t in_force = interval_ns(g, t);
+		held_by_interval(g, in_force, s->dur);
+		double intervals = (double)s->dur / (double)in_force;
 		int b = 0;
 		while (b + 1 < GT_HOLD_BUCKETS && intervals >= gt_hold_bucket_edges[b + 1])
 			b++;
@@ -284,13 +328,26 @@ static void on_slice(void *ctx, const struct gt_rd_slice *s)
 	}
 }
 
+/* A switch interval said on a thread's sequence applies to that thread's
+ * later slices; one on the metadata sequence (tid 0) is the GIL's declared
+ * interval. Never "the last one in the file" for everything: threads'
+ * packets are interleaved in the file out of time order. */
 static void on_counter(void *ctx, const struct gt_rd_counter *c)
 {
-	if (!c->is_interval || c->gil < 0)
+	struct gt_metrics *m = ctx;
+	if (!c->is_interval || c->gil < 0 || c->value <= 0 || c->value > UINT32_MAX)
 		return;
-	struct gt_gil_stats *g = gt_metrics_gil(ctx, c->pid, (unsigned)c->gil);
-	if (g && c->value > 0)
-		g->interval_us = (uint32_t)c->value;
+	if (!c->tid) {
+		struct gt_gil_stats *g = gt_metrics_gil(m, c->pid, (unsigned)c->gil);
+		if (g)
+			g->interval_us = (uint32_t)c->value;
+		return;
+	}
+	struct gt_thread_stats *t = thread_of(m, c->pid, c->tid);
+	if (t) {
+		t->interval_gil = c->gil;
+		t->interval_us = (uint32_t)c->value;
+	}
 }
 
 static void copy(char *dst, size_t n, const char *src)
@@ -303,7 +360,13 @@ static void on_meta(void *ctx, const struct gt_rd_meta *md)
 {
 	struct gt_metrics *m = ctx;
 	copy(m->python_version, sizeof(m->python_version), md->python_version);
-	copy(m->gil_method, sizeof(m->gil_method), md->gil_method);
+	if (md->gil_method) {
+		char *method = strdup(md->gil_method);
+		if (method) { /* out of memory: the report just does not say it */
+			free(m->gil_method);
+			m->gil_method = method;
+		}
+	}
 	copy(m->recorder, sizeof(m->recorder), md->recorder);
 	copy(m->giltrace_version, sizeof(m->giltrace_version), md->giltrace_version);
 	copy(m->clock, sizeof(m->clock), md->clock);
@@ -312,6 +375,7 @@ static void on_meta(void *ctx, const struct gt_rd_meta *md)
 		m->end_ns = md->ts;
 		m->events = md->events;
 		m->events_dropped = md->events_dropped;
+		m->gils_untraced = md->gils_untraced;
 	} else {
 		m->has_start = 1;
 		if (!m->start_ns || md->ts < m->start_ns)

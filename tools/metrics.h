@@ -27,7 +27,15 @@ struct gt_thread_stats {
 	uint64_t open;          /* slices cut off by the end of the trace */
 	struct gt_hist *wait_hist; /* allocated on the first wait */
 	struct gt_convoy_state convoy;
+	/* The switch interval this thread's own sequence last said, for GIL
+	 * interval_gil (-1: none yet; the GIL's declared one applies). */
+	int interval_gil;
+	uint32_t interval_us;
 };
+
+/* Distinct switch intervals a GIL's held time is told apart by; held time
+ * under any further one is summed in held_other_interval_ns. */
+#define GT_INTERVALS_KEPT 4
 
 /* Holds, by their length in switch intervals: < 0.1, 0.1-0.5, 0.5-1, 1-2, >= 2. */
 #define GT_HOLD_BUCKETS 5
@@ -45,7 +53,12 @@ struct gt_gil_stats {
 	int64_t interp_id;
 	uint64_t held_ns, holds, contended_ns, wait_ns, switches, drop_requests;
 	uint64_t first_ts, last_ts;
-	uint32_t interval_us; /* last switch interval seen, 0 = unknown */
+	uint32_t interval_us; /* declared when the GIL was created, 0 = unknown */
+	struct {
+		uint32_t us;
+		uint64_t held_ns;
+	} by_interval[GT_INTERVALS_KEPT]; /* held time by the interval in force */
+	uint64_t held_other_interval_ns;
 	struct gt_hist hold_hist;
 	uint64_t bucket_holds[GT_HOLD_BUCKETS], bucket_ns[GT_HOLD_BUCKETS];
 };
@@ -53,9 +66,10 @@ struct gt_gil_stats {
 struct gt_metrics {
 	/* Session */
 	uint64_t start_ns, end_ns, wall_ns;
-	char python_version[32], gil_method[1024], recorder[16], giltrace_version[32],
-		clock[16];
+	char python_version[32], recorder[16], giltrace_version[32], clock[16];
+	char *gil_method; /* how each GIL was found, whole; NULL if not said */
 	uint64_t events, events_dropped;
+	uint64_t gils_untraced; /* GILs the recorder had no room for */
 	int has_start, has_end;
 	uint64_t open_slices, unmatched_ends;
 	/* Totals over every thread */
@@ -95,7 +109,11 @@ void gt_metrics_finish(struct gt_metrics *m, const struct gt_rd_summary *sum);
 struct gt_gil_stats *gt_metrics_gil(struct gt_metrics *m, uint32_t pid, unsigned slot);
 /* After finish: a thread by tid (NULL if it never touched the GIL). */
 const struct gt_thread_stats *gt_metrics_thread(const struct gt_metrics *m, uint32_t tid);
-/* The switch interval a GIL's holds and waits are measured against. */
+/* The switch interval a GIL's holds and waits are measured against when
+ * nothing more precise is known: its declared one, or CPython's default. */
 uint64_t gt_metrics_interval_ns(const struct gt_gil_stats *g);
+/* The interval in force for most of the GIL's held time (µs, 0 = unknown),
+ * and the share of held time under other intervals. */
+uint32_t gt_metrics_main_interval_us(const struct gt_gil_stats *g, double *other_share);
 
 #endif

@@ -54,12 +54,19 @@ static void dur(char *buf, size_t n, double seconds)
 
 static void gil_lines(FILE *out, const struct gt_summary *s, const struct gt_gil_summary *g)
 {
-	char held[16], cont[16], interval[32];
+	char held[16], cont[16], interval[64];
 	gt_fmt_percent(held, sizeof(held), g->held_ratio);
 	gt_fmt_percent(cont, sizeof(cont), g->contention_ratio);
-	if (g->interval_s > 0)
+	if (g->interval_s > 0) {
 		dur(interval, sizeof(interval), g->interval_s);
-	else
+		if (g->interval_other_share >= 0.0005) { /* what "0.1%" rounds from */
+			char share[16];
+			size_t n = strlen(interval);
+			gt_fmt_percent(share, sizeof(share), g->interval_other_share);
+			snprintf(interval + n, sizeof(interval) - n, " (others during %s of the held time)",
+				 share);
+		}
+	} else
 		snprintf(interval, sizeof(interval), "unknown");
 	if (s->ngils > 1)
 		fprintf(out, "  GIL of interpreter %lld:\n", (long long)g->g->interp_id);

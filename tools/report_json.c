@@ -32,6 +32,7 @@ static json_t *gil_json(const struct gt_gil_summary *g)
 	num(o, "mean_waiters", g->mean_waiters);
 	num(o, "switches_per_s", g->switches_per_s);
 	num(o, "switch_interval_s", g->interval_s);
+	num(o, "switch_interval_other_share", g->interval_other_share);
 	integer(o, "holds", g->g->holds);
 	integer(o, "drop_requests", g->g->drop_requests);
 	num(o, "hold_p50_us", g->hold_p50_s * 1e6);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "format.h"
+#include "gt_event.h" /* GT_MAX_GILS */
 
 /* When a finding is worth a line (docs/metrics.md#verdicts). */
 #define CONTENTION_FINDING 0.5 /* contended at least half the time */
@@ -95,6 +96,11 @@ static void findings(const struct gt_metrics *m, struct gt_summary *s)
 		add(s, "dropped",
 		    "%llu events were dropped while recording: the numbers above are lower bounds",
 		    (unsigned long long)m->events_dropped);
+	if (m->gils_untraced)
+		add(s, "dropped",
+		    "%llu GILs were created after a process's first %d and not traced: their "
+		    "threads' holds and waits are missing",
+		    (unsigned long long)m->gils_untraced, GT_MAX_GILS);
 	if (!m->has_end)
 		add(s, "incomplete",
 		    "the trace has no end record (the program was killed?): %llu slices were cut off",
@@ -131,7 +137,7 @@ int gt_summarize(const struct gt_metrics *m, struct gt_summary *s)
 		gs->contention_ratio = ratio(secs(g->contended_ns), wall);
 		gs->mean_waiters = ratio(secs(g->wait_ns), wall);
 		gs->switches_per_s = ratio((double)g->switches, wall);
-		gs->interval_s = g->interval_us / 1e6;
+		gs->interval_s = gt_metrics_main_interval_us(g, &gs->interval_other_share) / 1e6;
 		gs->hold_p50_s = secs(gt_hist_quantile(&g->hold_hist, 0.5));
 		gs->hold_p99_s = secs(gt_hist_quantile(&g->hold_hist, 0.99));
 		gs->hold_max_s = secs(g->hold_hist.max);

@@ -16,7 +16,9 @@
 
 struct gt_gil_summary {
 	const struct gt_gil_stats *g;
-	double held_ratio, contention_ratio, mean_waiters, switches_per_s, interval_s;
+	double held_ratio, contention_ratio, mean_waiters, switches_per_s;
+	double interval_s;           /* in force for most of the held time; 0 = unknown */
+	double interval_other_share; /* share of held time under other intervals */
 	double hold_p50_s, hold_p99_s, hold_max_s;
 };
 

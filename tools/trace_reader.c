@@ -22,21 +22,14 @@
 #include "gt_encoder.h"
 #include "gt_pb.h"
 #include "gt_perfetto_fields.h"
+#include "rd_intern.h"
 
 #define MAX_PACKET (64u << 20)  /* bigger than anything giltrace writes */
 #define MAX_INFLATED (16u << 20)
-#define MAX_INTERNED 64
-#define ARENA 2048
 #define MAX_DEPTH 4
 #define TRACK_CACHE 4 /* per sequence; a power of two */
 
 /* ---- small hash maps ----------------------------------------------------- */
-
-struct interned {
-	uint64_t iid;
-	uint16_t off; /* into the sequence's arena */
-	uint8_t key;  /* annotation names: enum akey, resolved once */
-};
 
 struct seq {
 	uint32_t id;
@@ -46,8 +39,10 @@ struct seq {
 	uint64_t default_track;
 	uint64_t clock64;
 	int64_t clock64_offset;
-	struct interned names[MAX_INTERNED], anames[MAX_INTERNED], astrs[MAX_INTERNED];
-	uint8_t nnames, nanames, nastrs;
+	/* Interned strings; annotation names carry their enum akey, resolved
+	 * once. */
+	struct rd_intern names, anames, astrs;
+	struct rd_arena arena;
 	/* The few tracks this sequence's events name (its thread's, its GIL's
 	 * holder and waiters), as found in r->tracks at generation
 	 * track_gen - 1 (0: nothing cached). */
@@ -56,8 +51,6 @@ struct seq {
 		struct track *t;
 	} tcache[TRACK_CACHE];
 	size_t track_gen;
-	uint16_t arena_used;
-	char arena[ARENA];
 };
 
 enum track_kind { TK_OTHER = 0, TK_PROCESS, TK_THREAD, TK_HOLDER, TK_WAITERS, TK_CONTENDED,
@@ -249,7 +242,7 @@ static int corrupt(struct rd *r, const char *what)
 enum akey {
 	AK_NONE,
 	AK_HOLDER_TID, AK_TIMEOUTS, AK_REQUESTED_BY, AK_PREV_HOLDER, AK_ENDED,
-	AK_FORMAT, AK_EVENTS, AK_DROPPED, AK_THREADS, /* = MN_* + AK_FORMAT */
+	AK_FORMAT, AK_EVENTS, AK_DROPPED, AK_THREADS, AK_UNTRACED, /* = MN_* + AK_FORMAT */
 	AK_VERSION, AK_RECORDER, AK_CLOCK, AK_PYTHON, AK_METHOD, AK_NOTES, /* MS_* */
 	AK_MAX
 };
@@ -259,6 +252,7 @@ static const char *const akey_names[AK_MAX] = {
 	[AK_REQUESTED_BY] = "requested_by", [AK_PREV_HOLDER] = "prev_holder",
 	[AK_ENDED] = "ended", [AK_FORMAT] = "trace_format", [AK_EVENTS] = "events",
 	[AK_DROPPED] = "events_dropped", [AK_THREADS] = "threads",
+	[AK_UNTRACED] = "gils_untraced",
 	[AK_VERSION] = "giltrace_version", [AK_RECORDER] = "recorder", [AK_CLOCK] = "clock",
 	[AK_PYTHON] = "python_version", [AK_METHOD] = "gil_method", [AK_NOTES] = "notes",
 };
@@ -271,38 +265,27 @@ static uint8_t akey_of(const void *name, size_t len)
 	return AK_NONE;
 }
 
-static const struct interned *intern_find(const struct interned *t, unsigned n, uint64_t iid)
+static const char *intern_get(const struct seq *s, const struct rd_intern *t, uint64_t iid)
 {
-	for (unsigned i = n; i-- > 0;)
-		if (t[i].iid == iid)
-			return &t[i];
-	return NULL;
+	return rd_intern_str(&s->arena, rd_intern_find(t, iid));
 }
 
-static const char *intern_get(const struct seq *s, const struct interned *t, unsigned n, uint64_t iid)
+/* The sequence cleared its incremental state: its interned strings are
+ * gone (the memory is kept for the next ones). */
+static void seq_clear_interned(struct seq *s)
 {
-	const struct interned *e = intern_find(t, n, iid);
-	return e ? s->arena + e->off : NULL;
+	rd_intern_clear(&s->names);
+	rd_intern_clear(&s->anames);
+	rd_intern_clear(&s->astrs);
+	s->arena.used = 0;
 }
 
-static void intern_put(struct seq *s, struct interned *t, uint8_t *n, uint64_t iid,
-		       const uint8_t *str, size_t len)
+static void seq_free(struct seq *s)
 {
-	if (len > 255)
-		len = 255;
-	if (s->arena_used + len + 1 > ARENA || *n >= MAX_INTERNED) {
-		/* Full: giltrace never interns this much on one sequence. Start
-		 * over rather than lose new names. */
-		s->arena_used = 0;
-		s->nnames = s->nanames = s->nastrs = 0;
-	}
-	memcpy(s->arena + s->arena_used, str, len);
-	s->arena[s->arena_used + len] = 0;
-	t[*n].iid = iid;
-	t[*n].off = s->arena_used;
-	t[*n].key = t == s->anames ? akey_of(str, len) : AK_NONE;
-	(*n)++;
-	s->arena_used = (uint16_t)(s->arena_used + len + 1);
+	rd_intern_free(&s->names);
+	rd_intern_free(&s->anames);
+	rd_intern_free(&s->astrs);
+	free(s->arena.s);
 }
 
 static int parse_interned_entries(struct rd *r, struct seq *s, const uint8_t *p, size_t n)
@@ -311,14 +294,13 @@ static int parse_interned_entries(struct rd *r, struct seq *s, const uint8_t *p,
 	struct gt_pbr_field f, g;
 	gt_pbr_init(&in, p, n);
 	while (gt_pbr_next(&in, &f)) {
-		struct interned *t;
-		uint8_t *cnt;
+		struct rd_intern *t;
 		if (f.num == PF_INTERN_EVENT_NAMES)
-			t = s->names, cnt = &s->nnames;
+			t = &s->names;
 		else if (f.num == PF_INTERN_ANNOTATION_NAMES)
-			t = s->anames, cnt = &s->nanames;
+			t = &s->anames;
 		else if (f.num == PF_INTERN_ANNOTATION_STRINGS)
-			t = s->astrs, cnt = &s->nastrs;
+			t = &s->astrs;
 		else
 			continue;
 		if (f.wire != GT_PB_LEN)
@@ -335,8 +317,10 @@ static int parse_interned_entries(struct rd *r, struct seq *s, const uint8_t *p,
 		}
 		if (e.bad)
 			return corrupt(r, "bad interned entry");
-		if (iid && str)
-			intern_put(s, t, cnt, iid, str, len);
+		if (iid && str &&
+		    rd_intern_put(t, &s->arena, iid, str, len,
+				  t == &s->anames ? akey_of(str, len) : AK_NONE))
+			return fail(r, "out of memory");
 	}
 	return in.bad ? corrupt(r, "bad interned data") : 0;
 }
@@ -534,15 +518,16 @@ static int parse_descriptor(struct rd *r, const uint8_t *p, size_t n)
 struct annotations {
 	uint32_t holder_tid, timeouts, requested_by, prev_holder;
 	int ended;
-	/* metadata */
-	const char *str[8];
+	/* metadata: strings as found in the packet (not NUL-terminated; the
+	 * packet outlives the annotations), numbers */
+	const uint8_t *str[8];
+	size_t str_len[8];
 	uint64_t num[8];
-	char buf[8][256];
 };
 
 enum { MS_VERSION, MS_RECORDER, MS_CLOCK, MS_PYTHON, MS_METHOD, MS_NOTES };
-enum { MN_FORMAT, MN_EVENTS, MN_DROPPED, MN_THREADS };
-_Static_assert(AK_NOTES - AK_VERSION == MS_NOTES && AK_THREADS - AK_FORMAT == MN_THREADS,
+enum { MN_FORMAT, MN_EVENTS, MN_DROPPED, MN_THREADS, MN_UNTRACED };
+_Static_assert(AK_NOTES - AK_VERSION == MS_NOTES && AK_UNTRACED - AK_FORMAT == MN_UNTRACED,
 	       "enum akey lists the metadata in the order of MS_* and MN_*");
 
 static int reason_from_name(const uint8_t *p, size_t n)
@@ -568,7 +553,7 @@ static int parse_annotation(struct rd *r, struct seq *s, const uint8_t *p, size_
 	while (gt_pbr_next(&d, &f)) {
 		switch (f.num) {
 		case PF_DA_NAME_IID: {
-			const struct interned *e = intern_find(s->anames, s->nanames, f.v);
+			const struct rd_intern_entry *e = rd_intern_find(&s->anames, f.v);
 			key = e ? e->key : AK_NONE;
 			break;
 		}
@@ -586,7 +571,7 @@ static int parse_annotation(struct rd *r, struct seq *s, const uint8_t *p, size_
 				str = f.data, slen = f.len;
 			break;
 		case PF_DA_STRING_IID: {
-			const char *v = intern_get(s, s->astrs, s->nastrs, f.v);
+			const char *v = intern_get(s, &s->astrs, f.v);
 			if (v)
 				str = (const uint8_t *)v, slen = strlen(v);
 			break;
@@ -615,6 +600,7 @@ static int parse_annotation(struct rd *r, struct seq *s, const uint8_t *p, size_
 		case AK_EVENTS:
 		case AK_DROPPED:
 		case AK_THREADS:
+		case AK_UNTRACED:
 			a->num[key - AK_FORMAT] = u;
 			break;
 		default:
@@ -628,10 +614,8 @@ static int parse_annotation(struct rd *r, struct seq *s, const uint8_t *p, size_
 		a->ended = reason_from_name(str, slen);
 	} else if (key >= AK_VERSION && key <= AK_NOTES) {
 		int i = key - AK_VERSION;
-		size_t l = slen < sizeof(a->buf[i]) - 1 ? slen : sizeof(a->buf[i]) - 1;
-		memcpy(a->buf[i], str, l);
-		a->buf[i][l] = 0;
-		a->str[i] = a->buf[i];
+		a->str[i] = str;
+		a->str_len[i] = slen;
 	}
 	return 0;
 }
@@ -706,8 +690,7 @@ static int parse_track_event(struct rd *r, struct seq *s, uint64_t ts, const uin
 	const uint8_t *name_str = NULL;
 	size_t name_len = 0;
 	struct annotations a;
-	/* Not the string buffers: they are only read where a str[] points. */
-	memset(&a, 0, offsetof(struct annotations, buf));
+	memset(&a, 0, sizeof(a));
 
 	gt_pbr_init(&d, p, n);
 	while (gt_pbr_next(&d, &f)) {
@@ -774,7 +757,8 @@ static int parse_track_event(struct rd *r, struct seq *s, uint64_t ts, const uin
 		if (ct && ct->kind == TK_WAITERS) {
 			gil_of_counter = ct->gil;
 			if (r->cb->counter) {
-				struct gt_rd_counter c = {ct->pid, ct->gil, 0, ts, extra_value};
+				struct gt_rd_counter c = {.pid = ct->pid, .tid = tid, .gil = ct->gil,
+							  .ts = ts, .value = extra_value};
 				r->cb->counter(r->cb->ctx, &c);
 			}
 		}
@@ -783,7 +767,7 @@ static int parse_track_event(struct rd *r, struct seq *s, uint64_t ts, const uin
 	char namebuf[64];
 	const char *name = NULL;
 	if (name_iid)
-		name = intern_get(s, s->names, s->nnames, name_iid);
+		name = intern_get(s, &s->names, name_iid);
 	else if (name_str) {
 		size_t l = name_len < sizeof(namebuf) - 1 ? name_len : sizeof(namebuf) - 1;
 		memcpy(namebuf, name_str, l);
@@ -793,7 +777,9 @@ static int parse_track_event(struct rd *r, struct seq *s, uint64_t ts, const uin
 
 	if (type == PF_TE_COUNTER) {
 		if (has_counter && (t->kind == TK_INTERVAL || t->kind == TK_WAITERS) && r->cb->counter) {
-			struct gt_rd_counter c = {t->pid, t->gil, t->kind == TK_INTERVAL, ts, counter_value};
+			struct gt_rd_counter c = {.pid = t->pid, .tid = tid, .gil = t->gil,
+						  .is_interval = t->kind == TK_INTERVAL, .ts = ts,
+						  .value = counter_value};
 			r->cb->counter(r->cb->ctx, &c);
 		}
 		return 0;
@@ -801,20 +787,37 @@ static int parse_track_event(struct rd *r, struct seq *s, uint64_t ts, const uin
 	if (type == PF_TE_INSTANT) {
 		if (t->kind == TK_META && name &&
 		    (!strcmp(name, "giltrace start") || !strcmp(name, "giltrace end"))) {
+			/* The strings whole, however long (two records a trace). */
+			size_t total = 0;
+			for (int i = 0; i <= MS_NOTES; i++)
+				total += a.str_len[i] + 1;
+			char *text = malloc(total), *at = text;
+			const char *str[MS_NOTES + 1] = {0};
+			if (!text)
+				return fail(r, "out of memory");
+			for (int i = 0; i <= MS_NOTES; i++) {
+				if (!a.str[i])
+					continue;
+				memcpy(at, a.str[i], a.str_len[i]);
+				at[a.str_len[i]] = 0;
+				str[i] = at;
+				at += a.str_len[i] + 1;
+			}
 			struct gt_rd_meta m = {
 				.final = !strcmp(name, "giltrace end"),
 				.pid = t->pid,
 				.ts = ts,
-				.giltrace_version = a.str[MS_VERSION],
-				.recorder = a.str[MS_RECORDER],
-				.clock = a.str[MS_CLOCK],
-				.python_version = a.str[MS_PYTHON],
-				.gil_method = a.str[MS_METHOD],
-				.notes = a.str[MS_NOTES],
+				.giltrace_version = str[MS_VERSION],
+				.recorder = str[MS_RECORDER],
+				.clock = str[MS_CLOCK],
+				.python_version = str[MS_PYTHON],
+				.gil_method = str[MS_METHOD],
+				.notes = str[MS_NOTES],
 				.trace_format = a.num[MN_FORMAT],
 				.events = a.num[MN_EVENTS],
 				.events_dropped = a.num[MN_DROPPED],
 				.threads = a.num[MN_THREADS],
+				.gils_untraced = a.num[MN_UNTRACED],
 			};
 			if (m.final)
 				r->sum->has_end = 1;
@@ -822,6 +825,7 @@ static int parse_track_event(struct rd *r, struct seq *s, uint64_t ts, const uin
 				r->sum->has_start = 1;
 			if (r->cb->meta)
 				r->cb->meta(r->cb->ctx, &m);
+			free(text);
 		} else if (t->kind == TK_HOLDER && name && !strcmp(name, "drop request") &&
 			   r->cb->slice) {
 			struct gt_rd_slice sl = {.kind = GT_RD_DROP_REQUEST, .pid = t->pid,
@@ -979,10 +983,13 @@ static int parse_packet(struct rd *r, const uint8_t *p, size_t n, int depth)
 	if (!s)
 		return -1;
 	if (flags & PF_SEQ_INCREMENTAL_STATE_CLEARED) {
-		uint32_t id = s->id;
+		struct seq keep = *s;
 		memset(s, 0, sizeof(*s));
-		s->id = id;
+		s->id = keep.id;
 		s->used = 1;
+		s->names = keep.names, s->anames = keep.anames, s->astrs = keep.astrs;
+		s->arena = keep.arena;
+		seq_clear_interned(s);
 	}
 	if (interned && parse_interned_entries(r, s, interned, interned_n))
 		return -1;
@@ -1028,6 +1035,11 @@ static int parse_stream(struct rd *r, const uint8_t *p, size_t n, int depth)
 
 static void rd_free(struct rd *r)
 {
+	for (size_t i = 0; i < r->seqs.cap; i++) {
+		struct seq *s = slot_at(&r->seqs, i);
+		if (s->used)
+			seq_free(s);
+	}
 	free(r->seqs.slots);
 	free(r->tracks.slots);
 	free(r->stacks.slots);

@@ -62,10 +62,12 @@ struct gt_rd_meta {
 	uint64_t ts;
 	const char *giltrace_version, *recorder, *clock, *python_version, *gil_method, *notes;
 	uint64_t trace_format, events, events_dropped, threads;
+	uint64_t gils_untraced; /* GILs beyond the recorder's table, not traced */
 };
 
 struct gt_rd_counter {
 	uint32_t pid;
+	uint32_t tid; /* thread whose sequence said it; 0: the metadata sequence */
 	int gil;
 	int is_interval; /* switch interval track (µs); else waiters */
 	uint64_t ts;

@@ -71,23 +71,28 @@ FROM slice s JOIN args a ON a.arg_set_id = s.arg_set_id
 WHERE s.name = 'giltrace end'"""
 
 
-def check_trace(trace, max_threads=None):
+def check_trace(trace, max_threads=None, lossy=False):
+    """The invariants every giltrace trace keeps. lossy: events were dropped,
+    so a hold whose release was lost runs on into the next holder's, and a
+    flow or drop request may miss its end: only what each thread's own
+    events guarantee is checked."""
     (slices, open_, overlap, held, wall, wait_ends, threads, ended, flows, waiters,
      drop_voluntary, meta) = tp_query(trace, Q_SLICES, Q_OPEN, Q_HOLDER_OVERLAP, Q_HELD,
                                       Q_WALL, Q_WAIT_ENDS, Q_THREAD_WAITS, Q_ENDED, Q_FLOWS,
                                       Q_WAITERS, Q_DROP_VOLUNTARY, Q_META)
     check(open_[0]["n"] == 0, "%d slices were never closed" % open_[0]["n"])
-    check(overlap[0]["n"] == 0, "%d holds overlap or touch the previous hold" % overlap[0]["n"])
+    check(lossy or overlap[0]["n"] == 0,
+          "%d holds overlap or touch the previous hold" % overlap[0]["n"])
     check(wall[0]["n"] == 2, "the trace lacks its start or end record")
     w = wall[0]["wall"]
     for g in held:
         check(g["held"] <= w, "%s: held %d ns > wall %d ns" % (g["track"], g["held"], w))
     check(wait_ends[0]["n"] == 0,
           "%d waits end neither in an acquire nor at exit" % wait_ends[0]["n"])
-    check(not flows[0]["bad"], "%s flows do not go from a hold's end to a later hold"
+    check(lossy or not flows[0]["bad"], "%s flows do not go from a hold's end to a later hold"
           % flows[0]["bad"])
-    check(drop_voluntary[0]["n"] == 0, "%d holds that got a drop request ended voluntary"
-          % drop_voluntary[0]["n"])
+    check(lossy or drop_voluntary[0]["n"] == 0,
+          "%d holds that got a drop request ended voluntary" % drop_voluntary[0]["n"])
     if waiters[0]["n"]:
         check(waiters[0]["lo"] >= 0, "waiter count below 0")
         if max_threads:

@@ -125,6 +125,19 @@ def case_threads(tmp):
     check(len(short) == 500, "%d short-lived threads in the trace, expected 500" % len(short))
     check(all(t["holds"] > 0 for t in short), "a short-lived thread never held the GIL")
     check(facts["meta"].get("debug.events_dropped") == "0", "events were dropped")
+    # A burst: 3000 threads, at most 51 alive at once, with rings for 64.
+    # A ring is free again once the writer has drained its exited thread;
+    # no thread may find none free, and nothing may be said or dropped.
+    trace = os.path.join(tmp, "burst.pftrace")
+    cmd = [PY, os.path.join(WORKLOADS, "many_threads.py"), "3000"]
+    s, o, err = giltrace_run(trace, cmd, env_extra={"GILTRACE_MAX_THREADS": "64"})
+    check((s, o) == (0, "3000\n") and "threads at once" not in err,
+          "burst of 3000 threads, 64 rings: %d %r %s" % (s, o, err))
+    facts = check_trace(trace, max_threads=4000)
+    short = [t for t in facts["threads"] if (t["name"] or "").startswith("short-")]
+    check(len(short) == 3000 and facts["meta"].get("debug.events_dropped") == "0",
+          "burst: %d threads in the trace, %s events dropped"
+          % (len(short), facts["meta"].get("debug.events_dropped")))
 
 
 def run_until_ready(cmd):

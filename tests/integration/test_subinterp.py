@@ -6,13 +6,17 @@ three GILs, each with its own labelled tracks (holder, waiters, contended,
 switch interval), found by create_gil and confirmed through
 interp->ceval.gil; each worker holds its subinterpreter's GIL, and every GIL
 satisfies the invariants. "shared": legacy subinterpreters share the main
-GIL: one GIL, on which all three threads take turns.
+GIL: one GIL, on which all three threads take turns. "one-by-one": twelve
+subinterpreters created one after another (each new GIL where the last
+one was) are twelve GILs with their own tracks and labels; seventy are more
+than the recorder's 64 GILs per process, which it says once, and the trace
+and the report say how many were not traced.
 """
 import os
 import sys
 
 from invariants import check_trace
-from tplib import WORKLOADS, check, giltrace_run, kept_on_failure, main, run, tp_query
+from tplib import WORKLOADS, check, env, giltrace_run, kept_on_failure, main, run, tp_query
 
 PY = sys.argv[1]
 
@@ -60,6 +64,30 @@ def test():
         check([t["track"] for t in tracks] == ["GIL holder"], "shared: tracks %s" % tracks)
         holders = tracks[0]["holders"].split(",")
         check(sum(h.startswith("sub-") for h in holders) == 2, "shared: holders %s" % holders)
+
+        seq = os.path.join(tmp, "one-by-one.pftrace")
+        cmd[-1:] = ["one-by-one", "12"]
+        cmd[-3] = "100000"
+        s, o, err = giltrace_run(seq, cmd)
+        check((s, o) == (0, ""), "subinterp.py one-by-one 12: %d %r %s" % (s, o, err))
+        check_trace(seq, max_threads=13)
+        tracks, = tp_query(seq, Q_TRACKS)
+        want = ["GIL holder"] + ["GIL holder (interp %d)" % i for i in range(1, 13)]
+        check(sorted(t["track"] for t in tracks) == sorted(want),
+              "one-by-one 12: tracks %s" % [t["track"] for t in tracks])
+        for t in tracks[1:]:
+            check(len(t["holders"].split(",")) <= 2, "one-by-one 12: %s" % t)
+
+        many = os.path.join(tmp, "seventy.pftrace")
+        cmd[-3:] = ["10000", "one-by-one", "70"]
+        s, o, err = giltrace_run(many, cmd)
+        check((s, o) == (0, "") and err.count("more than 64 GILs") == 1,
+              "subinterp.py one-by-one 70: %d %r %s" % (s, o, err))
+        s, out, err = run([env("GILTRACE"), "report", many])
+        check("7 GILs were created after a process's first 64 and not traced" in out,
+              "one-by-one 70: the report does not say what was not traced:\n%s%s" % (out, err))
+        tracks, = tp_query(many, Q_TRACKS)
+        check(len(tracks) == 64, "one-by-one 70: %d GIL tracks" % len(tracks))
 
 
 main(test)

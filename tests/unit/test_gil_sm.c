@@ -63,14 +63,14 @@ static void uncontended(void)
 	reset();
 	CHECK(!gt_sm_acquire_is_plain(&gil, &a, K)); /* first acquire: no last holder */
 	gt_sm_acquire(&gil, &a, K, 1000);
-	gt_sm_release(&gil, &a, K, 2000);
+	gt_sm_release(&gil, &a, K, 2000, 5000);
 	CHECK_STR(events(), "ACQUIRE t101 @1000 g3 peer=0 count=0 seq=0 arg=0\n"
-			    "RELEASE t101 @2000 g3 peer=0 count=0 seq=1 arg=0\n");
+			    "RELEASE t101 @2000 g3 peer=0 count=0 seq=1 arg=5000\n");
 	CHECK(gt_sm_acquire_is_plain(&gil, &a, K));
 	gt_sm_acquire(&gil, &a, K, 3000);
-	gt_sm_release(&gil, &a, K, 4000);
+	gt_sm_release(&gil, &a, K, 4000, 5000);
 	CHECK_STR(events(), "ACQUIRE t101 @3000 g3 peer=101 count=0 seq=1 arg=0\n"
-			    "RELEASE t101 @4000 g3 peer=0 count=0 seq=2 arg=0\n");
+			    "RELEASE t101 @4000 g3 peer=0 count=0 seq=2 arg=5000\n");
 	CHECK_U64(gil.switches, 1);
 	CHECK(!gt_sm_acquire_is_plain(&gil, &b, K)); /* another thread: a switch */
 }
@@ -83,12 +83,12 @@ static void contended_wait(void)
 	gt_sm_acquire(&gil, &a, K, 1000);
 	CHECK(gt_sm_wait_begins(&b, K));
 	gt_sm_wait(&gil, &b, K, 1100, 5000);
-	gt_sm_release(&gil, &a, K, 1500);
+	gt_sm_release(&gil, &a, K, 1500, 5000);
 	CHECK(!gt_sm_acquire_is_plain(&gil, &b, K));
 	gt_sm_acquire(&gil, &b, K, 1600);
 	CHECK_STR(events(), "ACQUIRE t101 @1000 g3 peer=0 count=0 seq=0 arg=0\n"
 			    "WAIT t102 @1100 g3 peer=101 count=1 seq=0 arg=5000\n"
-			    "RELEASE t101 @1500 g3 peer=0 count=1 seq=1 arg=0\n"
+			    "RELEASE t101 @1500 g3 peer=0 count=1 seq=1 arg=5000\n"
 			    "CONTENDED_SINCE t102 @1100 g3 peer=0 count=0 seq=0 arg=0\n"
 			    "ACQUIRE t102 @1600 g3 peer=101 count=0 seq=1 arg=0 waited "
 			    "contention-end flow-in\n");
@@ -106,14 +106,14 @@ static void forced_switch(void)
 	gt_sm_wait_timed_out(&gil, &b, K, 6100);
 	CHECK(!gt_sm_wait_begins(&b, K)); /* take_gil waits again: the same wait */
 	gt_sm_wait(&gil, &b, K, 6101, 5000);
-	gt_sm_release(&gil, &a, K, 6200);
+	gt_sm_release(&gil, &a, K, 6200, 5000);
 	gt_sm_handshake(&a, K);
 	gt_sm_acquire(&gil, &b, K, 6300);
 	gt_sm_handshake(&a, K); /* a second handshake: nothing more to say */
 	CHECK_STR(events(), "ACQUIRE t101 @1000 g3 peer=0 count=0 seq=0 arg=0\n"
 			    "WAIT t102 @1100 g3 peer=101 count=1 seq=0 arg=5000\n"
 			    "DROP_REQUEST t102 @6100 g3 peer=101 count=1 seq=0 arg=0\n"
-			    "RELEASE t101 @6200 g3 peer=0 count=1 seq=1 arg=0 drop-pending\n"
+			    "RELEASE t101 @6200 g3 peer=0 count=1 seq=1 arg=5000 drop-pending\n"
 			    "FORCED t101 @0 g3 peer=0 count=0 seq=0 arg=0\n"
 			    "CONTENDED_SINCE t102 @1100 g3 peer=0 count=0 seq=0 arg=0\n"
 			    "ACQUIRE t102 @6300 g3 peer=101 count=0 seq=1 arg=1 waited "
@@ -130,20 +130,20 @@ static void late_handshake(void)
 	gt_sm_acquire(&gil, &a, K, 1000);
 	gt_sm_wait(&gil, &b, K, 1100, 5000);
 	gt_sm_wait_timed_out(&gil, &b, K, 6100);
-	gt_sm_release(&gil, &a, K, 6200);
+	gt_sm_release(&gil, &a, K, 6200, 5000);
 	gt_sm_acquire(&gil, &b, K, 6300);
-	gt_sm_release(&gil, &b, K, 6400);
+	gt_sm_release(&gil, &b, K, 6400, 5000);
 	gt_sm_acquire(&gil, &b, K, 6500);
 	gt_sm_handshake(&a, K);
 	const char *ev = events();
-	CHECK(strstr(ev, "RELEASE t101 @6200 g3 peer=0 count=1 seq=1 arg=0 drop-pending\n"
+	CHECK(strstr(ev, "RELEASE t101 @6200 g3 peer=0 count=1 seq=1 arg=5000 drop-pending\n"
 			 "CONTENDED_SINCE t102 @1100") != NULL);
 	CHECK(strstr(ev, "ACQUIRE t102 @6500 g3 peer=102 count=0 seq=2 arg=0\n"
 			 "FORCED t101 @0 g3 peer=0 count=0 seq=0 arg=0\n") != NULL);
 	/* A timed wait that runs out after the GIL changed hands is no drop
 	 * request (CPython checks switch_number). */
 	gt_sm_wait(&gil, &c, K, 7000, 5000);
-	gt_sm_release(&gil, &b, K, 7100);
+	gt_sm_release(&gil, &b, K, 7100, 5000);
 	gt_sm_acquire(&gil, &a, K, 7200);
 	gt_sm_wait_timed_out(&gil, &c, K, 12000);
 	CHECK(strstr(events(), "DROP_REQUEST") == NULL);
@@ -158,7 +158,7 @@ static void abandoned_take(void)
 	gt_sm_acquire(&gil, &a, K, 1000);
 	gt_sm_wait(&gil, &b, K, 1100, 5000);
 	gt_sm_wait(&gil, &c, K, 1200, 5000);
-	gt_sm_release(&gil, &a, K, 1300);
+	gt_sm_release(&gil, &a, K, 1300, 5000);
 	gt_sm_acquire(&gil, &b, K, 1400);
 	unsigned k = 99;
 	CHECK(gt_sm_waiting(&c, &k));
@@ -171,13 +171,14 @@ static void abandoned_take(void)
 	CHECK_STR(events(), "ACQUIRE t101 @1000 g3 peer=0 count=0 seq=0 arg=0\n"
 			    "WAIT t102 @1100 g3 peer=101 count=1 seq=0 arg=5000\n"
 			    "WAIT t103 @1200 g3 peer=101 count=2 seq=0 arg=5000\n"
-			    "RELEASE t101 @1300 g3 peer=0 count=2 seq=1 arg=0\n"
+			    "RELEASE t101 @1300 g3 peer=0 count=2 seq=1 arg=5000\n"
 			    "ACQUIRE t102 @1400 g3 peer=101 count=1 seq=1 arg=0 waited flow-in\n"
 			    "CONTENDED_SINCE t103 @1100 g3 peer=0 count=0 seq=0 arg=0\n"
 			    "ABANDON t103 @6300 g3 peer=0 count=0 seq=0 arg=1 contention-end\n");
 	CHECK_U64(gil.waiters, 0);
-	gt_sm_thread_exit(&c, 6400);
-	CHECK_STR(events(), "THREAD_EXIT t103 @6400 g0 peer=0 count=0 seq=0 arg=0\n");
+	const __u32 name[4] = {0x6b726f77, 0x7265, 0, 0}; /* "worker" */
+	gt_sm_thread_exit(&c, 6400, name);
+	CHECK_STR(events(), "THREAD_EXIT t103 @6400 g0 peer=1802661751 count=29285 seq=0 arg=0\n");
 }
 
 /* fork() in A right after a release: the child's only thread has a new tid
@@ -189,7 +190,7 @@ static void fork_child(void)
 	gt_sm_acquire(&gil, &a, K, 1000);
 	gt_sm_wait(&gil, &b, K, 1100, 5000);
 	gt_sm_wait_timed_out(&gil, &b, K, 6100);
-	gt_sm_release(&gil, &a, K, 6200);
+	gt_sm_release(&gil, &a, K, 6200, 5000);
 	events();
 	struct gt_sm_thread child = a;
 	gt_sm_fork_child(&child);
@@ -207,10 +208,10 @@ static void ordered_timestamps(void)
 {
 	reset();
 	gt_sm_acquire(&gil, &a, K, 1000);
-	gt_sm_release(&gil, &a, K, 990);
+	gt_sm_release(&gil, &a, K, 990, 5000);
 	gt_sm_acquire(&gil, &b, K, 1000);
 	CHECK_STR(events(), "ACQUIRE t101 @1000 g3 peer=0 count=0 seq=0 arg=0\n"
-			    "RELEASE t101 @1008 g3 peer=0 count=0 seq=1 arg=0\n"
+			    "RELEASE t101 @1008 g3 peer=0 count=0 seq=1 arg=5000\n"
 			    "ACQUIRE t102 @1016 g3 peer=101 count=0 seq=1 arg=0\n");
 }
 

@@ -58,7 +58,9 @@ static void known_answers(int level)
 		CHECK_U64(g->switches, 2);
 		CHECK_U64(g->drop_requests, 1);
 		CHECK_U64(g->holds, 3);
-		CHECK_U64(g->interval_us, 5000);
+		double other = 1;
+		CHECK_U64(gt_metrics_main_interval_us(g, &other), 5000);
+		CHECK(other == 0);
 	}
 	CHECK_U64(m.forced, 1);
 	CHECK_U64(m.voluntary, 2);

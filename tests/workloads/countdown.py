@@ -1,4 +1,4 @@
-"""countdown.py [N] [THREADS] [--seconds S] -- classic GIL contention.
+"""countdown.py [N] [THREADS] [--seconds S] [--tiny-interval S] -- classic GIL contention.
 
 THREADS (default 2) pure-Python CPU-bound threads, cpu-0, cpu-1, ..., each
 count down from N (default 8000000). None of them ever blocks, so every GIL
@@ -11,6 +11,11 @@ started instead (N is then ignored): all of them are alive for the same span,
 so the share of the run during which the GIL is contended does not depend on
 which thread the scheduler happened to favour. Fixed work (the default) is
 what the benchmark wants: the same work traced and untraced.
+
+With --seconds T --tiny-interval S the main thread sets the switch
+interval to 1 µs for the last S of the T seconds, as a test suite does for
+one test: the interval a report finds last in the file is not the one in
+force for most of the run.
 """
 import sys
 import threading
@@ -60,6 +65,7 @@ def pop_option(argv, flag, convert):
 def main():
     argv = sys.argv[1:]
     seconds = pop_option(argv, "--seconds", float)
+    tiny = pop_option(argv, "--tiny-interval", float)
     n = int(argv[0]) if len(argv) > 0 else 8000000
     nthreads = int(argv[1]) if len(argv) > 1 else 2
     if seconds is None:
@@ -70,6 +76,9 @@ def main():
                    for i in range(nthreads)]
     for t in threads:
         t.start()
+    if tiny and seconds:
+        time.sleep(max(0.0, deadline - tiny - time.monotonic()))
+        sys.setswitchinterval(1e-6)
     for t in threads:
         t.join()
 

@@ -1,4 +1,4 @@
-"""subinterp.py [N] [own|shared] -- three GILs at once (PEP 684, 3.12+).
+"""subinterp.py [N] [own|shared|one-by-one K] -- three GILs at once (PEP 684, 3.12+).
 
 Creates 2 subinterpreters, each with its own GIL (default "own"), and runs a
 pure-Python countdown from N (default 10000000) in each, from helper threads
@@ -8,7 +8,11 @@ interpreter: 3 GILs, each with traffic. With 2 free cores the run takes
 2-vCPU VM -- when that VM really ran both vCPUs; its parallel capacity
 varies, so do not make tests depend on these times). "shared" creates legacy
 subinterpreters sharing the main GIL: one GIL, contended by threads of three
-interpreters. Runs about 0.7-1.3 s.
+interpreters. Runs about 0.7-1.3 s. "one-by-one K" creates K own-GIL
+subinterpreters one after another, each running its countdown from a thread
+sub-I and destroyed before the next is created (the allocator tends to put
+each new interpreter, and so its GIL, where the last one was): K GILs, never
+more than two at a time.
 
 No threads are started *inside* the subinterpreters: on 3.12.1, run_string
 from a helper thread whose script starts a thread hangs (the helper's OS
@@ -70,15 +74,37 @@ def api(own):
     return create, run_string, m.destroy
 
 
+def one_by_one(create, run_string, destroy, n, k):
+    for i in range(k):
+        interp = create()
+        errors = []
+
+        def run():
+            set_os_thread_name(threading.current_thread().name)
+            try:
+                run_string(interp, SCRIPT % n)
+            except Exception as e:          # reported by the main thread
+                errors.append(e)
+        t = threading.Thread(target=run, name="sub-%d" % i)
+        t.start()
+        t.join()
+        destroy(interp)
+        if errors:
+            sys.exit("subinterp.py: %r" % (errors,))
+
+
 def main():
     if sys.version_info < (3, 12):
         sys.stderr.write("subinterp.py: needs Python 3.12+\n")
         sys.exit(3)
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 10000000
     mode = sys.argv[2] if len(sys.argv) > 2 else "own"
-    if mode not in ("own", "shared"):
-        sys.exit("usage: subinterp.py [N] [own|shared]")
-    create, run_string, destroy = api(mode == "own")
+    if mode not in ("own", "shared", "one-by-one"):
+        sys.exit("usage: subinterp.py [N] [own|shared|one-by-one K]")
+    create, run_string, destroy = api(mode != "shared")
+    if mode == "one-by-one":
+        one_by_one(create, run_string, destroy, n, int(sys.argv[3]))
+        return
 
     interps = [create() for _ in range(2)]
     errors = []
