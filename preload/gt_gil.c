@@ -22,7 +22,7 @@ struct gt_gil_id gt_gil_ids[GT_MAX_GILS];
 struct gt_gil gt_gils[GT_MAX_GILS];
 _Atomic unsigned gt_ngils;
 /* Empty ranges: no pointer matches until a GIL is registered. */
-uintptr_t gt_sm_lo = UINTPTR_MAX, gt_sm_span, gt_cond_lo = UINTPTR_MAX, gt_cond_span;
+_Atomic uintptr_t gt_sm_lo = UINTPTR_MAX, gt_sm_span, gt_cond_lo = UINTPTR_MAX, gt_cond_span;
 
 static atomic_flag reg_lock = ATOMIC_FLAG_INIT;
 static int untraced_said; /* the cap was reported (under reg_lock) */
@@ -52,18 +52,30 @@ void gt_gil_publish_all(void)
 	atomic_flag_clear_explicit(&reg_lock, memory_order_release);
 }
 
-/* Ranges only ever grow, and only here; a reader racing with this is the
- * thread creating the new GIL, which does not use it yet. */
-static void widen(uintptr_t *lo, uintptr_t *span, const void *p)
+/* Ranges only ever grow, and only here (under reg_lock). Hooks on other
+ * threads read them meanwhile (gt_gil_in_range()): span first, so that with
+ * the old lo the range still covers everything it did, then lo with release,
+ * so that a reader seeing the new lo sees the new span. */
+static void widen(_Atomic uintptr_t *lo, _Atomic uintptr_t *span, const void *p)
 {
 	uintptr_t a = (uintptr_t)p;
-	uintptr_t l = *lo, hi = *span ? *lo + *span : 0;
+	uintptr_t l = atomic_load_explicit(lo, memory_order_relaxed);
+	uintptr_t s = atomic_load_explicit(span, memory_order_relaxed);
+	uintptr_t hi = s ? l + s : 0;
 	if (a < l)
 		l = a;
 	if (a + 1 > hi)
 		hi = a + 1;
-	*span = hi - l;
-	*lo = l;
+	atomic_store_explicit(span, hi - l, memory_order_relaxed);
+	atomic_store_explicit(lo, l, memory_order_release);
+}
+
+static void set_id(struct gt_gil_id *id, void *cond, void *mutex, void *sc, void *sm)
+{
+	atomic_store_explicit(&id->cond, cond, memory_order_relaxed);
+	atomic_store_explicit(&id->mutex, mutex, memory_order_relaxed);
+	atomic_store_explicit(&id->switch_cond, sc, memory_order_relaxed);
+	atomic_store_explicit(&id->switch_mutex, sm, memory_order_relaxed);
 }
 
 /* What the layout predicts about a GIL whose condvar is at cond. */
@@ -127,9 +139,9 @@ int gt_gil_register(void *cond, void *mutex, void *switch_cond, void *switch_mut
 	 * rings keep their meaning. Slots are never reused within a process
 	 * image (a forked child starts over). */
 	for (unsigned i = 0; i < n; i++)
-		if (gt_gil_ids[i].cond == cond) {
+		if (atomic_load_explicit(&gt_gil_ids[i].cond, memory_order_relaxed) == cond) {
 			gt_log_debug("GIL %u replaced by a new GIL at the same address", i);
-			gt_gil_ids[i] = (struct gt_gil_id){0};
+			set_id(&gt_gil_ids[i], NULL, NULL, NULL, NULL);
 		}
 	if (n < GT_MAX_GILS) {
 		k = (int)n;
@@ -151,7 +163,7 @@ int gt_gil_register(void *cond, void *mutex, void *switch_cond, void *switch_mut
 		g->method = method;
 		g->clock = clock;
 		cross_check(g, cond, mutex, switch_cond, switch_mutex);
-		gt_gil_ids[k] = (struct gt_gil_id){cond, mutex, switch_cond, switch_mutex};
+		set_id(&gt_gil_ids[k], cond, mutex, switch_cond, switch_mutex);
 		widen(&gt_cond_lo, &gt_cond_span, cond);
 		widen(&gt_sm_lo, &gt_sm_span, switch_mutex);
 		publish((unsigned)k);
@@ -171,13 +183,14 @@ void gt_gil_forget(const void *obj)
 	unsigned n = atomic_load_explicit(&gt_ngils, memory_order_acquire);
 	for (unsigned i = 0; i < n; i++) {
 		struct gt_gil_id *id = &gt_gil_ids[i];
-		if (obj && (id->cond == obj || id->mutex == obj || id->switch_cond == obj ||
-			    id->switch_mutex == obj)) {
+		if (obj && (atomic_load(&id->cond) == obj || atomic_load(&id->mutex) == obj ||
+			    atomic_load(&id->switch_cond) == obj ||
+			    atomic_load(&id->switch_mutex) == obj)) {
 			gt_log_debug("GIL %u destroyed", i);
 			/* The memory may be reused for another lock: stop
 			 * matching it. The slot stays, so its events and tracks
 			 * keep their meaning. */
-			*id = (struct gt_gil_id){0};
+			set_id(id, NULL, NULL, NULL, NULL);
 		}
 	}
 }
@@ -186,9 +199,13 @@ void gt_gil_reset(void)
 {
 	atomic_store(&gt_ngils, 0);
 	untraced_said = 0;
-	memset(gt_gil_ids, 0, sizeof(gt_gil_ids));
-	gt_sm_lo = gt_cond_lo = UINTPTR_MAX;
-	gt_sm_span = gt_cond_span = 0;
+	/* A forked child's only thread: nothing reads these concurrently. */
+	for (unsigned i = 0; i < GT_MAX_GILS; i++)
+		set_id(&gt_gil_ids[i], NULL, NULL, NULL, NULL);
+	atomic_store(&gt_sm_lo, UINTPTR_MAX);
+	atomic_store(&gt_cond_lo, UINTPTR_MAX);
+	atomic_store(&gt_sm_span, 0);
+	atomic_store(&gt_cond_span, 0);
 }
 
 void gt_gil_check_interp(struct gt_gil *g)

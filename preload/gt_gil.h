@@ -12,6 +12,7 @@
 #ifndef GT_GIL_H
 #define GT_GIL_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 
@@ -19,8 +20,11 @@
 #include "gt_gil_state.h"
 #include "gt_shm.h" /* enum gt_gil_method */
 
+/* Read by every hooked call on a possible GIL object while another thread
+ * may register or forget a GIL: atomics, loaded relaxed (plain loads on
+ * x86). A slot's objects are stored before gt_ngils is released past it. */
 struct gt_gil_id {
-	void *cond, *mutex, *switch_cond, *switch_mutex;
+	_Atomic(void *) cond, mutex, switch_cond, switch_mutex;
 };
 
 struct gt_gil {
@@ -43,17 +47,28 @@ extern struct gt_gil gt_gils[GT_MAX_GILS];
 extern _Atomic unsigned gt_ngils;
 /* Address ranges [lo, lo + span) holding every GIL's switch mutex, and every
  * GIL's condvar: the only objects whose calls giltrace looks at. A call on
- * anything else costs one subtraction and one compare. */
-extern uintptr_t gt_sm_lo, gt_sm_span, gt_cond_lo, gt_cond_span;
+ * anything else costs one subtraction and one compare. Ranges only grow;
+ * widen() in gt_gil.c stores span before the release store of lo. */
+extern _Atomic uintptr_t gt_sm_lo, gt_sm_span, gt_cond_lo, gt_cond_span;
+
+/* Is p in [lo, lo + span)? lo first, with acquire (pairs with widen()'s
+ * release store of lo): a reader that sees a lowered lo sees the span that
+ * goes with it, and one that sees the old lo sees an old or a grown span,
+ * either of which covers every GIL it can meet. */
+static inline int gt_gil_in_range(const void *p, _Atomic uintptr_t *lo, _Atomic uintptr_t *span)
+{
+	uintptr_t l = atomic_load_explicit(lo, memory_order_acquire);
+	return (uintptr_t)p - l < atomic_load_explicit(span, memory_order_relaxed);
+}
 
 /* Is p a GIL's switch mutex? Sets *k to the GIL's slot. */
 static inline int gt_gil_find_switch_mutex(const void *p, unsigned *k)
 {
-	if (__builtin_expect((uintptr_t)p - gt_sm_lo >= gt_sm_span, 1))
+	if (__builtin_expect(!gt_gil_in_range(p, &gt_sm_lo, &gt_sm_span), 1))
 		return 0;
 	unsigned n = atomic_load_explicit(&gt_ngils, memory_order_acquire);
 	for (unsigned i = 0; i < n; i++) {
-		if (gt_gil_ids[i].switch_mutex == p) {
+		if (atomic_load_explicit(&gt_gil_ids[i].switch_mutex, memory_order_relaxed) == p) {
 			*k = i;
 			return 1;
 		}
@@ -64,16 +79,22 @@ static inline int gt_gil_find_switch_mutex(const void *p, unsigned *k)
 /* Is p a GIL's condvar (not its switch condvar)? */
 static inline int gt_gil_find_cond(const void *p, unsigned *k)
 {
-	if (__builtin_expect((uintptr_t)p - gt_cond_lo >= gt_cond_span, 1))
+	if (__builtin_expect(!gt_gil_in_range(p, &gt_cond_lo, &gt_cond_span), 1))
 		return 0;
 	unsigned n = atomic_load_explicit(&gt_ngils, memory_order_acquire);
 	for (unsigned i = 0; i < n; i++) {
-		if (gt_gil_ids[i].cond == p) {
+		if (atomic_load_explicit(&gt_gil_ids[i].cond, memory_order_relaxed) == p) {
 			*k = i;
 			return 1;
 		}
 	}
 	return 0;
+}
+
+/* GIL k's mutex M, or NULL once the GIL is gone. */
+static inline pthread_mutex_t *gt_gil_mutex(unsigned k)
+{
+	return atomic_load_explicit(&gt_gil_ids[k].mutex, memory_order_relaxed);
 }
 
 /* Adds a GIL (always in a new slot: see gt_gil.c); returns its slot, or -1

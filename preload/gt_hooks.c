@@ -121,7 +121,7 @@ void gt_hooks_thread_exit(void)
 	unsigned k;
 	if (!gt_sm_waiting(&gt_tls.sm, &k) || !gt_tracing())
 		return;
-	pthread_mutex_t *m = gt_gil_ids[k].mutex;
+	pthread_mutex_t *m = gt_gil_mutex(k);
 	if (!m)
 		return; /* the GIL is gone */
 	int own = m->__data.__owner == (int)my_tid();
@@ -148,6 +148,30 @@ void gt_hooks_record_exit(void)
 
 /* ---- the hooks ---------------------------------------------------------- */
 
+/* The writer thread was stopped for a fork() (gt_writer_fork_prepare()):
+ * start it again from the first hook that runs without a GIL mutex held by
+ * this thread, so that other threads never wait for the GIL while a thread
+ * is created. */
+static GT_RARE void restart_writer_outside_gil(void)
+{
+	unsigned n = atomic_load_explicit(&gt_ngils, memory_order_acquire);
+	uint32_t me = my_tid();
+	for (unsigned k = 0; k < n; k++) {
+		const pthread_mutex_t *m = gt_gil_mutex(k);
+		if (m && m->__data.__owner == (int)me)
+			return;
+	}
+	int saved = errno;
+	gt_writer_start();
+	errno = saved;
+}
+
+static inline void restart_writer_if_due(void)
+{
+	if (unlikely(atomic_load_explicit(&gt_writer_restart_due, memory_order_relaxed)))
+		restart_writer_outside_gil();
+}
+
 /* The hot path: an event that needs nothing out of line. The ring has room
  * (which also says the thread's id is known and the clock is the TSC:
  * gt_ring_slow() keeps the cursor at the limit otherwise), and the state
@@ -168,7 +192,7 @@ static inline int ring_has_room(void) { return likely(gt_tls.cur != gt_tls.lim);
 static GT_GIL_PATH int switch_mutex_lock_general(pthread_mutex_t *m, unsigned k)
 {
 	if (gt_tracing()) {
-		const pthread_mutex_t *gil_mutex = gt_gil_ids[k].mutex;
+		const pthread_mutex_t *gil_mutex = gt_gil_mutex(k);
 		struct gt_gil *g = &gt_gils[k];
 		if (gil_mutex && gil_mutex->__data.__owner == (int)my_tid()) {
 			gt_sm_acquire(&g->sm, &gt_tls.sm, k, gt_clock_now());
@@ -176,6 +200,7 @@ static GT_GIL_PATH int switch_mutex_lock_general(pthread_mutex_t *m, unsigned k)
 				gt_gil_check_interp(g);
 		} else {
 			gt_sm_handshake(&gt_tls.sm, k);
+			restart_writer_if_due(); /* drop_gil let M go */
 		}
 	}
 	return gt_real.mutex_lock(m);
@@ -183,7 +208,7 @@ static GT_GIL_PATH int switch_mutex_lock_general(pthread_mutex_t *m, unsigned k)
 
 static GT_GIL_PATH int switch_mutex_lock(pthread_mutex_t *m, unsigned k)
 {
-	const pthread_mutex_t *gil_mutex = gt_gil_ids[k].mutex;
+	const pthread_mutex_t *gil_mutex = gt_gil_mutex(k);
 	struct gt_gil *g = &gt_gils[k];
 	/* The clock first: the compiler treats reading it as a side effect,
 	 * and would not carry what the tests below established past it. */
@@ -201,8 +226,10 @@ static GT_GIL_PATH int switch_mutex_lock(pthread_mutex_t *m, unsigned k)
 GT_EXPORT int pthread_mutex_lock(pthread_mutex_t *m)
 {
 	unsigned k;
-	if (likely(!gt_gil_find_switch_mutex(m, &k)))
+	if (likely(!gt_gil_find_switch_mutex(m, &k))) {
+		restart_writer_if_due();
 		return gt_real.mutex_lock(m);
+	}
 	return switch_mutex_lock(m, k);
 }
 
@@ -213,9 +240,16 @@ static GT_GIL_PATH int gil_signal_general(pthread_cond_t *c, unsigned k)
 		my_tid();
 		gt_sm_release(&gt_gils[k].sm, &gt_tls.sm, k, gt_clock_now(),
 			      interval_in_force(&gt_gils[k]));
-		/* The writer was stopped for a fork() in this process. */
-		if (!atomic_load_explicit(&gt_writer_running, memory_order_relaxed))
+		/* The writer was stopped for a fork() and no hook without the
+		 * GIL has started it since (CPython on Linux rarely locks other
+		 * mutexes): start it here, with M held, rather than let the
+		 * ring overflow. */
+		if (atomic_load_explicit(&gt_writer_restart_due, memory_order_relaxed) &&
+		    gt_ring_half_full()) {
+			int saved = errno;
 			gt_writer_start();
+			errno = saved;
+		}
 	}
 	return gt_real.cond_signal(c);
 }
@@ -226,7 +260,7 @@ static GT_GIL_PATH int gil_signal(pthread_cond_t *c, unsigned k)
 	/* ring_has_room() last: an atomic load after it would make the
 	 * compiler test the ring again in gt_sm_emit(). */
 	if (likely(gt_tracing() &&
-		   atomic_load_explicit(&gt_writer_running, memory_order_relaxed) &&
+		   !atomic_load_explicit(&gt_writer_restart_due, memory_order_relaxed) &&
 		   ring_has_room())) {
 		gt_sm_release(&gt_gils[k].sm, &gt_tls.sm, k, now, interval_in_force(&gt_gils[k]));
 		return gt_real.cond_signal(c);
@@ -283,6 +317,7 @@ GT_EXPORT int pthread_cond_timedwait(pthread_cond_t *c, pthread_mutex_t *m,
 			if (gt_gil_find_cond(c, &k) && gt_tracing())
 				return gil_timedwait(c, m, abstime, k);
 		}
+		restart_writer_if_due();
 		return gt_real.cond_timedwait(c, m, abstime);
 	}
 	if (!gt_tracing())

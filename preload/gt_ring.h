@@ -51,6 +51,16 @@ static inline void gt_ring_commit(struct gt_event *e)
 	atomic_store_explicit(gt_tls.headp, ++gt_tls.head, memory_order_release);
 }
 
+/* Does this thread's ring hold more than half a ring of undrained events? */
+static inline int gt_ring_half_full(void)
+{
+	if (!gt_tls.ring)
+		return 0;
+	struct gt_slot *s = &gt_pool.v.slots[gt_tls.ring - 1];
+	return gt_tls.head - atomic_load_explicit(&s->tail, memory_order_relaxed) >
+	       (gt_pool.v.mask + 1) / 2;
+}
+
 /* Wakes the writer if it sleeps (it may be another process): a ring is
  * filling. Best effort, see common/gt_wake.h. */
 void gt_ring_wake_writer(void);

@@ -39,6 +39,7 @@
 #include "gt_wake.h"
 
 _Atomic int gt_writer_running;
+_Atomic int gt_writer_restart_due;
 
 /* Baseline for the first TSC rate estimate. Short, because the rings fill
  * while the writer waits: 2 ms gives ~20 ppm (0.1 µs on a 5 ms switch
@@ -261,8 +262,10 @@ int gt_writer_start(void)
 	atomic_store(&W.stop_req, 0);
 	int rc = pthread_create(&W.thread, NULL, writer_main, NULL);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (!rc)
+	if (!rc) {
 		atomic_store(&gt_writer_running, 1);
+		atomic_store(&gt_writer_restart_due, 0);
+	}
 	lifecycle_unlock();
 	errno = saved;
 	return -rc;
@@ -282,6 +285,7 @@ void gt_writer_fork_prepare(int stop)
 	gt_ring_kick_writer();
 	pthread_join(W.thread, NULL);
 	atomic_store(&gt_writer_running, 0);
+	atomic_store(&gt_writer_restart_due, 1);
 }
 
 void gt_writer_fork_parent(void)
@@ -370,6 +374,7 @@ void gt_writer_exec_failed(void)
 
 void gt_writer_forget(void)
 {
+	atomic_store(&gt_writer_restart_due, 0); /* the child starts its own */
 	if (W.prepared && !W.external) {
 		gt_drain_forget(&W.drain);
 		gt_drain_pool_free(&W.pool);

@@ -18,6 +18,10 @@
 #include <stdint.h>
 
 extern _Atomic int gt_writer_running;
+/* The writer thread was stopped for a fork() and is to be started again,
+ * from a hook that holds no GIL mutex (gt_writer_start() creates a thread:
+ * not while other threads wait for the GIL). */
+extern _Atomic int gt_writer_restart_due;
 
 /* Private pool: allocates the writer's state for this process's entry
  * (the file is opened by the first write); 0 or -errno. */
