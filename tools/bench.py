@@ -32,7 +32,19 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 WORK = os.path.join(ROOT, "tests", "workloads")
-DEFAULT_PY = "/root/.pyenv/versions/3.12.1/bin/python3.12"
+
+
+def default_python():
+    """A CPython 3.12 found the way the test suite finds interpreters
+    (tests/find_pythons.py), else python3: the figures in
+    docs/performance.md are 3.12's."""
+    out = subprocess.run([sys.executable, os.path.join(ROOT, "tests", "find_pythons.py")],
+                         stdout=subprocess.PIPE, universal_newlines=True).stdout
+    for line in out.splitlines():
+        tag, path = line.split(" ", 1)
+        if tag.split("-")[-1].startswith("3.12") or tag.endswith("python3.12"):
+            return path
+    return "python3"
 
 
 def wall(cmd, env):
@@ -233,9 +245,10 @@ def recorder_clock(build, py):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("build")
-    ap.add_argument("--python", default=DEFAULT_PY if os.path.exists(DEFAULT_PY) else "python3")
+    ap.add_argument("--python", default=None, help="default: a CPython 3.12, else python3")
     ap.add_argument("--reps", type=int, default=11)
     a = ap.parse_args()
+    a.python = a.python or default_python()
     build = os.path.abspath(a.build)
     version = subprocess.run([a.python, "-c", "import platform; print(platform.python_version())"],
                              stdout=subprocess.PIPE, universal_newlines=True).stdout.strip()

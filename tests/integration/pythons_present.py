@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
-"""pythons_present.py PYTHON... — the interpreters the suite is meant to run on
-are all here, and the tools the checks need work.
+"""pythons_present.py TAG=PYTHON... — the interpreters the suite is meant to
+run on are all here, and the tools the checks need work. The arguments are
+what tests/find_pythons.py found (tags such as pyenv-3.12.1,
+distro-python3.11).
 
 Under CI=true every expected interpreter must be present (a missing one would
 otherwise silently take its tests with it); elsewhere a missing one is only
@@ -13,19 +15,19 @@ import sys
 from tplib import check, env, main, run
 
 EXPECTED_PYENV = ["3.%d" % m for m in range(6, 14)]
-EXPECTED_DISTRO = ["/usr/bin/python3.11"]
+EXPECTED_DISTRO = ["distro-python3.11"]
 
 
 def test():
-    found = sys.argv[1:]
+    found = dict(a.split("=", 1) for a in sys.argv[1:])
     minors = set()
-    for py in found:
+    for tag, py in found.items():
         status, out, err = run([py, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"])
         check(status == 0, "%s does not run: %s" % (py, err.strip()))
-        if "/.pyenv/" in py:
+        if tag.startswith("pyenv-"):
             minors.add(out.strip())
     missing = ["pyenv CPython %s" % v for v in EXPECTED_PYENV if v not in minors]
-    missing += [p for p in EXPECTED_DISTRO if p not in found]
+    missing += ["the distro's %s" % t for t in EXPECTED_DISTRO if t not in found]
     if missing:
         msg = "interpreters missing from this machine: %s" % ", ".join(missing)
         check(os.environ.get("CI") != "true", msg)

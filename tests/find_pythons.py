@@ -1,0 +1,95 @@
+#!/usr/bin/env python3
+"""find_pythons.py — the CPython interpreters on this machine the suite runs on.
+
+Prints one line per interpreter, "TAG PATH", TAG naming where it comes from:
+pyenv-3.12.1 (a pyenv version), distro-python3.11 (the system's own, in
+/usr/bin or /bin), path-3.13.0 (elsewhere on PATH). CMake names the tests
+after the tags (tests/CMakeLists.txt).
+
+Where it looks, in this order, never by a fixed path:
+  GILTRACE_PYTHONS   if set: exactly these (paths separated by ':')
+  pyenv              every version of the pyenv root: $PYENV_ROOT, else what
+                     `pyenv root` says, else ~/.pyenv if it exists
+  PATH               python3.N for N = 6..15 in every directory of PATH
+                     (pyenv's shims are skipped: the versions behind them are
+                     found above)
+An interpreter found twice (a symlink, PATH and pyenv) is listed once.
+CPython 3.6+ only; an interpreter that does not run is left out.
+"""
+import glob
+import os
+import shutil
+import subprocess
+import sys
+
+
+def version(py):
+    try:
+        out = subprocess.run([py, "-c", "import sys, platform; print(sys.implementation.name,"
+                              " platform.python_version())"], stdout=subprocess.PIPE,
+                             stderr=subprocess.DEVNULL, timeout=30, check=True,
+                             universal_newlines=True).stdout.split()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if len(out) != 2 or out[0] != "cpython":
+        return None
+    parts = out[1].split(".")
+    return out[1] if (int(parts[0]), int(parts[1])) >= (3, 6) else None
+
+
+def pyenv_root():
+    root = os.environ.get("PYENV_ROOT")
+    if root:
+        return root
+    if shutil.which("pyenv"):
+        try:
+            return subprocess.run(["pyenv", "root"], stdout=subprocess.PIPE, timeout=30,
+                                  universal_newlines=True, check=True).stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            pass
+    home = os.path.expanduser("~/.pyenv")
+    return home if os.path.isdir(home) else None
+
+
+def candidates():
+    """(path, tag or None) in the order of the module's doc."""
+    forced = os.environ.get("GILTRACE_PYTHONS")
+    if forced:
+        for p in forced.split(":"):
+            if p:
+                yield p, None
+        return
+    root = pyenv_root()
+    if root:
+        for d in sorted(glob.glob(os.path.join(root, "versions", "*"))):
+            for py in sorted(glob.glob(os.path.join(d, "bin", "python3.[0-9]")) +
+                             glob.glob(os.path.join(d, "bin", "python3.[0-9][0-9]"))):
+                yield py, "pyenv-" + os.path.basename(d)
+    for d in os.environ.get("PATH", "").split(os.pathsep):
+        if not d or "/shims" in d:
+            continue
+        for minor in range(6, 16):
+            py = os.path.join(d, "python3.%d" % minor)
+            if os.path.isfile(py):
+                yield py, None
+
+
+def main():
+    seen = set()
+    for path, tag in candidates():
+        real = os.path.realpath(path)
+        if real in seen or not os.access(real, os.X_OK):
+            continue
+        v = version(path)
+        if not v:
+            continue
+        seen.add(real)
+        if not tag:
+            d = os.path.dirname(os.path.abspath(path))
+            name = os.path.basename(path)
+            tag = "distro-" + name if d in ("/usr/bin", "/bin") else "path-" + v
+        print(tag, os.path.abspath(path))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
