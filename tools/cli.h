@@ -12,8 +12,7 @@
 #define GT_EXIT_REGRESSION 1
 #define GT_EXIT_USAGE 2
 
-/* Prints "giltrace: <message>" on stderr. */
-void gt_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+#include "gt_err.h" /* gt_err(): "giltrace: <message>" on stderr */
 
 int cmd_run(int argc, char **argv);
 int cmd_report(int argc, char **argv);

@@ -10,7 +10,9 @@
  * in chunks that are optionally deflate-compressed (TracePacket field 50).
  *
  * Timestamps passed in are nanoseconds on CLOCK_BOOTTIME (the caller converts
- * its recorder clock). The encoder never allocates after gt_enc_init().
+ * its recorder clock). The encoder allocates after gt_enc_init() only for a
+ * packet that outgrows its stack buffer or a chunk. The layout (uuids, names,
+ * annotation keys) is model/gt_schema.h.
  * See docs/trace-format.md for what is written.
  */
 #ifndef GT_ENCODER_H
@@ -20,6 +22,7 @@
 #include <stdint.h>
 
 #include "gt_event.h"
+#include "gt_schema.h" /* uuids, names, enum gt_end_reason */
 
 struct gt_enc_sink {
 	/* Writes all of data or fails; returns 0 or a negative errno. */
@@ -31,16 +34,6 @@ struct gt_enc_options {
 	int compress_level;        /* 0 = plain packets, 1..12 = deflate level */
 	size_t chunk_size;         /* bytes of packets per compressed chunk */
 	int64_t monotonic_offset;  /* BOOTTIME - MONOTONIC in ns, for the snapshot */
-};
-
-/* How a hold or a wait ended; also the `ended` annotation's values. */
-enum gt_end_reason {
-	GT_END_VOLUNTARY = 1,
-	GT_END_FORCED,
-	GT_END_THREAD_EXIT,
-	GT_END_PROCESS_EXIT,
-	GT_END_ABANDONED, /* left take_gil without the GIL (finalisation) */
-	GT_END_REASON_MAX
 };
 
 /* Per-thread encoder state. The caller owns the storage (the preload writer
@@ -151,34 +144,5 @@ void gt_enc_meta(struct gt_enc *e, uint64_t ts, const struct gt_enc_meta *m);
 
 /* Hands everything encoded so far to the sink. Returns e->error. */
 int gt_enc_flush(struct gt_enc *e);
-
-/* Track uuids and flow ids, shared with the reader and the tests. */
-uint64_t gt_uuid_process(uint32_t pid);
-uint64_t gt_uuid_thread(uint32_t pid, uint32_t tid);
-enum gt_gil_track { GT_TRACK_HOLDER = 1, GT_TRACK_WAITERS, GT_TRACK_CONTENDED, GT_TRACK_INTERVAL };
-uint64_t gt_uuid_gil(uint32_t pid, unsigned slot, enum gt_gil_track kind);
-uint64_t gt_uuid_meta(uint32_t pid);
-uint64_t gt_flow_id(uint32_t pid, unsigned slot, uint32_t seq);
-uint64_t gt_uuid_convoys(uint32_t pid);
-
-/* A convoy episode (tools/convoy.h), for the annotation `giltrace` adds to a
- * finished trace. */
-struct gt_enc_convoy {
-	uint32_t victim, culprit;
-	const char *victim_name, *culprit_name;
-	uint64_t ts, end;
-	uint32_t delayed;
-	uint64_t delay_ns;
-};
-
-/* The packet sequence of the annotation: far above the threads' ids. */
-#define GT_ANNOTATION_SEQ_ID 0x7fff0001u
-
-/* Writes the episodes (of process e's pid, in time order) as a sequence of
- * their own: a "convoys" track under the process, a track per victim under
- * it, a slice per episode. For appending to a complete trace. */
-void gt_enc_convoys(struct gt_enc *e, const struct gt_enc_convoy *c, size_t n);
-
-extern const char *const gt_end_reason_names[GT_END_REASON_MAX];
 
 #endif

@@ -241,20 +241,21 @@ static int corrupt(struct rd *r, const char *what)
  * interned name is resolved to one of these once, not on every event. */
 enum akey {
 	AK_NONE,
-	AK_HOLDER_TID, AK_TIMEOUTS, AK_REQUESTED_BY, AK_PREV_HOLDER, AK_ENDED,
+	AK_HOLDER_TID, AK_TIMEOUTS, AK_REQUESTED_BY, AK_PREV_HOLDER, AK_ENDED, AK_GIL,
+	AK_INTERP_ID,
 	AK_FORMAT, AK_EVENTS, AK_DROPPED, AK_THREADS, AK_UNTRACED, /* = MN_* + AK_FORMAT */
 	AK_VERSION, AK_RECORDER, AK_CLOCK, AK_PYTHON, AK_METHOD, AK_NOTES, /* MS_* */
 	AK_MAX
 };
 
 static const char *const akey_names[AK_MAX] = {
-	[AK_HOLDER_TID] = "holder_tid", [AK_TIMEOUTS] = "timeouts",
-	[AK_REQUESTED_BY] = "requested_by", [AK_PREV_HOLDER] = "prev_holder",
-	[AK_ENDED] = "ended", [AK_FORMAT] = "trace_format", [AK_EVENTS] = "events",
-	[AK_DROPPED] = "events_dropped", [AK_THREADS] = "threads",
-	[AK_UNTRACED] = "gils_untraced",
-	[AK_VERSION] = "giltrace_version", [AK_RECORDER] = "recorder", [AK_CLOCK] = "clock",
-	[AK_PYTHON] = "python_version", [AK_METHOD] = "gil_method", [AK_NOTES] = "notes",
+	[AK_HOLDER_TID] = GT_AN_HOLDER, [AK_TIMEOUTS] = GT_AN_TIMEOUTS,
+	[AK_REQUESTED_BY] = GT_AN_REQUESTED_BY, [AK_PREV_HOLDER] = GT_AN_PREV_HOLDER,
+	[AK_ENDED] = GT_AN_ENDED, [AK_GIL] = GT_AN_GIL, [AK_INTERP_ID] = GT_AN_INTERP_ID,
+	[AK_FORMAT] = GT_AN_FORMAT, [AK_EVENTS] = GT_AN_EVENTS, [AK_DROPPED] = GT_AN_DROPPED,
+	[AK_THREADS] = GT_AN_THREADS, [AK_UNTRACED] = GT_AN_UNTRACED,
+	[AK_VERSION] = GT_AN_VERSION, [AK_RECORDER] = GT_AN_RECORDER, [AK_CLOCK] = GT_AN_CLOCK,
+	[AK_PYTHON] = GT_AN_PYTHON, [AK_METHOD] = GT_AN_METHOD, [AK_NOTES] = GT_AN_NOTES,
 };
 
 static uint8_t akey_of(const void *name, size_t len)
@@ -397,21 +398,6 @@ static int parse_snapshot(struct rd *r, struct seq *s, const uint8_t *p, size_t 
 	return 0;
 }
 
-/* " (interp N)" at the end of a GIL track's name. */
-static int64_t interp_from_name(const uint8_t *p, size_t n)
-{
-	static const char key[] = "(interp ";
-	for (size_t i = 0; i + sizeof(key) - 1 < n; i++) {
-		if (memcmp(p + i, key, sizeof(key) - 1))
-			continue;
-		int64_t v = 0;
-		for (size_t j = i + sizeof(key) - 1; j < n && p[j] >= '0' && p[j] <= '9'; j++)
-			v = v * 10 + (p[j] - '0');
-		return v;
-	}
-	return 0;
-}
-
 static int parse_descriptor(struct rd *r, const uint8_t *p, size_t n)
 {
 	struct gt_pbr d, sub;
@@ -419,8 +405,6 @@ static int parse_descriptor(struct rd *r, const uint8_t *p, size_t n)
 	uint64_t uuid = 0;
 	uint32_t pid = 0, tid = 0;
 	int is_thread = 0, is_process = 0, is_counter = 0;
-	const uint8_t *name = NULL;
-	size_t name_len = 0;
 	char tname[16] = "";
 
 	uint64_t parent = 0;
@@ -430,8 +414,6 @@ static int parse_descriptor(struct rd *r, const uint8_t *p, size_t n)
 			uuid = f.v;
 		} else if (f.num == PF_TD_PARENT_UUID && f.wire == GT_PB_VARINT) {
 			parent = f.v;
-		} else if (f.num == PF_TD_NAME && f.wire == GT_PB_LEN) {
-			name = f.data, name_len = f.len;
 		} else if (f.num == PF_TD_COUNTER) {
 			is_counter = 1;
 		} else if ((f.num == PF_TD_THREAD || f.num == PF_TD_PROCESS) && f.wire == GT_PB_LEN) {
@@ -482,32 +464,35 @@ static int parse_descriptor(struct rd *r, const uint8_t *p, size_t n)
 		t->kind = TK_PROCESS;
 		return 0;
 	}
-	/* giltrace's own tracks sit below 2^32 (process and thread tracks are
-	 * pid << 32 and up); their low 11 bits say which (see
-	 * docs/trace-format.md, "Tracks"). */
-	if (uuid >> 32)
-		return 0;
-	uint32_t low = (uint32_t)uuid & 0x7ffu;
-	if (low == 0x7ffu) {
+	/* giltrace's own tracks: model/gt_schema.h. */
+	unsigned slot = 0;
+	enum gt_gil_track kind = GT_TRACK_HOLDER;
+	switch (gt_uuid_decode(uuid, &slot, &kind)) {
+	case GT_UUID_META:
 		t->kind = TK_META;
 		r->giltrace_seen = 1;
 		return 0;
-	}
-	if (low == 0x7feu) { /* convoys, added by report --annotate or run */
+	case GT_UUID_CONVOYS: /* added by report --annotate or run */
 		r->sum->annotated = 1;
 		return 0;
-	}
-	unsigned slot = low >> 3, kind = low & 7u;
-	static const uint8_t kinds[] = {0, TK_HOLDER, TK_WAITERS, TK_CONTENDED, TK_INTERVAL};
-	if (kind >= sizeof(kinds) || !kinds[kind])
+	case GT_UUID_GIL:
+		break;
+	default:
 		return 0;
+	}
+	static const uint8_t kinds[] = {[GT_TRACK_HOLDER] = TK_HOLDER,
+					[GT_TRACK_WAITERS] = TK_WAITERS,
+					[GT_TRACK_CONTENDED] = TK_CONTENDED,
+					[GT_TRACK_INTERVAL] = TK_INTERVAL};
 	t->gil = (int)slot;
 	t->kind = kinds[kind];
 	if ((t->kind == TK_WAITERS || t->kind == TK_INTERVAL) && !is_counter)
 		return corrupt(r, "a GIL counter track without a counter descriptor");
 	r->giltrace_seen = 1;
+	/* The GIL exists; which interpreter it belongs to comes as data in
+	 * its GT_NAME_GIL instant (traces of format 1 have none: interp 0). */
 	if (t->kind == TK_HOLDER && r->cb->gil) {
-		struct gt_rd_gil g2 = {t->pid, slot, name ? interp_from_name(name, name_len) : 0};
+		struct gt_rd_gil g2 = {t->pid, slot, 0};
 		r->cb->gil(r->cb->ctx, &g2);
 	}
 	return 0;
@@ -518,6 +503,7 @@ static int parse_descriptor(struct rd *r, const uint8_t *p, size_t n)
 struct annotations {
 	uint32_t holder_tid, timeouts, requested_by, prev_holder;
 	int ended;
+	int64_t gil, interp_id; /* GT_NAME_GIL: -1 if not said */
 	/* metadata: strings as found in the packet (not NUL-terminated; the
 	 * packet outlives the annotations), numbers */
 	const uint8_t *str[8];
@@ -533,7 +519,8 @@ _Static_assert(AK_NOTES - AK_VERSION == MS_NOTES && AK_UNTRACED - AK_FORMAT == M
 static int reason_from_name(const uint8_t *p, size_t n)
 {
 	for (int i = 1; i < GT_END_REASON_MAX; i++)
-		if (strlen(gt_end_reason_names[i]) == n && !memcmp(gt_end_reason_names[i], p, n))
+		if (strlen(gt_end_reason_name((enum gt_end_reason)i)) == n &&
+		    !memcmp(gt_end_reason_name((enum gt_end_reason)i), p, n))
 			return i;
 	return 0;
 }
@@ -596,6 +583,12 @@ static int parse_annotation(struct rd *r, struct seq *s, const uint8_t *p, size_
 		case AK_PREV_HOLDER:
 			a->prev_holder = (uint32_t)u;
 			break;
+		case AK_GIL:
+			a->gil = (int64_t)u;
+			break;
+		case AK_INTERP_ID:
+			a->interp_id = (int64_t)u;
+			break;
 		case AK_FORMAT:
 		case AK_EVENTS:
 		case AK_DROPPED:
@@ -646,9 +639,9 @@ static void emit_slice(struct rd *r, enum gt_rd_kind kind, const struct track *t
 static int slice_kind(const struct track *t, const char *name)
 {
 	if (t->kind == TK_THREAD) {
-		if (name && !strcmp(name, "GIL wait"))
+		if (name && !strcmp(name, GT_NAME_WAIT))
 			return GT_RD_WAIT;
-		if (name && !strcmp(name, "GIL hold"))
+		if (name && !strcmp(name, GT_NAME_HOLD))
 			return GT_RD_HOLD;
 		return 0;
 	}
@@ -691,6 +684,7 @@ static int parse_track_event(struct rd *r, struct seq *s, uint64_t ts, const uin
 	size_t name_len = 0;
 	struct annotations a;
 	memset(&a, 0, sizeof(a));
+	a.gil = a.interp_id = -1;
 
 	gt_pbr_init(&d, p, n);
 	while (gt_pbr_next(&d, &f)) {
@@ -785,8 +779,14 @@ static int parse_track_event(struct rd *r, struct seq *s, uint64_t ts, const uin
 		return 0;
 	}
 	if (type == PF_TE_INSTANT) {
-		if (t->kind == TK_META && name &&
-		    (!strcmp(name, "giltrace start") || !strcmp(name, "giltrace end"))) {
+		if (t->kind == TK_META && name && !strcmp(name, GT_NAME_GIL)) {
+			if (a.gil >= 0 && a.gil < GT_MAX_GILS && r->cb->gil) {
+				struct gt_rd_gil g = {t->pid, (unsigned)a.gil,
+						      a.interp_id >= 0 ? a.interp_id : 0};
+				r->cb->gil(r->cb->ctx, &g);
+			}
+		} else if (t->kind == TK_META && name &&
+		    (!strcmp(name, GT_NAME_START) || !strcmp(name, GT_NAME_END))) {
 			/* The strings whole, however long (two records a trace). */
 			size_t total = 0;
 			for (int i = 0; i <= MS_NOTES; i++)
@@ -804,7 +804,7 @@ static int parse_track_event(struct rd *r, struct seq *s, uint64_t ts, const uin
 				at += a.str_len[i] + 1;
 			}
 			struct gt_rd_meta m = {
-				.final = !strcmp(name, "giltrace end"),
+				.final = !strcmp(name, GT_NAME_END),
 				.pid = t->pid,
 				.ts = ts,
 				.giltrace_version = str[MS_VERSION],
@@ -826,7 +826,7 @@ static int parse_track_event(struct rd *r, struct seq *s, uint64_t ts, const uin
 			if (r->cb->meta)
 				r->cb->meta(r->cb->ctx, &m);
 			free(text);
-		} else if (t->kind == TK_HOLDER && name && !strcmp(name, "drop request") &&
+		} else if (t->kind == TK_HOLDER && name && !strcmp(name, GT_NAME_DROP_REQUEST) &&
 			   r->cb->slice) {
 			struct gt_rd_slice sl = {.kind = GT_RD_DROP_REQUEST, .pid = t->pid,
 						 .tid = tid, .gil = t->gil, .ts = ts,

@@ -12,7 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cli.h"
+#include "gt_err.h"
 
 /* %p -> pid, %% -> % */
 static void expand(const char *tmpl, long pid, char *out, size_t n)

@@ -29,7 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cli.h"
+#include "gt_err.h"
 #include "gt_clock.h"
 #include "gt_shm_msg.h"
 #include "gt_wake.h"

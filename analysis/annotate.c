@@ -13,7 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "gt_encoder.h"
+#include "convoy_trace.h"
 #include "report.h"
 
 static int append(void *ctx, const void *data, size_t len)

@@ -1,0 +1,146 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * gt_schema.h — how giltrace's Perfetto traces are laid out: one definition
+ * for the writer that encodes them (writer/gt_encoder.c) and the reader that
+ * decodes them (analysis/trace_reader.c). docs/trace-format.md is the prose
+ * version; tests/unit/test_schema.c checks both directions.
+ *
+ * Track uuids are keyed by pid so that traces of several processes can be
+ * loaded together. Process and thread tracks are pid << 32 (| tid);
+ * giltrace's own tracks stay below 2^32 — they are named on every
+ * holder-track event, so a short varint matters: 20 bits of pid, then 8 bits
+ * of GIL slot and 3 bits of track kind. Two values of the low 11 bits that
+ * are no (slot, kind) pair name the metadata and convoy tracks.
+ */
+#ifndef GT_SCHEMA_H
+#define GT_SCHEMA_H
+
+#include "gt_types.h"
+
+/* ---- tracks ---------------------------------------------------------------- */
+
+enum gt_gil_track { GT_TRACK_HOLDER = 1, GT_TRACK_WAITERS, GT_TRACK_CONTENDED, GT_TRACK_INTERVAL };
+
+#define GT_UUID_PID(pid) ((__u64)((pid) & 0xfffffu) << 11)
+#define GT_UUID_LOW_MASK 0x7ffu
+#define GT_UUID_LOW_META 0x7ffu    /* "giltrace": start and end records, GILs */
+#define GT_UUID_LOW_CONVOYS 0x7feu /* "convoys", added by report --annotate */
+
+static inline __u64 gt_uuid_process(__u32 pid) { return (__u64)pid << 32; }
+static inline __u64 gt_uuid_thread(__u32 pid, __u32 tid) { return (__u64)pid << 32 | tid; }
+static inline __u64 gt_uuid_gil(__u32 pid, unsigned slot, enum gt_gil_track kind)
+{
+	return GT_UUID_PID(pid) | (__u64)((slot & 0xffu) << 3) | (unsigned)kind;
+}
+static inline __u64 gt_uuid_meta(__u32 pid) { return GT_UUID_PID(pid) | GT_UUID_LOW_META; }
+static inline __u64 gt_uuid_convoys(__u32 pid) { return GT_UUID_PID(pid) | GT_UUID_LOW_CONVOYS; }
+/* A convoy victim's track: above 2^32 like thread tracks, with the top bit
+ * set so that it can never be one. */
+static inline __u64 gt_uuid_victim(__u32 pid, __u32 tid)
+{
+	return 1ull << 63 | gt_uuid_thread(pid, tid);
+}
+
+/* What a giltrace track uuid below 2^32 is. */
+enum gt_uuid_kind { GT_UUID_OTHER = 0, GT_UUID_META, GT_UUID_CONVOYS, GT_UUID_GIL };
+
+static inline enum gt_uuid_kind gt_uuid_decode(__u64 uuid, unsigned *slot,
+					       enum gt_gil_track *kind)
+{
+	if (uuid >> 32)
+		return GT_UUID_OTHER; /* a process's or thread's own */
+	unsigned low = (unsigned)uuid & GT_UUID_LOW_MASK;
+	if (low == GT_UUID_LOW_META)
+		return GT_UUID_META;
+	if (low == GT_UUID_LOW_CONVOYS)
+		return GT_UUID_CONVOYS;
+	unsigned k = low & 7u;
+	if (k < GT_TRACK_HOLDER || k > GT_TRACK_INTERVAL)
+		return GT_UUID_OTHER;
+	*slot = low >> 3;
+	*kind = (enum gt_gil_track)k;
+	return GT_UUID_GIL;
+}
+
+/* Track names (the reader goes by uuid; the names are for people). */
+#define GT_NAME_TRACK_HOLDER "GIL holder"
+#define GT_NAME_TRACK_WAITERS "GIL waiters"
+#define GT_NAME_TRACK_CONTENDED "GIL contended"
+#define GT_NAME_TRACK_INTERVAL "GIL switch interval (us)"
+#define GT_NAME_TRACK_META "giltrace"
+#define GT_NAME_TRACK_CONVOYS "convoys"
+
+/* ---- flows: a release with waiters to the acquire that follows it ------- */
+
+static inline __u64 gt_flow_id(__u32 pid, unsigned slot, __u32 seq)
+{
+	return (__u64)pid << 40 | (__u64)slot << 32 | seq;
+}
+
+/* ---- slices and instants --------------------------------------------------- */
+
+#define GT_NAME_WAIT "GIL wait"         /* thread track */
+#define GT_NAME_HOLD "GIL hold"         /* thread track */
+#define GT_NAME_DROP_REQUEST "drop request" /* instant, holder track */
+#define GT_NAME_CONTENDED "contended"   /* contended track */
+#define GT_NAME_START "giltrace start"  /* instant, metadata track */
+#define GT_NAME_END "giltrace end"      /* instant, metadata track */
+/* Instant on the metadata track when a GIL is declared, its identity as
+ * data: GT_AN_GIL, GT_AN_INTERP_ID (absent if unknown). */
+#define GT_NAME_GIL "GIL"
+
+/* ---- debug annotations ----------------------------------------------------- */
+
+#define GT_AN_HOLDER "holder_tid"     /* wait begin, drop request */
+#define GT_AN_TIMEOUTS "timeouts"     /* wait end */
+#define GT_AN_ENDED "ended"           /* hold end, abandoned wait end */
+#define GT_AN_REQUESTED_BY "requested_by" /* drop request */
+#define GT_AN_PREV_HOLDER "prev_holder"   /* holder slice after a switch */
+#define GT_AN_GIL "gil"               /* GIL instant: the slot */
+#define GT_AN_INTERP_ID "interp_id"   /* GIL instant */
+/* Start and end records. */
+#define GT_AN_VERSION "giltrace_version"
+#define GT_AN_FORMAT "trace_format"
+#define GT_AN_RECORDER "recorder"
+#define GT_AN_CLOCK "clock"
+#define GT_AN_PYTHON "python_version"
+#define GT_AN_METHOD "gil_method"
+#define GT_AN_NOTES "notes"
+#define GT_AN_EVENTS "events"             /* end only */
+#define GT_AN_DROPPED "events_dropped"    /* end only */
+#define GT_AN_THREADS "threads"           /* end only */
+#define GT_AN_UNTRACED "gils_untraced"    /* end only, when not 0 */
+
+/* How a hold (or an abandoned wait) ended: GT_AN_ENDED's value. */
+enum gt_end_reason {
+	GT_END_NONE = 0,
+	GT_END_VOLUNTARY,    /* released with nobody forcing it */
+	GT_END_FORCED,       /* a drop request made it (FORCE_SWITCHING) */
+	GT_END_THREAD_EXIT,  /* the thread exited holding it */
+	GT_END_PROCESS_EXIT, /* the trace ended with it held */
+	GT_END_ABANDONED,    /* a wait given up (finalisation) */
+	GT_END_REASON_MAX
+};
+
+static inline const char *gt_end_reason_name(enum gt_end_reason r)
+{
+	switch (r) {
+	case GT_END_VOLUNTARY:
+		return "voluntary";
+	case GT_END_FORCED:
+		return "forced";
+	case GT_END_THREAD_EXIT:
+		return "thread exit";
+	case GT_END_PROCESS_EXIT:
+		return "process exit";
+	case GT_END_ABANDONED:
+		return "abandoned";
+	default:
+		return "";
+	}
+}
+
+/* Packet sequence of the annotations `giltrace report --annotate` appends. */
+#define GT_ANNOTATION_SEQ_ID 0x7fff0001u
+
+#endif

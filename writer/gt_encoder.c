@@ -1,0 +1,355 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * gt_encoder.c — the encoder's setup and its descriptors: the process, each
+ * GIL's tracks, each thread's sequence (clock snapshot, defaults, interned
+ * names), renames, and the start and end records. Events are in
+ * gt_enc_events.c, the output side in gt_enc_out.c (see gt_encoder.h and
+ * docs/trace-format.md).
+ *
+ * Size matters here: the worst case is one packet per GIL event at millions of
+ * events per second. So event packets lean on the sequence's defaults (thread
+ * track, incremental clock), interned names and annotation values, and whole
+ * chunks are deflated, which turns the repetitive event stream into a few
+ * bytes per event.
+ */
+#include "gt_enc_internal.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <libdeflate.h>
+
+#include "gt_pb.h"
+#include "gt_perfetto_fields.h"
+#include "gt_version.h"
+
+static void interned(struct gt_pb *b, uint32_t field, uint64_t iid, const char *s)
+{
+	size_t m = gt_pb_begin(b, field);
+	gt_pb_uint(b, PF_INTERNED_IID, iid);
+	gt_pb_string(b, PF_INTERNED_NAME, s);
+	gt_pb_end(b, m);
+}
+
+/* The name a thread's slices carry on the "GIL holder" track. */
+static void holder_name(char *out, size_t n, const struct gt_enc_thread *th)
+{
+	snprintf(out, n, "%s %u", th->name[0] ? th->name : "thread", th->tid);
+}
+
+/* ---- setup -------------------------------------------------------------- */
+
+int gt_enc_init(struct gt_enc *e, const struct gt_enc_options *opt, struct gt_enc_sink sink,
+		uint32_t pid)
+{
+	memset(e, 0, sizeof(*e));
+	e->sink = sink;
+	e->opt = *opt;
+	e->pid = pid;
+	e->next_seq_id = GT_ENC_META_SEQ_ID + 1;
+	if (e->opt.chunk_size < 4096)
+		e->opt.chunk_size = 4096;
+	if (e->opt.chunk_size > 480 * 1024) /* Perfetto wants < 512 KB per chunk */
+		e->opt.chunk_size = 480 * 1024;
+	e->chunk_cap = e->opt.chunk_size;
+	e->chunk = malloc(e->chunk_cap);
+	if (!e->chunk)
+		return -ENOMEM;
+	if (e->opt.compress_level) {
+		e->z = libdeflate_alloc_compressor(e->opt.compress_level);
+		if (!e->z) {
+			gt_enc_free(e);
+			return -ENOMEM;
+		}
+		e->zout_cap = libdeflate_zlib_compress_bound(e->z, e->chunk_cap) + 32;
+		e->zout = malloc(e->zout_cap);
+		if (!e->zout) {
+			gt_enc_free(e);
+			return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+void gt_enc_free(struct gt_enc *e)
+{
+	if (e->z)
+		libdeflate_free_compressor(e->z);
+	free(e->zout);
+	free(e->chunk);
+	free(e->spill);
+	e->spill = NULL;
+	e->z = NULL;
+	e->zout = NULL;
+	e->chunk = NULL;
+}
+
+void gt_enc_process(struct gt_enc *e, uint64_t ts, const char *name, const char *const *argv,
+		    int argc)
+{
+	uint8_t buf[GT_ENC_PKT_MAX];
+	struct gt_pb b;
+
+	/* The metadata sequence: absolute timestamps only, no interning. */
+	gt_enc_pkt_init(e, &b, buf, sizeof(buf));
+	gt_enc_ts_absolute(&b, ts);
+	gt_pb_uint(&b, PF_PKT_SEQUENCE_ID, GT_ENC_META_SEQ_ID);
+	gt_pb_uint(&b, PF_PKT_SEQUENCE_FLAGS, PF_SEQ_INCREMENTAL_STATE_CLEARED);
+	size_t td = gt_pb_begin(&b, PF_PKT_TRACK_DESCRIPTOR);
+	gt_pb_uint(&b, PF_TD_UUID, gt_uuid_process(e->pid));
+	size_t pd = gt_pb_begin(&b, PF_TD_PROCESS);
+	gt_pb_uint(&b, PF_PROC_PID, e->pid);
+	for (int i = 0; argv && i < argc && argv[i]; i++)
+		gt_pb_string(&b, PF_PROC_CMDLINE, argv[i]);
+	if (name && *name)
+		gt_pb_string(&b, PF_PROC_NAME, name);
+	gt_pb_end(&b, pd);
+	gt_pb_end(&b, td);
+	gt_enc_emit(e, &b);
+
+	gt_enc_pkt_init(e, &b, buf, sizeof(buf));
+	gt_enc_ts_absolute(&b, ts);
+	gt_pb_uint(&b, PF_PKT_SEQUENCE_ID, GT_ENC_META_SEQ_ID);
+	td = gt_pb_begin(&b, PF_PKT_TRACK_DESCRIPTOR);
+	gt_pb_uint(&b, PF_TD_UUID, gt_uuid_meta(e->pid));
+	gt_pb_uint(&b, PF_TD_PARENT_UUID, gt_uuid_process(e->pid));
+	gt_pb_string(&b, PF_TD_NAME, GT_NAME_TRACK_META);
+	gt_pb_string(&b, PF_TD_DESCRIPTION, "giltrace session metadata");
+	gt_pb_end(&b, td);
+	gt_enc_emit(e, &b);
+}
+
+static void gil_track(struct gt_enc *e, uint64_t ts, unsigned slot, enum gt_gil_track kind,
+		      const char *what, const char *desc, int counter)
+{
+	uint8_t buf[GT_ENC_PKT_MAX];
+	struct gt_pb b;
+	char name[64];
+	int64_t interp = e->gils[slot].interp_id;
+
+	if (interp > 0)
+		snprintf(name, sizeof(name), "%s (interp %lld)", what, (long long)interp);
+	else
+		snprintf(name, sizeof(name), "%s", what);
+	gt_enc_pkt_init(e, &b, buf, sizeof(buf));
+	gt_enc_ts_absolute(&b, ts);
+	gt_pb_uint(&b, PF_PKT_SEQUENCE_ID, GT_ENC_META_SEQ_ID);
+	size_t td = gt_pb_begin(&b, PF_PKT_TRACK_DESCRIPTOR);
+	gt_pb_uint(&b, PF_TD_UUID, gt_uuid_gil(e->pid, slot, kind));
+	gt_pb_uint(&b, PF_TD_PARENT_UUID, gt_uuid_process(e->pid));
+	gt_pb_string(&b, PF_TD_NAME, name);
+	gt_pb_string(&b, PF_TD_DESCRIPTION, desc);
+	if (counter) {
+		size_t c = gt_pb_begin(&b, PF_TD_COUNTER);
+		if (counter == PF_COUNTER_UNIT_COUNT)
+			gt_pb_uint(&b, PF_COUNTER_UNIT, PF_COUNTER_UNIT_COUNT);
+		gt_pb_end(&b, c);
+	}
+	gt_pb_end(&b, td);
+	gt_enc_emit(e, &b);
+}
+
+void gt_enc_interval_track(struct gt_enc *e, uint64_t ts, unsigned slot);
+
+void gt_enc_gil(struct gt_enc *e, uint64_t ts, unsigned slot, int64_t interp_id,
+		uint32_t interval_us)
+{
+	if (slot >= GT_MAX_GILS || e->gils[slot].declared)
+		return;
+	e->gils[slot].declared = 1;
+	e->gils[slot].interp_id = interp_id;
+	gil_track(e, ts, slot, GT_TRACK_HOLDER, GT_NAME_TRACK_HOLDER,
+		  "Which thread holds this GIL; instants mark drop requests", 0);
+	gil_track(e, ts, slot, GT_TRACK_WAITERS, GT_NAME_TRACK_WAITERS,
+		  "Threads waiting for this GIL", PF_COUNTER_UNIT_COUNT);
+	gil_track(e, ts, slot, GT_TRACK_CONTENDED, GT_NAME_TRACK_CONTENDED,
+		  "Spans during which at least one thread waited for this GIL", 0);
+	/* The GIL's identity as data (the track names say it for people). */
+	uint8_t buf[GT_ENC_PKT_MAX];
+	struct gt_pb b;
+	gt_enc_pkt_init(e, &b, buf, sizeof(buf));
+	gt_enc_ts_absolute(&b, ts);
+	gt_pb_uint(&b, PF_PKT_SEQUENCE_ID, GT_ENC_META_SEQ_ID);
+	size_t te = gt_pb_begin(&b, PF_PKT_TRACK_EVENT);
+	gt_pb_uint(&b, PF_TE_TYPE, PF_TE_INSTANT);
+	gt_pb_uint(&b, PF_TE_TRACK_UUID, gt_uuid_meta(e->pid));
+	gt_pb_string(&b, PF_TE_NAME, GT_NAME_GIL);
+	gt_enc_an_uint_named(&b, GT_AN_GIL, slot);
+	if (interp_id >= 0)
+		gt_enc_an_uint_named(&b, GT_AN_INTERP_ID, (uint64_t)interp_id);
+	gt_pb_end(&b, te);
+	gt_enc_emit(e, &b);
+	if (!interval_us)
+		return;
+	gt_enc_interval_track(e, ts, slot);
+	e->gils[slot].interval_us = interval_us;
+	gt_enc_pkt_init(e, &b, buf, sizeof(buf));
+	gt_enc_ts_absolute(&b, ts);
+	gt_pb_uint(&b, PF_PKT_SEQUENCE_ID, GT_ENC_META_SEQ_ID);
+	size_t m = gt_pb_begin(&b, PF_PKT_TRACK_EVENT);
+	gt_pb_uint(&b, PF_TE_TYPE, PF_TE_COUNTER);
+	gt_pb_uint(&b, PF_TE_TRACK_UUID, gt_uuid_gil(e->pid, slot, GT_TRACK_INTERVAL));
+	gt_pb_uint(&b, PF_TE_COUNTER_VALUE, interval_us);
+	gt_pb_end(&b, m);
+	gt_enc_emit(e, &b);
+}
+
+static void thread_descriptor(struct gt_enc *e, struct gt_enc_thread *th, uint64_t ts)
+{
+	uint8_t buf[GT_ENC_PKT_MAX];
+	struct gt_pb b;
+
+	gt_enc_pkt_init(e, &b, buf, sizeof(buf));
+	gt_enc_ts_thread(th, &b, ts);
+	gt_pb_uint(&b, PF_PKT_SEQUENCE_ID, th->seq_id);
+	size_t td = gt_pb_begin(&b, PF_PKT_TRACK_DESCRIPTOR);
+	gt_pb_uint(&b, PF_TD_UUID, gt_uuid_thread(e->pid, th->tid));
+	size_t t = gt_pb_begin(&b, PF_TD_THREAD);
+	gt_pb_uint(&b, PF_THREAD_PID, e->pid);
+	gt_pb_uint(&b, PF_THREAD_TID, th->tid);
+	if (th->name[0])
+		gt_pb_string(&b, PF_THREAD_NAME, th->name);
+	gt_pb_end(&b, t);
+	gt_pb_end(&b, td);
+	gt_enc_emit(e, &b);
+}
+
+void gt_enc_thread_start(struct gt_enc *e, struct gt_enc_thread *th, uint32_t tid,
+			 const char *name, uint64_t ts)
+{
+	uint8_t buf[GT_ENC_PKT_MAX];
+	struct gt_pb b;
+	char hname[48];
+
+	memset(th, 0, sizeof(*th));
+	th->tid = tid;
+	th->seq_id = e->next_seq_id++;
+	th->first_ts = ts;
+	th->last_ts = ts;
+	th->name_iid = NAME_THREAD_FIRST;
+	th->tmpl_gil = 0xff; /* none built yet */
+	th->interval_gil = 0xff; /* the GILs' declared intervals apply */
+	snprintf(th->name, sizeof(th->name), "%s", name ? name : "");
+	holder_name(hname, sizeof(hname), th);
+
+	/* The sequence's first packet: clears incremental state, anchors the
+	 * incremental clock 64 to BOOTTIME, sets the defaults (clock 64, this
+	 * thread's track) and interns every name the sequence uses. */
+	gt_enc_pkt_init(e, &b, buf, sizeof(buf));
+	gt_enc_ts_absolute(&b, ts);
+	gt_pb_uint(&b, PF_PKT_SEQUENCE_ID, th->seq_id);
+	gt_pb_uint(&b, PF_PKT_SEQUENCE_FLAGS,
+		   PF_SEQ_INCREMENTAL_STATE_CLEARED | PF_SEQ_NEEDS_INCREMENTAL_STATE);
+	size_t cs = gt_pb_begin(&b, PF_PKT_CLOCK_SNAPSHOT);
+	size_t c = gt_pb_begin(&b, PF_SNAPSHOT_CLOCKS);
+	gt_pb_uint(&b, PF_CLOCK_ID, PF_CLOCK_BOOTTIME);
+	gt_pb_uint(&b, PF_CLOCK_TIMESTAMP, ts);
+	gt_pb_end(&b, c);
+	if (e->opt.monotonic_offset > 0 && (uint64_t)e->opt.monotonic_offset < ts) {
+		c = gt_pb_begin(&b, PF_SNAPSHOT_CLOCKS);
+		gt_pb_uint(&b, PF_CLOCK_ID, PF_CLOCK_MONOTONIC);
+		gt_pb_uint(&b, PF_CLOCK_TIMESTAMP, ts - (uint64_t)e->opt.monotonic_offset);
+		gt_pb_end(&b, c);
+	}
+	c = gt_pb_begin(&b, PF_SNAPSHOT_CLOCKS);
+	gt_pb_uint(&b, PF_CLOCK_ID, PF_CLOCK_SEQ_FIRST);
+	gt_pb_uint(&b, PF_CLOCK_TIMESTAMP, ts);
+	gt_pb_uint(&b, PF_CLOCK_IS_INCREMENTAL, 1);
+	gt_pb_end(&b, c);
+	gt_pb_end(&b, cs);
+	size_t d = gt_pb_begin(&b, PF_PKT_DEFAULTS);
+	gt_pb_uint(&b, PF_DEFAULTS_CLOCK_ID, PF_CLOCK_SEQ_FIRST);
+	size_t ted = gt_pb_begin(&b, PF_DEFAULTS_TRACK_EVENT);
+	gt_pb_uint(&b, PF_TE_DEFAULTS_TRACK_UUID, gt_uuid_thread(e->pid, tid));
+	gt_pb_end(&b, ted);
+	gt_pb_end(&b, d);
+	size_t in = gt_pb_begin(&b, PF_PKT_INTERNED_DATA);
+	interned(&b, PF_INTERN_EVENT_NAMES, NAME_WAIT, GT_NAME_WAIT);
+	interned(&b, PF_INTERN_EVENT_NAMES, NAME_HOLD, GT_NAME_HOLD);
+	interned(&b, PF_INTERN_EVENT_NAMES, NAME_DROP_REQUEST, GT_NAME_DROP_REQUEST);
+	interned(&b, PF_INTERN_EVENT_NAMES, NAME_CONTENDED, GT_NAME_CONTENDED);
+	interned(&b, PF_INTERN_EVENT_NAMES, th->name_iid, hname);
+	interned(&b, PF_INTERN_ANNOTATION_NAMES, AN_HOLDER, GT_AN_HOLDER);
+	interned(&b, PF_INTERN_ANNOTATION_NAMES, AN_TIMEOUTS, GT_AN_TIMEOUTS);
+	interned(&b, PF_INTERN_ANNOTATION_NAMES, AN_ENDED, GT_AN_ENDED);
+	interned(&b, PF_INTERN_ANNOTATION_NAMES, AN_REQUESTED_BY, GT_AN_REQUESTED_BY);
+	interned(&b, PF_INTERN_ANNOTATION_NAMES, AN_PREV_HOLDER, GT_AN_PREV_HOLDER);
+	for (int r = GT_END_VOLUNTARY; r < GT_END_REASON_MAX; r++)
+		interned(&b, PF_INTERN_ANNOTATION_STRINGS, (uint64_t)r, gt_end_reason_name((enum gt_end_reason)r));
+	gt_pb_end(&b, in);
+	gt_enc_emit(e, &b);
+
+	thread_descriptor(e, th, ts);
+	th->started = 1;
+}
+
+void gt_enc_thread_rename(struct gt_enc *e, struct gt_enc_thread *th, const char *name,
+			  uint64_t ts)
+{
+	uint8_t buf[GT_ENC_PKT_MAX];
+	struct gt_pb b;
+	char hname[48];
+
+	if (!th->started || !strncmp(th->name, name, sizeof(th->name) - 1))
+		return;
+	snprintf(th->name, sizeof(th->name), "%s", name);
+	if (ts < th->last_ts)
+		ts = th->last_ts;
+	thread_descriptor(e, th, ts);
+	/* New holds get the new name; a hold already open keeps the old one. */
+	th->name_iid++;
+	holder_name(hname, sizeof(hname), th);
+	gt_enc_pkt_init(e, &b, buf, sizeof(buf));
+	gt_enc_ts_thread(th, &b, ts);
+	gt_pb_uint(&b, PF_PKT_SEQUENCE_ID, th->seq_id);
+	size_t in = gt_pb_begin(&b, PF_PKT_INTERNED_DATA);
+	interned(&b, PF_INTERN_EVENT_NAMES, th->name_iid, hname);
+	gt_pb_end(&b, in);
+	gt_enc_emit(e, &b);
+}
+
+/* The switch-interval counter track is declared on first use. */
+void gt_enc_interval_track(struct gt_enc *e, uint64_t ts, unsigned slot)
+{
+	if (e->gils[slot].interval_declared)
+		return;
+	e->gils[slot].interval_declared = 1;
+	gil_track(e, ts, slot, GT_TRACK_INTERVAL, GT_NAME_TRACK_INTERVAL,
+		  "sys.getswitchinterval() in force, in microseconds", 1);
+}
+
+void gt_enc_meta(struct gt_enc *e, uint64_t ts, const struct gt_enc_meta *m)
+{
+	uint8_t buf[GT_ENC_PKT_MAX];
+	struct gt_pb b;
+
+	gt_enc_pkt_init(e, &b, buf, sizeof(buf));
+	gt_enc_ts_absolute(&b, ts);
+	gt_pb_uint(&b, PF_PKT_SEQUENCE_ID, GT_ENC_META_SEQ_ID);
+	size_t te = gt_pb_begin(&b, PF_PKT_TRACK_EVENT);
+	gt_pb_uint(&b, PF_TE_TYPE, PF_TE_INSTANT);
+	gt_pb_uint(&b, PF_TE_TRACK_UUID, gt_uuid_meta(e->pid));
+	gt_pb_string(&b, PF_TE_NAME, m->final ? GT_NAME_END : GT_NAME_START);
+	gt_enc_an_str(&b, GT_AN_VERSION, GT_VERSION);
+	gt_enc_an_uint_named(&b, GT_AN_FORMAT, GT_TRACE_FORMAT);
+	if (m->recorder)
+		gt_enc_an_str(&b, GT_AN_RECORDER, m->recorder);
+	if (m->clock)
+		gt_enc_an_str(&b, GT_AN_CLOCK, m->clock);
+	if (m->python_version)
+		gt_enc_an_str(&b, GT_AN_PYTHON, m->python_version);
+	if (m->gil_method)
+		gt_enc_an_str(&b, GT_AN_METHOD, m->gil_method);
+	if (m->notes && *m->notes)
+		gt_enc_an_str(&b, GT_AN_NOTES, m->notes);
+	if (m->final) {
+		gt_enc_an_uint_named(&b, GT_AN_EVENTS, m->events);
+		gt_enc_an_uint_named(&b, GT_AN_DROPPED, m->events_dropped);
+		gt_enc_an_uint_named(&b, GT_AN_THREADS, m->threads);
+		if (m->gils_untraced)
+			gt_enc_an_uint_named(&b, GT_AN_UNTRACED, m->gils_untraced);
+	}
+	gt_pb_end(&b, te);
+	gt_enc_emit(e, &b);
+}
