@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* metrics.c — see metrics.h and docs/metrics.md. */
+/* metrics.c — see metrics.h and docs/metrics.md: the reader's callbacks
+ * (what each slice, counter and record adds) and the final pass. */
 #include "metrics.h"
 
 #include <stdio.h>
@@ -12,25 +13,6 @@ const double gt_hold_bucket_edges[GT_HOLD_BUCKETS + 1] = {0, 0.1, 0.5, 1, 2, 1e3
 
 /* CPython's default, for a GIL whose interval the trace does not say. */
 #define DEFAULT_INTERVAL_NS 5000000ull
-
-void gt_metrics_init(struct gt_metrics *m)
-{
-	memset(m, 0, sizeof(*m));
-	m->convoy_opts = (struct gt_convoy_opts)GT_CONVOY_DEFAULTS;
-}
-
-void gt_metrics_free(struct gt_metrics *m)
-{
-	for (size_t i = 0; i < m->nthreads; i++)
-		free(m->threads[i].wait_hist);
-	free(m->threads);
-	free(m->index);
-	free(m->gils);
-	free(m->convoys);
-	free(m->episodes);
-	free(m->gil_method);
-	memset(m, 0, sizeof(*m));
-}
 
 /* The interval in force for a slice of thread t on GIL g: what t's own
  * sequence said last for that GIL (counters precede the slices they apply
@@ -78,19 +60,6 @@ uint64_t gt_metrics_interval_ns(const struct gt_gil_stats *g)
 }
 
 /* Grows *arr (of *cap elements of size) to hold n + 1. */
-static int reserve(void **arr, size_t *cap, size_t n, size_t size)
-{
-	if (n < *cap)
-		return 0;
-	size_t c = *cap ? *cap * 2 : 8;
-	void *bigger = realloc(*arr, c * size);
-	if (!bigger)
-		return -1;
-	*arr = bigger;
-	*cap = c;
-	return 0;
-}
-
 static void on_episode(void *ctx, const struct gt_convoy_episode *ep)
 {
 	struct gt_metrics *m = ctx;
@@ -100,7 +69,7 @@ static void on_episode(void *ctx, const struct gt_convoy_episode *ep)
 		    m->convoys[i].culprit == ep->culprit)
 			p = &m->convoys[i];
 	if (!p) {
-		if (reserve((void **)&m->convoys, &m->convoys_cap, m->nconvoys, sizeof(*p))) {
+		if (gt_metrics_reserve((void **)&m->convoys, &m->convoys_cap, m->nconvoys, sizeof(*p))) {
 			m->oom = 1;
 			return;
 		}
@@ -112,103 +81,11 @@ static void on_episode(void *ctx, const struct gt_convoy_episode *ep)
 	p->delay_ns += ep->delay_ns;
 	if (!m->keep_episodes)
 		return;
-	if (reserve((void **)&m->episodes, &m->episodes_cap, m->nepisodes, sizeof(*ep))) {
+	if (gt_metrics_reserve((void **)&m->episodes, &m->episodes_cap, m->nepisodes, sizeof(*ep))) {
 		m->oom = 1;
 		return;
 	}
 	m->episodes[m->nepisodes++] = *ep;
-}
-
-static uint64_t key_hash(uint32_t pid, uint32_t tid)
-{
-	uint64_t x = ((uint64_t)pid << 32) | tid;
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdull;
-	return x ^ (x >> 33);
-}
-
-static int reindex(struct gt_metrics *m, size_t cap)
-{
-	uint32_t *idx = calloc(cap, sizeof(*idx));
-	if (!idx)
-		return -1;
-	for (size_t i = 0; i < m->nthreads; i++) {
-		size_t j = key_hash(m->threads[i].pid, m->threads[i].tid) & (cap - 1);
-		while (idx[j])
-			j = (j + 1) & (cap - 1);
-		idx[j] = (uint32_t)i + 1;
-	}
-	free(m->index);
-	m->index = idx;
-	m->index_cap = cap;
-	return 0;
-}
-
-static struct gt_thread_stats *thread_of(struct gt_metrics *m, uint32_t pid, uint32_t tid)
-{
-	if (m->last_thread) {
-		struct gt_thread_stats *t = &m->threads[m->last_thread - 1];
-		if (t->pid == pid && t->tid == tid)
-			return t;
-	}
-	if (m->index_cap) {
-		size_t j = key_hash(pid, tid) & (m->index_cap - 1);
-		for (; m->index[j]; j = (j + 1) & (m->index_cap - 1)) {
-			struct gt_thread_stats *t = &m->threads[m->index[j] - 1];
-			if (t->pid == pid && t->tid == tid) {
-				m->last_thread = m->index[j];
-				return t;
-			}
-		}
-	}
-	if (m->nthreads == m->threads_cap) {
-		size_t cap = m->threads_cap ? m->threads_cap * 2 : 16;
-		struct gt_thread_stats *bigger = realloc(m->threads, cap * sizeof(*bigger));
-		if (!bigger) {
-			m->oom = 1;
-			return NULL;
-		}
-		m->threads = bigger;
-		m->threads_cap = cap;
-	}
-	struct gt_thread_stats *t = &m->threads[m->nthreads++];
-	memset(t, 0, sizeof(*t));
-	t->pid = pid;
-	t->tid = tid;
-	t->interval_gil = -1;
-	if (m->nthreads * 2 > m->index_cap) {
-		/* Rebuilding the index inserts the new thread too. */
-		if (reindex(m, m->index_cap ? m->index_cap * 2 : 64))
-			m->oom = 1;
-		return t;
-	}
-	size_t j = key_hash(pid, tid) & (m->index_cap - 1);
-	while (m->index[j])
-		j = (j + 1) & (m->index_cap - 1);
-	m->index[j] = (uint32_t)m->nthreads;
-	return t;
-}
-
-struct gt_gil_stats *gt_metrics_gil(struct gt_metrics *m, uint32_t pid, unsigned slot)
-{
-	for (size_t i = 0; i < m->ngils; i++)
-		if (m->gils[i].pid == pid && m->gils[i].slot == slot)
-			return &m->gils[i];
-	if (m->ngils == m->gils_cap) {
-		size_t cap = m->gils_cap ? m->gils_cap * 2 : 4;
-		struct gt_gil_stats *bigger = realloc(m->gils, cap * sizeof(*bigger));
-		if (!bigger) {
-			m->oom = 1;
-			return NULL;
-		}
-		m->gils = bigger;
-		m->gils_cap = cap;
-	}
-	struct gt_gil_stats *g = &m->gils[m->ngils++];
-	memset(g, 0, sizeof(*g));
-	g->pid = pid;
-	g->slot = slot;
-	return g;
 }
 
 static void seen(struct gt_thread_stats *t, uint64_t ts, uint64_t end)
@@ -221,7 +98,7 @@ static void seen(struct gt_thread_stats *t, uint64_t ts, uint64_t end)
 
 static void on_thread(void *ctx, const struct gt_rd_thread *th)
 {
-	struct gt_thread_stats *t = thread_of(ctx, th->pid, th->tid);
+	struct gt_thread_stats *t = gt_metrics_thread_of(ctx, th->pid, th->tid);
 	if (t && th->name && th->name[0])
 		snprintf(t->name, sizeof(t->name), "%s", th->name);
 }
@@ -236,7 +113,7 @@ static void on_gil(void *ctx, const struct gt_rd_gil *g)
 static void on_slice(void *ctx, const struct gt_rd_slice *s)
 {
 	struct gt_metrics *m = ctx;
-	struct gt_thread_stats *t = s->tid ? thread_of(m, s->pid, s->tid) : NULL;
+	struct gt_thread_stats *t = s->tid ? gt_metrics_thread_of(m, s->pid, s->tid) : NULL;
 	struct gt_gil_stats *g = s->gil >= 0 ? gt_metrics_gil(m, s->pid, (unsigned)s->gil) : NULL;
 	uint64_t end = s->ts + s->dur;
 
@@ -320,7 +197,7 @@ static void on_slice(void *ctx, const struct gt_rd_slice *s)
 		if (g)
 			g->drop_requests++;
 		if (s->requested_by) {
-			struct gt_thread_stats *w = thread_of(m, s->pid, s->requested_by);
+			struct gt_thread_stats *w = gt_metrics_thread_of(m, s->pid, s->requested_by);
 			if (w)
 				w->drop_requests++;
 		}
@@ -343,7 +220,7 @@ static void on_counter(void *ctx, const struct gt_rd_counter *c)
 			g->interval_us = (uint32_t)c->value;
 		return;
 	}
-	struct gt_thread_stats *t = thread_of(m, c->pid, c->tid);
+	struct gt_thread_stats *t = gt_metrics_thread_of(m, c->pid, c->tid);
 	if (t) {
 		t->interval_gil = c->gil;
 		t->interval_us = (uint32_t)c->value;
@@ -411,14 +288,6 @@ static int by_time(const void *a, const void *b)
 {
 	const struct gt_convoy_episode *x = a, *y = b;
 	return x->ts < y->ts ? -1 : x->ts > y->ts;
-}
-
-const struct gt_thread_stats *gt_metrics_thread(const struct gt_metrics *m, uint32_t tid)
-{
-	for (size_t i = 0; i < m->nthreads; i++)
-		if (m->threads[i].tid == tid)
-			return &m->threads[i];
-	return NULL;
 }
 
 void gt_metrics_finish(struct gt_metrics *m, const struct gt_rd_summary *sum)

@@ -116,4 +116,10 @@ uint64_t gt_metrics_interval_ns(const struct gt_gil_stats *g);
  * and the share of held time under other intervals. */
 uint32_t gt_metrics_main_interval_us(const struct gt_gil_stats *g, double *other_share);
 
+/* For metrics.c and metrics_store.c: the growing array *arr (of *cap
+ * elements of size bytes) has room for n + 1; 0 or -1. */
+int gt_metrics_reserve(void **arr, size_t *cap, size_t n, size_t size);
+/* The thread's stats, created on first sight (NULL out of memory). */
+struct gt_thread_stats *gt_metrics_thread_of(struct gt_metrics *m, uint32_t pid, uint32_t tid);
+
 #endif
