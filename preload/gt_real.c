@@ -30,115 +30,37 @@
 #define GT_COND_VERSION NULL /* one condvar implementation only */
 #endif
 
-/* glibc exports aliases of the mutex functions under a non-default version;
- * the table points at them until dlsym has answered, so that a mutex taken
- * inside dlsym (malloc replacements such as jemalloc do) reaches glibc. */
-#if defined(__x86_64__)
-__asm__(".symver gt_boot_mutex_lock,__pthread_mutex_lock@GLIBC_2.2.5");
-__asm__(".symver gt_boot_mutex_unlock,__pthread_mutex_unlock@GLIBC_2.2.5");
-__asm__(".symver gt_boot_mutex_init,__pthread_mutex_init@GLIBC_2.2.5");
-__asm__(".symver gt_boot_mutex_destroy,__pthread_mutex_destroy@GLIBC_2.2.5");
-extern int gt_boot_mutex_lock(pthread_mutex_t *);
-extern int gt_boot_mutex_unlock(pthread_mutex_t *);
-extern int gt_boot_mutex_init(pthread_mutex_t *, const pthread_mutexattr_t *);
-extern int gt_boot_mutex_destroy(pthread_mutex_t *);
-#else
+/* Before gt_real_resolve() has run, each pointer leads to a bootstrap entry
+ * (gt_hook_table.h's boot column). GT_BOOT_ALIAS: glibc exports aliases of
+ * the mutex functions under a non-default version, and the entry is that
+ * alias, so that a mutex taken inside dlsym (malloc replacements such as
+ * jemalloc do) reaches glibc. GT_BOOT_RESOLVE: resolve, then forward. */
+#if !defined(__x86_64__)
 #error "giltrace's dlsym bootstrap needs glibc's mutex aliases for this architecture"
 #endif
+#define BOOT(field, sym, ret, params, args, v, need, boot, exp) \
+	BOOT_##boot(field, sym, ret, params, args)
+#define BOOT_GT_BOOT_ALIAS(field, sym, ret, params, args)                                  \
+	__asm__(".symver gt_boot_" #field ",__" #sym "@GLIBC_2.2.5");                       \
+	extern ret gt_boot_##field params;
+#define BOOT_GT_BOOT_RESOLVE(field, sym, ret, params, args)                                \
+	static ret gt_boot_##field params                                                     \
+	{                                                                                     \
+		gt_real_resolve();                                                            \
+		return gt_real.field args;                                                    \
+	}
+#define BOOT_NORETURN(field, sym, ret, params, args, v, need, boot, exp)                   \
+	static ret gt_boot_##field params                                                     \
+	{                                                                                     \
+		gt_real_resolve();                                                            \
+		gt_real.field args;                                                           \
+		__builtin_unreachable();                                                      \
+	}
+GT_HOOKS(BOOT)
+GT_HOOKS_NORETURN(BOOT_NORETURN)
 
-static int boot_cond_init(pthread_cond_t *c, const pthread_condattr_t *a)
-{
-	gt_real_resolve();
-	return gt_real.cond_init(c, a);
-}
-static int boot_cond_destroy(pthread_cond_t *c)
-{
-	gt_real_resolve();
-	return gt_real.cond_destroy(c);
-}
-static int boot_cond_timedwait(pthread_cond_t *c, pthread_mutex_t *m, const struct timespec *t)
-{
-	gt_real_resolve();
-	return gt_real.cond_timedwait(c, m, t);
-}
-static int boot_cond_signal(pthread_cond_t *c)
-{
-	gt_real_resolve();
-	return gt_real.cond_signal(c);
-}
-static int boot_sigaction(int s, const struct sigaction *a, struct sigaction *o)
-{
-	gt_real_resolve();
-	return gt_real.sigaction(s, a, o);
-}
-static sighandler_t boot_signal(int s, sighandler_t h)
-{
-	gt_real_resolve();
-	return gt_real.signal(s, h);
-}
-static sighandler_t boot_sysv_signal(int s, sighandler_t h)
-{
-	gt_real_resolve();
-	return gt_real.sysv_signal(s, h);
-}
-static void boot_exit(int status)
-{
-	gt_real_resolve();
-	gt_real.exit_(status);
-	__builtin_unreachable();
-}
-static void boot_Exit(int status)
-{
-	gt_real_resolve();
-	gt_real.Exit(status);
-	__builtin_unreachable();
-}
-static int boot_execve(const char *p, char *const a[], char *const e[])
-{
-	gt_real_resolve();
-	return gt_real.execve(p, a, e);
-}
-static int boot_execv(const char *p, char *const a[])
-{
-	gt_real_resolve();
-	return gt_real.execv(p, a);
-}
-static int boot_execvp(const char *p, char *const a[])
-{
-	gt_real_resolve();
-	return gt_real.execvp(p, a);
-}
-static int boot_execvpe(const char *p, char *const a[], char *const e[])
-{
-	gt_real_resolve();
-	return gt_real.execvpe(p, a, e);
-}
-static int boot_fexecve(int fd, char *const a[], char *const e[])
-{
-	gt_real_resolve();
-	return gt_real.fexecve(fd, a, e);
-}
-
-struct gt_real gt_real = {
-	.mutex_lock = gt_boot_mutex_lock,
-	.mutex_unlock = gt_boot_mutex_unlock,
-	.mutex_init = gt_boot_mutex_init,
-	.mutex_destroy = gt_boot_mutex_destroy,
-	.cond_init = boot_cond_init,
-	.cond_destroy = boot_cond_destroy,
-	.cond_timedwait = boot_cond_timedwait,
-	.cond_signal = boot_cond_signal,
-	.sigaction = boot_sigaction,
-	.signal = boot_signal,
-	.sysv_signal = boot_sysv_signal,
-	.exit_ = boot_exit,
-	.Exit = boot_Exit,
-	.execve = boot_execve,
-	.execv = boot_execv,
-	.execvp = boot_execvp,
-	.execvpe = boot_execvpe,
-	.fexecve = boot_fexecve,
-};
+#define BOOT_INIT(field, sym, ret, params, args, v, need, boot, exp) .field = gt_boot_##field,
+struct gt_real gt_real = {GT_HOOKS(BOOT_INIT) GT_HOOKS_NORETURN(BOOT_INIT)};
 
 static void *lookup(const char *name, const char *version)
 {
@@ -150,27 +72,29 @@ static void *lookup(const char *name, const char *version)
 	return p;
 }
 
-/* exec variants glibc lacks (none on glibc) fail the way a missing libc
- * function would have: -1/ENOSYS. */
+/* Optional functions this libc lacks (the exec variants; none on glibc)
+ * fail the way a missing libc function would have: -1/ENOSYS. */
 static int no_exec(void)
 {
 	errno = ENOSYS;
 	return -1;
 }
 
-#define RESOLVE(field, name, version)                                                    \
+/* One table entry: found (by version if it has one), or for a required
+ * function, remembered as missing; an optional one fails with ENOSYS. */
+#define VERSION_GT_V_ANY NULL
+#define VERSION_GT_V_COND GT_COND_VERSION
+#define RESOLVE(field, sym, ret, params, args, v, need, boot, exp)                         \
 	do {                                                                               \
-		void *p_ = lookup(name, version);                                          \
+		void *p_ = lookup(#sym, VERSION_##v);                                      \
+		if (!p_ && need == GT_OPTIONAL)                                            \
+			p_ = (void *)no_exec;                                              \
 		if (p_)                                                                    \
 			*(void **)&gt_real.field = p_;                                     \
 		else                                                                       \
-			missing = name;                                                    \
-	} while (0)
-#define RESOLVE_OPTIONAL(field, name)                                                    \
-	do {                                                                               \
-		void *p_ = lookup(name, NULL);                                             \
-		*(void **)&gt_real.field = p_ ? p_ : (void *)no_exec;                      \
-	} while (0)
+			missing = #sym;                                                    \
+	} while (0);
+enum { GT_REQUIRED, GT_OPTIONAL };
 
 void gt_real_resolve(void)
 {
@@ -191,24 +115,8 @@ void gt_real_resolve(void)
 	int was_busy = gt_tls.busy;
 	gt_tls.busy = 1;
 	const char *missing = NULL;
-	RESOLVE(mutex_lock, "pthread_mutex_lock", NULL);
-	RESOLVE(mutex_unlock, "pthread_mutex_unlock", NULL);
-	RESOLVE(mutex_init, "pthread_mutex_init", NULL);
-	RESOLVE(mutex_destroy, "pthread_mutex_destroy", NULL);
-	RESOLVE(cond_init, "pthread_cond_init", GT_COND_VERSION);
-	RESOLVE(cond_destroy, "pthread_cond_destroy", GT_COND_VERSION);
-	RESOLVE(cond_timedwait, "pthread_cond_timedwait", GT_COND_VERSION);
-	RESOLVE(cond_signal, "pthread_cond_signal", GT_COND_VERSION);
-	RESOLVE(sigaction, "sigaction", NULL);
-	RESOLVE(signal, "signal", NULL);
-	RESOLVE(sysv_signal, "sysv_signal", NULL);
-	RESOLVE(exit_, "_exit", NULL);
-	RESOLVE(Exit, "_Exit", NULL);
-	RESOLVE_OPTIONAL(execve, "execve");
-	RESOLVE_OPTIONAL(execv, "execv");
-	RESOLVE_OPTIONAL(execvp, "execvp");
-	RESOLVE_OPTIONAL(execvpe, "execvpe");
-	RESOLVE_OPTIONAL(fexecve, "fexecve");
+	GT_HOOKS(RESOLVE)
+	GT_HOOKS_NORETURN(RESOLVE)
 	gt_tls.busy = was_busy;
 	atomic_store_explicit(&state, 2, memory_order_release);
 	if (missing) {
