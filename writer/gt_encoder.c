@@ -18,7 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <libdeflate.h>
+#include "gt_deflate.h"
 
 #include "gt_pb.h"
 #include "gt_perfetto_fields.h"
@@ -57,12 +57,12 @@ int gt_enc_init(struct gt_enc *e, const struct gt_enc_options *opt, struct gt_en
 	if (!e->chunk)
 		return -ENOMEM;
 	if (e->opt.compress_level) {
-		e->z = libdeflate_alloc_compressor(e->opt.compress_level);
-		if (!e->z) {
-			gt_enc_free(e);
-			return -ENOMEM;
+		e->z = gt_deflate_alloc(e->opt.compress_level);
+		if (!e->z) { /* no compressor (said where it failed): plain packets */
+			e->opt.compress_level = 0;
+			return 0;
 		}
-		e->zout_cap = libdeflate_zlib_compress_bound(e->z, e->chunk_cap) + 32;
+		e->zout_cap = gt_deflate_bound(e->z, e->chunk_cap) + 32;
 		e->zout = malloc(e->zout_cap);
 		if (!e->zout) {
 			gt_enc_free(e);
@@ -75,7 +75,7 @@ int gt_enc_init(struct gt_enc *e, const struct gt_enc_options *opt, struct gt_en
 void gt_enc_free(struct gt_enc *e)
 {
 	if (e->z)
-		libdeflate_free_compressor(e->z);
+		gt_deflate_free(e->z);
 	free(e->zout);
 	free(e->chunk);
 	free(e->spill);

@@ -24,6 +24,8 @@
 #include "gt_event.h"
 #include "gt_schema.h" /* uuids, names, enum gt_end_reason */
 
+struct gt_deflate;
+
 struct gt_enc_sink {
 	/* Writes all of data or fails; returns 0 or a negative errno. */
 	int (*write)(void *ctx, const void *data, size_t len);
@@ -88,7 +90,7 @@ struct gt_enc {
 	size_t chunk_cap;
 	uint8_t *zout;
 	size_t zout_cap;
-	void *z; /* libdeflate compressor, opaque so users need not include it */
+	struct gt_deflate *z; /* the compressor (gt_deflate.h), NULL: plain */
 	uint8_t *spill; /* packets that outgrow their stack buffer (pkt_grow()) */
 	size_t spill_cap;
 	struct gt_enc_gil gils[GT_MAX_GILS];

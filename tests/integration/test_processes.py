@@ -117,6 +117,28 @@ def case_invisible(tmp):
     check_trace(os.path.join(tmp, "invisible.pftrace"))
 
 
+def case_no_deflate(tmp):
+    """Under giltrace run a traced process never compresses: libdeflate is
+    not loaded into it (the plain LD_PRELOAD writer loads it when it first
+    writes, and its trace is compressed)."""
+    code = "print(sum('libdeflate' in l for l in open('/proc/self/maps')))"
+    s, out, err = giltrace_run(os.path.join(tmp, "nodeflate.pftrace"), [PY, "-c", code])
+    check((s, out) == (0, "0\n"), "libdeflate mapped under giltrace run: %r %s" % (out, err))
+    trace = os.path.join(tmp, "plain-deflate.pftrace")
+    s, out, err = run([PY, "-c", "import threading; t = threading.Thread(target=print);"
+                       " t.start(); t.join()"], env_extra=preloaded({"GILTRACE_OUTPUT": trace}))
+    check(s == 0, "plain LD_PRELOAD: %d %s" % (s, err))
+    with open(trace, "rb") as f:
+        head = f.read(16)
+    # A compressed trace starts with a packet (tag 0x0a, a varint length)
+    # holding TracePacket field 50, compressed_packets (tag 0x92 0x03).
+    i = 1
+    while i < len(head) and head[i] & 0x80:
+        i += 1
+    check(head[:1] == b"\x0a" and head[i + 1:i + 3] == b"\x92\x03",
+          "the plain LD_PRELOAD trace is not compressed: %r" % head)
+
+
 def case_threads(tmp):
     trace = os.path.join(tmp, "threads.pftrace")
     same_as_plain([PY, os.path.join(WORKLOADS, "many_threads.py"), "500"], trace)
@@ -404,7 +426,7 @@ def case_plain(tmp):
 def test():
     with kept_on_failure("processes") as tmp:
         for name, fn in [("fork", case_fork), ("fork-warn", case_fork_warn),
-                         ("invisible", case_invisible), ("threads", case_threads),
+                         ("invisible", case_invisible), ("threads", case_threads), ("no deflate", case_no_deflate),
                          ("sigterm", lambda t: case_signal(t, signal.SIGTERM, "sigterm")),
                          ("sigint", lambda t: case_signal(t, signal.SIGINT, "sigint")),
                          ("exits", case_exits), ("no-gil", case_no_gil),
