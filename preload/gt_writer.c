@@ -4,7 +4,7 @@
  *
  * In a session (`giltrace run`) the giltrace process drains and writes;
  * gt_session.c only tells it where this process stands. With a private pool a writer thread
- * of ours runs common/gt_drain.c every GILTRACE_FLUSH_MS, or sooner when a
+ * of ours runs writer/gt_drain.c every GILTRACE_FLUSH_MS, or sooner when a
  * producer nudges, and writes the file (gt_out.c) from a descriptor table of
  * its own. It never keeps the process alive: when every other thread has
  * exited it completes the trace and returns, which ends the process as the

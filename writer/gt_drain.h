@@ -4,7 +4,7 @@
  *
  * The writer's work, whoever does it: the writer thread of a process with a
  * private pool (preload/gt_writer.c) or `giltrace run` draining the shared
- * pool of a whole run, one gt_drain per process image (tools/run_writer.c).
+ * pool of a whole run, one gt_drain per process image (writer/run_writer.c).
  * A gt_drain_pool holds what is per ring slot on the consumer's side; each
  * gt_drain takes the slots whose owner is its process entry, converts the
  * new events' timestamps and feeds them to that thread's encoder state; a

@@ -6,7 +6,7 @@
  * starts the command; every traced process of the run records into it (the
  * command's process, the children it fork()s, with --children the programs
  * they exec()) and giltrace drains it with the same code a writer thread
- * would run (common/gt_drain.c), one trace per process image. The traced
+ * would run (writer/gt_drain.c), one trace per process image. The traced
  * programs so gain no thread, no descriptor and no file of ours, and a
  * process that is killed, even with SIGKILL, still leaves everything it
  * recorded. The end of each image is told through its pool entry (exit,
