@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "gt_clock.h"
-#include "gt_procfs.h"
+#include "gt_drain_internal.h"
 
 /* A release is settled as voluntary once this much time passed without the
  * handshake that would make it forced (which follows within microseconds). */
@@ -21,7 +21,6 @@
 
 /* ---- helpers ------------------------------------------------------------ */
 
-static struct gt_shm_proc *entry(const struct gt_drain *d) { return &d->pool->v.procs[d->proc]; }
 
 static uint64_t to_ns(const struct gt_drain *d, uint64_t ticks)
 {
@@ -32,83 +31,6 @@ static uint64_t to_ns(const struct gt_drain *d, uint64_t ticks)
 static uint64_t now_ns(const struct gt_drain *d)
 {
 	return d->use_tsc ? gt_clock_to_ns(gt_clock_tsc()) : gt_clock_boottime_ns();
-}
-
-/* Reads a small /proc file of the traced process; "" if it is gone. */
-static ssize_t read_proc(const struct gt_drain *d, const char *what, char *out, size_t size)
-{
-	char path[96];
-	snprintf(path, sizeof(path), "/proc/%u/%s", d->pid, what);
-	ssize_t n = gt_procfs_read(path, out, size);
-	if (n < 0)
-		out[0] = 0;
-	return n < 0 ? 0 : n;
-}
-
-static void read_comm(const struct gt_drain *d, uint32_t tid, char out[16])
-{
-	char what[48];
-	snprintf(what, sizeof(what), "task/%u/comm", tid);
-	read_proc(d, what, out, 16);
-	char *nl = strchr(out, '\n');
-	if (nl)
-		*nl = 0;
-}
-
-static void start_trace(struct gt_drain *d, uint64_t ts)
-{
-	char name[16], cmdline[4096];
-	const char *argv[64];
-	int argc = 0;
-
-	read_comm(d, d->pid, name);
-	ssize_t n = read_proc(d, "cmdline", cmdline, sizeof(cmdline));
-	for (char *p = cmdline; p < cmdline + n && argc < 64; p += strlen(p) + 1)
-		argv[argc++] = p;
-	gt_enc_process(&d->enc, ts, name, argv, argc);
-}
-
-void gt_drain_describe_method(uint32_t method, char *out, unsigned long size)
-{
-	static const struct {
-		uint32_t bit;
-		const char *words;
-	} parts[] = {
-		{GT_ID_INIT_SEQUENCE, "create_gil init sequence from the interpreter"},
-		{GT_ID_CALLER, "timed wait from the interpreter"},
-		{GT_ID_STRUCT, "struct layout"},
-		{GT_ID_RUNTIME, "_PyRuntime offsets"},
-		{GT_ID_DEBUG_OFFSETS, "_Py_DebugOffsets"},
-		{GT_ID_INTERP, "interp->ceval.gil"},
-		{GT_ID_MISMATCH, "LAYOUT MISMATCH (observed objects used)"},
-	};
-	size_t n = 0;
-	out[0] = 0;
-	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
-		if (!(method & parts[i].bit))
-			continue;
-		int w = snprintf(out + n, size - n, "%s%s", n ? " + " : "", parts[i].words);
-		if (w < 0 || (size_t)w >= size - n)
-			break;
-		n += (size_t)w;
-	}
-}
-
-static void describe_gils(const struct gt_drain *d, char *out, size_t size)
-{
-	const struct gt_shm_proc *e = entry(d);
-	unsigned n = atomic_load_explicit(&e->ngils, memory_order_acquire);
-	size_t len = 0;
-	out[0] = 0;
-	for (unsigned i = 0; i < n && len < size; i++) {
-		char how[GT_METHOD_TEXT_MAX];
-		gt_drain_describe_method(e->gils[i].method, how, sizeof(how));
-		int w = snprintf(out + len, size - len, "%sGIL %u (interp %lld): %s", i ? "; " : "",
-				 i, (long long)e->gils[i].interp_id, how);
-		if (w < 0)
-			break;
-		len += (size_t)w;
-	}
 }
 
 static int my_slot(const struct gt_drain *d, uint32_t i, uint32_t *state)
@@ -122,7 +44,7 @@ static int my_slot(const struct gt_drain *d, uint32_t i, uint32_t *state)
 
 static uint64_t dropped_total(const struct gt_drain *d)
 {
-	uint64_t n = d->dropped + atomic_load(&entry(d)->no_slot_events);
+	uint64_t n = d->dropped + atomic_load(&gt_drain_entry(d)->no_slot_events);
 	uint32_t high = atomic_load(&d->pool->v.hdr->high);
 	for (uint32_t i = 0, st; i < high; i++)
 		if (my_slot(d, i, &st))
@@ -134,9 +56,9 @@ static void write_meta(struct gt_drain *d, uint64_t ts, int final)
 {
 	/* Room for every GIL's description: never cut short. */
 	char method[GT_MAX_GILS * (48 + GT_METHOD_TEXT_MAX)];
-	char version[sizeof(entry(d)->python_version)];
-	describe_gils(d, method, sizeof(method));
-	memcpy(version, entry(d)->python_version, sizeof(version));
+	char version[sizeof(gt_drain_entry(d)->python_version)];
+	gt_drain_describe_gils(d, method, sizeof(method));
+	memcpy(version, gt_drain_entry(d)->python_version, sizeof(version));
 	version[sizeof(version) - 1] = 0;
 	struct gt_enc_meta m = {
 		.python_version = version,
@@ -146,7 +68,7 @@ static void write_meta(struct gt_drain *d, uint64_t ts, int final)
 		.events = d->events,
 		.events_dropped = final ? dropped_total(d) : 0,
 		.threads = d->nthreads,
-		.gils_untraced = atomic_load(&entry(d)->gils_untraced),
+		.gils_untraced = atomic_load(&gt_drain_entry(d)->gils_untraced),
 		.final = final,
 	};
 	gt_enc_meta(&d->enc, ts, &m);
@@ -181,7 +103,7 @@ int gt_drain_open(struct gt_drain *d, struct gt_drain_pool *pool, uint32_t proc,
 	/* The session starts when tracing did (the clock anchor), not when
 	 * the writer first ran. */
 	d->start_ns = e->anchor_ns;
-	start_trace(d, d->start_ns);
+	gt_drain_start_trace(d, d->start_ns);
 	write_meta(d, d->start_ns, 0);
 	/* Nothing reaches the sink yet (the caller may be a hook, and the
 	 * file is opened where it is written): the first cycle flushes. */
@@ -196,7 +118,7 @@ static void start_thread(struct gt_drain *d, struct gt_drain_thread *w, const st
 			 uint32_t tid, uint64_t first_ns, uint64_t now_ns)
 {
 	char name[16];
-	read_comm(d, tid, name);
+	gt_drain_read_comm(d, tid, name);
 	if (!name[0] && s->tid == tid && s->exit_name[0])
 		memcpy(name, s->exit_name, sizeof(name));
 	gt_enc_thread_start(&d->enc, &w->th, tid, name, first_ns);
@@ -293,7 +215,7 @@ static uint64_t drain_slot(struct gt_drain *d, uint32_t i, uint64_t now_ns, int 
 	 * read /proc). */
 	if (!w->exited && (final || now_ns > w->name_checked_ns + NAME_REFRESH_NS)) {
 		char name[16];
-		read_comm(d, w->th.tid, name);
+		gt_drain_read_comm(d, w->th.tid, name);
 		if (!name[0] && final && s->exit_name[0] && s->tid == w->th.tid)
 			memcpy(name, s->exit_name, sizeof(name));
 		if (name[0])
@@ -305,7 +227,7 @@ static uint64_t drain_slot(struct gt_drain *d, uint32_t i, uint64_t now_ns, int 
 
 static void declare_gils(struct gt_drain *d)
 {
-	const struct gt_shm_proc *e = entry(d);
+	const struct gt_shm_proc *e = gt_drain_entry(d);
 	unsigned n = atomic_load_explicit(&e->ngils, memory_order_acquire);
 	for (; d->gils_declared < n; d->gils_declared++)
 		gt_enc_gil(&d->enc, d->start_ns, d->gils_declared, e->gils[d->gils_declared].interp_id,
