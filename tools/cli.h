@@ -18,11 +18,24 @@ int cmd_run(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 
+/* Options are parsed with getopt_long, alike in every subcommand: --opt=VALUE
+ * and --opt VALUE, bundled short options (-qo FILE), "--" ends them. */
+struct option;
 struct gt_convoy_opts;
-/* --convoy-delay X, --convoy-io X, --convoy-run N at argv[*i]: 1 if taken
- * (and *i advanced past its value), 0 if argv[*i] is not one of them, -1
- * after printing the error for a bad value. */
-int gt_cli_convoy_option(int argc, char **argv, int *i, struct gt_convoy_opts *o);
+
+/* getopt_long codes of the options that are long only. */
+enum { GT_OPT_CONVOY_DELAY = 1000, GT_OPT_CONVOY_IO, GT_OPT_CONVOY_RUN, GT_OPT_FIRST_FREE };
+/* The convoy options' entries, for a subcommand's long-option table. */
+#define GT_CONVOY_LONGOPTS                                                                 \
+	{"convoy-delay", required_argument, NULL, GT_OPT_CONVOY_DELAY},                    \
+	{"convoy-io", required_argument, NULL, GT_OPT_CONVOY_IO},                          \
+	{"convoy-run", required_argument, NULL, GT_OPT_CONVOY_RUN}
+/* Option code c with its argument: 1 if it is a convoy option (taken), 0 if
+ * not, -1 after printing the error for a bad value. */
+int gt_cli_convoy_option(int c, const char *arg, struct gt_convoy_opts *o);
+/* getopt_long returned '?' or ':' for cmd: says so in one line (the option
+ * as the user wrote it) and returns GT_EXIT_USAGE. */
+int gt_cli_bad_option(const char *cmd, int c, char **argv, const struct option *longopts);
 /* A whole number 0..1000000; 0 or -1. */
 int gt_cli_count(const char *s, int *out);
 

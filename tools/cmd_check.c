@@ -8,6 +8,7 @@
  * its relative and its absolute tolerance, so a baseline near zero does not
  * flap on noise (docs/ci.md explains the defaults).
  */
+#include <getopt.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
@@ -229,41 +230,53 @@ int cmd_check(int argc, char **argv)
 	struct gt_convoy_opts co = GT_CONVOY_DEFAULTS;
 	for (size_t g = 0; g < NGATES; g++)
 		rel[g] = gates[g].rel, abs_tol[g] = gates[g].abs;
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		int c = gt_cli_convoy_option(argc, argv, &i, &co);
-		if (c < 0)
+	/* --max-METRIC for every gate, then the fixed options. */
+	enum { OPT_MARKDOWN = GT_OPT_FIRST_FREE, OPT_BASELINE, OPT_TOLERANCE, OPT_MAX };
+	static char max_names[NGATES][48];
+	static struct option longopts[NGATES + 8];
+	size_t n = 0;
+	for (size_t g = 0; g < NGATES; g++) {
+		snprintf(max_names[g], sizeof(max_names[g]), "max-%s", gates[g].name);
+		longopts[n++] = (struct option){max_names[g], required_argument, NULL,
+						OPT_MAX + (int)g};
+	}
+	longopts[n++] = (struct option){"markdown", no_argument, NULL, OPT_MARKDOWN};
+	longopts[n++] = (struct option){"baseline", required_argument, NULL, OPT_BASELINE};
+	longopts[n++] = (struct option){"tolerance", required_argument, NULL, OPT_TOLERANCE};
+	longopts[n++] = (struct option){"help", no_argument, NULL, 'h'};
+	const struct option convoy_opts[] = {GT_CONVOY_LONGOPTS};
+	for (size_t k = 0; k < 3; k++)
+		longopts[n++] = convoy_opts[k];
+	longopts[n] = (struct option){NULL, 0, NULL, 0};
+	opterr = 0;
+	optind = 0;
+	int opt;
+	while ((opt = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+		int c = opt;
+		int taken = gt_cli_convoy_option(c, optarg, &co);
+		if (taken < 0)
 			return GT_EXIT_USAGE;
-		if (c)
+		if (taken)
 			continue;
-		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-			fputs(check_usage, stdout);
-			return GT_EXIT_OK;
-		} else if (!strcmp(a, "--markdown")) {
-			markdown = 1;
-		} else if (!strcmp(a, "--baseline")) {
-			if (i + 1 >= argc) {
-				gt_err("check: --baseline needs a file");
-				return GT_EXIT_USAGE;
-			}
-			baseline = argv[++i];
-		} else if (!strncmp(a, "--max-", 6)) {
-			int g = find_gate(a + 6, strlen(a + 6));
-			if (g < 0) {
-				gt_err("check: unknown metric in '%s' (see giltrace check --help)", a);
-				return GT_EXIT_USAGE;
-			}
-			if (i + 1 >= argc || parse_value(g, argv[i + 1], &max[g])) {
-				gt_err("check: %s needs a %s", a,
+		if (c >= OPT_MAX && c < OPT_MAX + (int)NGATES) {
+			int g = c - OPT_MAX;
+			if (parse_value(g, optarg, &max[g])) {
+				gt_err("check: --max-%s needs a %s", gates[g].name,
 				       gates[g].unit == U_US ? "duration, e.g. 5ms"
 				       : gates[g].unit == U_RATIO ? "ratio, e.g. 0.2 or 20%"
 								  : "number");
 				return GT_EXIT_USAGE;
 			}
 			has_max[g] = 1;
-			i++;
-		} else if (!strcmp(a, "--tolerance")) {
-			const char *t = i + 1 < argc ? argv[++i] : "";
+		} else if (c == 'h') {
+			fputs(check_usage, stdout);
+			return GT_EXIT_OK;
+		} else if (c == OPT_MARKDOWN) {
+			markdown = 1;
+		} else if (c == OPT_BASELINE) {
+			baseline = optarg;
+		} else if (c == OPT_TOLERANCE) {
+			const char *t = optarg;
 			const char *eq = strchr(t, '=');
 			int g = eq ? find_gate(t, (size_t)(eq - t)) : -1;
 			char relv[64] = "", absv[64] = "";
@@ -282,15 +295,16 @@ int cmd_check(int argc, char **argv)
 				return GT_EXIT_USAGE;
 			}
 			has_tol[g] = 1;
-		} else if (a[0] == '-' && a[1]) {
-			gt_err("check: unknown option '%s' (see giltrace check --help)", a);
-			return GT_EXIT_USAGE;
-		} else if (path) {
-			gt_err("check: one trace at a time ('%s' and '%s')", path, a);
-			return GT_EXIT_USAGE;
 		} else {
-			path = a;
+			return gt_cli_bad_option("check", c, argv, longopts);
 		}
+	}
+	for (int i = optind; i < argc; i++) {
+		if (path) {
+			gt_err("check: one trace at a time ('%s' and '%s')", path, argv[i]);
+			return GT_EXIT_USAGE;
+		}
+		path = argv[i];
 	}
 	int any_max = 0;
 	for (size_t g = 0; g < NGATES; g++)

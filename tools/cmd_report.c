@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* cmd_report.c — `giltrace report FILE`: summarise a trace. */
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,39 +27,55 @@ static const char report_usage[] =
 int cmd_report(int argc, char **argv)
 {
 	const char *path = NULL;
-	int top = 20, json = 0, markdown = 0, annotate = 0;
+	int top = 20, json = 0, markdown = 0, annotate = 0, c;
 	struct gt_convoy_opts convoy = GT_CONVOY_DEFAULTS;
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		int c = gt_cli_convoy_option(argc, argv, &i, &convoy);
-		if (c < 0)
+	enum { OPT_TOP = GT_OPT_FIRST_FREE, OPT_JSON, OPT_MARKDOWN, OPT_ANNOTATE };
+	static const struct option longopts[] = {
+		{"top", required_argument, NULL, OPT_TOP},
+		{"json", no_argument, NULL, OPT_JSON},
+		{"markdown", no_argument, NULL, OPT_MARKDOWN},
+		{"annotate", no_argument, NULL, OPT_ANNOTATE},
+		{"help", no_argument, NULL, 'h'},
+		GT_CONVOY_LONGOPTS,
+		{NULL, 0, NULL, 0},
+	};
+	opterr = 0;
+	optind = 0;
+	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+		int taken = gt_cli_convoy_option(c, optarg, &convoy);
+		if (taken < 0)
 			return GT_EXIT_USAGE;
-		if (c)
+		if (taken)
 			continue;
-		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+		switch (c) {
+		case 'h':
 			fputs(report_usage, stdout);
 			return GT_EXIT_OK;
-		} else if (!strcmp(a, "--top")) {
-			if (i + 1 >= argc || gt_cli_count(argv[i + 1], &top)) {
+		case OPT_TOP:
+			if (gt_cli_count(optarg, &top)) {
 				gt_err("report: --top needs a whole number");
 				return GT_EXIT_USAGE;
 			}
-			i++;
-		} else if (!strcmp(a, "--json")) {
+			break;
+		case OPT_JSON:
 			json = 1;
-		} else if (!strcmp(a, "--markdown")) {
+			break;
+		case OPT_MARKDOWN:
 			markdown = 1;
-		} else if (!strcmp(a, "--annotate")) {
+			break;
+		case OPT_ANNOTATE:
 			annotate = 1;
-		} else if (a[0] == '-' && a[1]) {
-			gt_err("report: unknown option '%s' (see giltrace report --help)", a);
-			return GT_EXIT_USAGE;
-		} else if (path) {
-			gt_err("report: one trace at a time ('%s' and '%s')", path, a);
-			return GT_EXIT_USAGE;
-		} else {
-			path = a;
+			break;
+		default:
+			return gt_cli_bad_option("report", c, argv, longopts);
 		}
+	}
+	for (int i = optind; i < argc; i++) {
+		if (path) {
+			gt_err("report: one trace at a time ('%s' and '%s')", path, argv[i]);
+			return GT_EXIT_USAGE;
+		}
+		path = argv[i];
 	}
 	if (!path) {
 		gt_err("report: no trace given (usage: giltrace report FILE)");

@@ -12,6 +12,7 @@
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
+#include <getopt.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
@@ -224,43 +225,53 @@ static int report_run(struct run_writer *w, struct run_output *out, int quiet, i
 int cmd_run(int argc, char **argv)
 {
 	const char *output = NULL;
-	int quiet = 0, no_report = 0, children = 0, i;
+	int quiet = 0, no_report = 0, children = 0, c;
 	struct gt_convoy_opts convoy = GT_CONVOY_DEFAULTS;
-	for (i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		int c = gt_cli_convoy_option(argc, argv, &i, &convoy);
-		if (c < 0)
+	enum { OPT_NO_REPORT = GT_OPT_FIRST_FREE, OPT_CHILDREN };
+	static const struct option longopts[] = {
+		{"output", required_argument, NULL, 'o'},
+		{"quiet", no_argument, NULL, 'q'},
+		{"no-report", no_argument, NULL, OPT_NO_REPORT},
+		{"children", no_argument, NULL, OPT_CHILDREN},
+		{"help", no_argument, NULL, 'h'},
+		GT_CONVOY_LONGOPTS,
+		{NULL, 0, NULL, 0},
+	};
+	/* "+": the command's own options are not ours, so parsing stops at
+	 * the first word that is not an option ("--" is optional). */
+	opterr = 0;
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "+:o:qh", longopts, NULL)) != -1) {
+		int taken = gt_cli_convoy_option(c, optarg, &convoy);
+		if (taken < 0)
 			return GT_EXIT_USAGE;
-		if (c)
+		if (taken)
 			continue;
-		if (!strcmp(a, "--")) {
-			i++;
-			break;
-		}
-		if (a[0] != '-')
-			break;
-		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+		switch (c) {
+		case 'h':
 			fputs(run_usage, stdout);
 			return GT_EXIT_OK;
-		} else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
+		case 'q':
 			quiet = 1;
-		} else if (!strcmp(a, "--no-report")) {
+			break;
+		case OPT_NO_REPORT:
 			no_report = 1;
-		} else if (!strcmp(a, "--children")) {
+			break;
+		case OPT_CHILDREN:
 			children = 1;
-		} else if (!strcmp(a, "-o") || !strcmp(a, "--output")) {
-			if (i + 1 >= argc || !argv[i + 1][0]) {
-				gt_err("run: %s needs a file name", a);
+			break;
+		case 'o':
+			if (!optarg[0]) {
+				gt_err("run: -o needs a file name");
 				return GT_EXIT_USAGE;
 			}
-			output = argv[++i];
-		} else if (!strncmp(a, "--output=", 9) && a[9]) {
-			output = a + 9;
-		} else {
-			gt_err("run: unknown option '%s' (see giltrace run --help)", a);
-			return GT_EXIT_USAGE;
+			output = optarg;
+			break;
+		default:
+			return gt_cli_bad_option("run", c, argv, longopts);
 		}
 	}
+	int i = optind;
 	if (i >= argc) {
 		gt_err("run: no command given (usage: giltrace run [-o FILE] [-q] -- CMD [ARGS...])");
 		return GT_EXIT_USAGE;

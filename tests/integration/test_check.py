@@ -112,6 +112,10 @@ def test():
               "absolute limits: %d\n%s" % (s, out))
         s, out, _ = gate(count, "--max-contention-ratio", "1.0")
         check(s == 0, "a limit of 1.0 failed:\n%s" % out)
+        # --opt=VALUE, as GNU tools take it.
+        s2, out2, _ = gate(count, "--max-contention-ratio=20%", "--max-wait-p99=1s")
+        check(s2 == 1 and verdicts(out2)["contention-ratio"] == "REGRESSION" and
+              verdicts(out2)["wait-p99"] == "ok", "--max-METRIC=VALUE: %d\n%s" % (s2, out2))
         # A generous tolerance lets the slower convoy pass; JSON as input.
         slow_json = baseline(tmp, slow)
         wide = []

@@ -402,6 +402,23 @@ def case_bad_env_run(tmp):
         check(n == 1, "%d lines about %s: %r" % (n, var, err))
 
 
+def case_options(tmp):
+    """giltrace run's options as users of GNU tools write them: bundled
+    short options, --opt=VALUE, and parsing stops at the command (its own
+    options, even ours by name, are its own; "--" is optional)."""
+    gt = env("GILTRACE")
+    trace = os.path.join(tmp, "opts.pftrace")
+    code = "import sys; print(sys.argv[1:])"
+    s, out, err = run([gt, "run", "-qo", trace, PY, "-c", code, "-q", "--no-report", "-o", "x"])
+    check((s, out) == (0, "['-q', '--no-report', '-o', 'x']\n") and os.path.isfile(trace),
+          "-qo FILE CMD ARGS: %d %r %s" % (s, out, err))
+    s, out, err = run([gt, "run", "--quiet", "--output=" + trace, "--", PY, "-c", code])
+    check((s, out) == (0, "[]\n"), "--output=FILE -- CMD: %d %r %s" % (s, out, err))
+    s, out, err = run([gt, "run", "-o"])
+    check(s == 2 and err == "giltrace: run: -o needs a value (see giltrace run --help)\n",
+          "-o without a value: %d %r" % (s, err))
+
+
 def case_plain(tmp):
     child = ("import threading; t = threading.Thread(target=sum, args=(range(10**6),)); "
              "t.start(); t.join()")
@@ -426,13 +443,15 @@ def case_plain(tmp):
 def test():
     with kept_on_failure("processes") as tmp:
         for name, fn in [("fork", case_fork), ("fork-warn", case_fork_warn),
-                         ("invisible", case_invisible), ("threads", case_threads), ("no deflate", case_no_deflate),
+                         ("invisible", case_invisible), ("threads", case_threads),
+                         ("no deflate", case_no_deflate),
                          ("sigterm", lambda t: case_signal(t, signal.SIGTERM, "sigterm")),
                          ("sigint", lambda t: case_signal(t, signal.SIGINT, "sigint")),
                          ("exits", case_exits), ("no-gil", case_no_gil),
                          ("sigkill", case_sigkill),
                          ("not-python", case_not_python), ("bad-env", case_bad_env),
-                         ("bad-env-run", case_bad_env_run), ("children", case_children),
+                         ("bad-env-run", case_bad_env_run), ("options", case_options),
+                         ("children", case_children),
                          ("signal-api", case_signal_api), ("reader-gone", case_reader_gone),
                          ("output-removed", case_output_removed),
                          ("after-the-run", case_after_the_run),

@@ -190,6 +190,14 @@ def case_formats(tmp):
     check(all(("| %s | %d |" % (t["name"], t["tid"])) in md for t in doc["threads"]), md)
     text = report(trace, "--top", "1")
     check("more threads (--top)" in text, text)
+    # Options as users of GNU tools write them: --opt=VALUE, after the file.
+    check(report(trace, "--top=1") == text and report(trace, "--top", "1") == text,
+          "--top=1 differs from --top 1")
+    check(json.loads(report(trace, "--json", "--top=1")) == json.loads(report(trace, "--top=1", "--json")),
+          "option order changed --json")
+    s, out, err = run([GT, "report", trace, "--top"])
+    check(s == 2 and err == "giltrace: report: --top needs a value (see giltrace report --help)\n",
+          "--top without a value: %d %r" % (s, err))
 
 
 def case_bad_input(tmp):
