@@ -63,7 +63,7 @@ static void write_meta(struct gt_drain *d, uint64_t ts, int final)
 	struct gt_enc_meta m = {
 		.python_version = version,
 		.gil_method = method,
-		.recorder = "preload",
+		.recorder = d->recorder == GT_RECORDER_BPF ? "bpf" : "preload",
 		.clock = d->use_tsc ? "tsc" : "boottime",
 		.events = d->events,
 		.events_dropped = final ? dropped_total(d) : 0,
@@ -83,12 +83,14 @@ static int may_write(const struct gt_drain *d, uint64_t now_ns)
 }
 
 int gt_drain_open(struct gt_drain *d, struct gt_drain_pool *pool, uint32_t proc,
+		  enum gt_recorder recorder,
 		  struct gt_enc_sink sink)
 {
 	const struct gt_shm_proc *e = &pool->v.procs[proc];
 	memset(d, 0, sizeof(*d));
 	d->pool = pool;
 	d->proc = proc;
+	d->recorder = recorder;
 	d->pid = e->pid;
 	d->use_tsc = e->use_tsc;
 	d->lazy = !!(e->flags & GT_PROC_FORKED);

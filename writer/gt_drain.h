@@ -52,9 +52,15 @@ void gt_drain_pool_free_slot(struct gt_drain_pool *p, uint32_t i);
  * closed (or never opened). */
 void gt_drain_pool_release_proc(struct gt_drain_pool *p, uint32_t proc);
 
+/* Which recorder filled the rings a drain reads: said in the trace's
+ * metadata. The writer is the same for every recorder; the eBPF recorder
+ * will feed it from its ring buffer. */
+enum gt_recorder { GT_RECORDER_PRELOAD = 0, GT_RECORDER_BPF };
+
 struct gt_drain {
 	struct gt_drain_pool *pool;
 	uint32_t proc; /* process entry */
+	enum gt_recorder recorder;
 	uint32_t pid;
 	int use_tsc;   /* its events are TSC ticks */
 	int lazy;      /* a forked child: hold the trace back (see above) */
@@ -90,6 +96,7 @@ struct gt_drain_result {
  * hands to the sink (unless the process is a forked child, see above).
  * Allocates; never calls the sink. 0 or -errno. */
 int gt_drain_open(struct gt_drain *d, struct gt_drain_pool *pool, uint32_t proc,
+		  enum gt_recorder recorder,
 		  struct gt_enc_sink sink);
 /* One pass over the process's rings. Returns 1 if some thread produced a
  * lot since the last pass (come back soon). */

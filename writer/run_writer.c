@@ -223,7 +223,8 @@ static void open_proc(struct run_writer *w, uint32_t i)
 	rp->sink.root = e->pid == (uint32_t)w->root && !(e->flags & GT_PROC_FORKED) && !w->root_taken;
 	if (rp->sink.root)
 		w->root_taken = 1;
-	if (gt_drain_open(&rp->drain, &w->pool, i, (struct gt_enc_sink){run_sink_write, &rp->sink})) {
+	if (gt_drain_open(&rp->drain, &w->pool, i, GT_RECORDER_PRELOAD,
+			  (struct gt_enc_sink){run_sink_write, &rp->sink})) {
 		gt_err("out of memory: process %u is not traced", e->pid);
 		rp->st = RP_CLOSED;
 		return;
