@@ -23,6 +23,7 @@ requirements=(
   "cmd:node           nodejs"
   "cmd:npm            npm"
   "cmd:python3        python3"
+  "cmd:stress-ng      stress-ng"
 )
 # The distro's own interpreter is tested with its own test suite (test_os,
 # test_subprocess, ... under giltrace): Debian ships it separately.
