@@ -269,130 +269,157 @@ static int peek_varint(const uint8_t *buf, size_t n, uint64_t *v)
 	return -1;
 }
 
-/* The file is read in pieces; each top-level packet must be whole before it
- * is parsed. */
-static int read_stream(struct rd *r, int fd)
+/* ---- the stream: bytes pushed in, whole packets parsed ------------------- */
+
+/* Bytes arrive in pieces of any size (a file read, a writer's chunk); each
+ * top-level packet is parsed once it is whole, and what is left over waits
+ * for the next piece. */
+struct gt_rd_stream {
+	struct rd r;
+	uint8_t *buf;
+	size_t cap, start, end; /* unparsed bytes: buf[start..end) */
+	uint64_t base;          /* stream offset of buf[0] */
+};
+
+struct gt_rd_stream *gt_rd_stream_open(const struct gt_rd_callbacks *cb,
+				       struct gt_rd_summary *sum, char *err, size_t errlen)
 {
-	size_t cap = 1u << 20, start = 0, end = 0;
-	uint64_t base = 0; /* file offset of buf[0] */
-	int eof = 0;
-	uint8_t *buf = malloc(cap);
-	if (!buf)
-		return rd_fail(r, "out of memory");
-	for (;;) {
-		/* Header: tag + length. */
-		uint64_t tag = 0, len = 0;
-		int ht, hl = 0;
-		for (;;) {
-			ht = peek_varint(buf + start, end - start, &tag);
-			if (ht > 0)
-				hl = peek_varint(buf + start + ht, end - start - (size_t)ht, &len);
-			if (ht < 0 || hl < 0) {
-				free(buf);
-				return rd_fail(r, "not a Perfetto trace: bad protobuf at byte %llu",
-					    (unsigned long long)(base + start));
-			}
-			if ((ht > 0 && hl > 0) || eof)
-				break;
-			if (start && end - start < 32) { /* keep the partial header */
-				memmove(buf, buf + start, end - start);
-				base += start, end -= start, start = 0;
-			}
-			ssize_t got = read(fd, buf + end, cap - end);
-			if (got < 0 && errno == EINTR)
-				continue;
-			if (got < 0) {
-				free(buf);
-				return rd_fail(r, "cannot read the trace: %s", strerror(errno));
-			}
-			if (got == 0)
-				eof = 1;
-			end += (size_t)got;
-			r->sum->bytes += (uint64_t)got;
-		}
-		if (start == end && eof)
-			break;
-		if (ht <= 0 || hl <= 0) {
-			free(buf);
-			return rd_fail(r, "truncated trace: it ends inside a packet header at byte %llu",
-				    (unsigned long long)(base + start));
-		}
-		if (tag != ((PF_TRACE_PACKET << 3) | GT_PB_LEN)) {
-			free(buf);
-			return rd_fail(r, "not a Perfetto trace: unexpected field at byte %llu",
-				    (unsigned long long)(base + start));
-		}
-		if (len > MAX_PACKET) {
-			free(buf);
-			return rd_fail(r, "not a giltrace trace: a %llu-byte packet at byte %llu",
-				    (unsigned long long)len, (unsigned long long)(base + start));
-		}
-		size_t need = (size_t)ht + (size_t)hl + (size_t)len;
-		if (end - start < need) {
-			memmove(buf, buf + start, end - start);
-			base += start, end -= start, start = 0;
-			if (need > cap) {
-				uint8_t *bigger = realloc(buf, need);
-				if (!bigger) {
-					free(buf);
-					return rd_fail(r, "out of memory");
-				}
-				buf = bigger, cap = need;
-			}
-			while (end < need && !eof) {
-				ssize_t got = read(fd, buf + end, cap - end);
-				if (got < 0 && errno == EINTR)
-					continue;
-				if (got < 0) {
-					free(buf);
-					return rd_fail(r, "cannot read the trace: %s", strerror(errno));
-				}
-				if (got == 0)
-					eof = 1;
-				end += (size_t)got;
-				r->sum->bytes += (uint64_t)got;
-			}
-			if (end < need) {
-				free(buf);
-				return rd_fail(r, "truncated trace: the packet at byte %llu needs %llu "
-					       "bytes, the file has %llu more",
-					    (unsigned long long)base, (unsigned long long)need,
-					    (unsigned long long)end);
-			}
-		}
-		r->packet_offset = base + start;
-		if (parse_packet(r, buf + start + ht + hl, (size_t)len, 0)) {
-			free(buf);
-			return -1;
-		}
-		start += need;
-		if (start == end && eof)
-			break;
+	struct gt_rd_stream *st = calloc(1, sizeof(*st));
+	if (!st) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
 	}
-	free(buf);
-	return 0;
+	rd_init(&st->r, cb, sum, err, errlen);
+	return st;
+}
+
+/* The next packet's header at buf[start]: 1 whole (tag and length set), 0
+ * not all there yet, -1 bad. */
+static int packet_header(struct gt_rd_stream *st, int *ht, int *hl, uint64_t *len)
+{
+	uint64_t tag = 0;
+	size_t n = st->end - st->start;
+	*hl = 0;
+	*ht = peek_varint(st->buf + st->start, n, &tag);
+	if (*ht > 0)
+		*hl = peek_varint(st->buf + st->start + *ht, n - (size_t)*ht, len);
+	if (*ht < 0 || *hl < 0)
+		return rd_fail(&st->r, "not a Perfetto trace: bad protobuf at byte %llu",
+			       (unsigned long long)(st->base + st->start));
+	if (*ht == 0 || *hl == 0)
+		return 0;
+	if (tag != ((PF_TRACE_PACKET << 3) | GT_PB_LEN))
+		return rd_fail(&st->r, "not a Perfetto trace: unexpected field at byte %llu",
+			       (unsigned long long)(st->base + st->start));
+	if (*len > MAX_PACKET)
+		return rd_fail(&st->r, "not a giltrace trace: a %llu-byte packet at byte %llu",
+			       (unsigned long long)*len,
+			       (unsigned long long)(st->base + st->start));
+	return 1;
+}
+
+int gt_rd_stream_feed(struct gt_rd_stream *st, const void *data, size_t n)
+{
+	if (st->r.failed)
+		return -1;
+	if (st->start) { /* keep only what is unparsed */
+		memmove(st->buf, st->buf + st->start, st->end - st->start);
+		st->base += st->start, st->end -= st->start, st->start = 0;
+	}
+	if (st->end + n > st->cap) {
+		size_t cap = st->cap ? st->cap : 1u << 20;
+		while (cap < st->end + n)
+			cap *= 2;
+		uint8_t *bigger = realloc(st->buf, cap);
+		if (!bigger)
+			return rd_fail(&st->r, "out of memory");
+		st->buf = bigger, st->cap = cap;
+	}
+	memcpy(st->buf + st->end, data, n);
+	st->end += n;
+	st->r.sum->bytes += n;
+	for (;;) {
+		int ht, hl;
+		uint64_t len;
+		int h = packet_header(st, &ht, &hl, &len);
+		if (h <= 0)
+			return h;
+		size_t need = (size_t)ht + (size_t)hl + (size_t)len;
+		if (st->end - st->start < need)
+			return 0;
+		st->r.packet_offset = st->base + st->start;
+		if (parse_packet(&st->r, st->buf + st->start + ht + hl, (size_t)len, 0))
+			return -1;
+		st->start += need;
+	}
+}
+
+int gt_rd_stream_end(struct gt_rd_stream *st)
+{
+	struct rd *r = &st->r;
+	if (!r->failed && st->start < st->end) {
+		int ht, hl;
+		uint64_t len;
+		if (packet_header(st, &ht, &hl, &len) == 0)
+			rd_fail(r, "truncated trace: it ends inside a packet header at byte %llu",
+				(unsigned long long)(st->base + st->start));
+		else if (!r->failed)
+			rd_fail(r, "truncated trace: the packet at byte %llu needs %llu bytes, the "
+				   "file has %llu more",
+				(unsigned long long)(st->base + st->start),
+				(unsigned long long)((size_t)ht + (size_t)hl + len),
+				(unsigned long long)(st->end - st->start));
+	}
+	if (!r->failed && !r->sum->bytes)
+		rd_fail(r, "empty file: no trace was ever written into it (its process was "
+			   "killed before its first write, or it is not a trace)");
+	int rc = r->failed ? -1 : finish(r);
+	rd_free(r);
+	free(st->buf);
+	free(st);
+	return rc;
+}
+
+/* The file, read in pieces into a stream. */
+static int read_fd(struct gt_rd_stream *st, int fd)
+{
+	const size_t size = 1u << 20;
+	uint8_t *piece = malloc(size);
+	int rc = piece ? 0 : rd_fail(&st->r, "out of memory");
+	while (!rc) {
+		ssize_t got = read(fd, piece, size);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0)
+			rc = rd_fail(&st->r, "cannot read the trace: %s", strerror(errno));
+		else if (got == 0)
+			break;
+		else
+			rc = gt_rd_stream_feed(st, piece, (size_t)got);
+	}
+	free(piece);
+	return rc;
 }
 
 int gt_read_trace(const char *path, const struct gt_rd_callbacks *cb, struct gt_rd_summary *sum,
 		  char *err, size_t errlen)
 {
-	struct rd r;
-	rd_init(&r, cb, sum, err, errlen);
 	int fd = strcmp(path, "-") ? open(path, O_RDONLY | O_CLOEXEC) : STDIN_FILENO;
 	if (fd < 0) {
+		memset(sum, 0, sizeof(*sum));
 		snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
 		return -1;
 	}
-	int rc = read_stream(&r, fd);
+	struct gt_rd_stream *st = gt_rd_stream_open(cb, sum, err, errlen);
+	if (!st) {
+		if (fd != STDIN_FILENO)
+			close(fd);
+		return -1;
+	}
+	read_fd(st, fd);
 	if (fd != STDIN_FILENO)
 		close(fd);
-	if (!rc && !sum->bytes)
-		rc = rd_fail(&r, "empty file: no trace was ever written into it (its process "
-			      "was killed before its first write, or it is not a trace)");
-	if (!rc)
-		rc = finish(&r);
-	rd_free(&r);
-	return rc;
+	return gt_rd_stream_end(st);
 }
 
 int gt_read_trace_mem(const void *data, size_t len, const struct gt_rd_callbacks *cb,

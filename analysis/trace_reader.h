@@ -98,6 +98,16 @@ struct gt_rd_summary {
  * (no trailing newline) in err. */
 int gt_read_trace(const char *path, const struct gt_rd_callbacks *cb, struct gt_rd_summary *sum,
 		  char *err, size_t errlen);
+/* The same, pushed in pieces of any size as they are written (a writer
+ * tees its output here, so that its reading is done when the trace is):
+ * open, feed (0, or -1 once the trace is found bad: err says why; later
+ * feeds are ignored), end (checks the trace is complete, hands out what is
+ * still open, frees; 0 or -1). Reading a file is exactly this. */
+struct gt_rd_stream;
+struct gt_rd_stream *gt_rd_stream_open(const struct gt_rd_callbacks *cb,
+				       struct gt_rd_summary *sum, char *err, size_t errlen);
+int gt_rd_stream_feed(struct gt_rd_stream *st, const void *data, size_t n);
+int gt_rd_stream_end(struct gt_rd_stream *st);
 /* The same from memory (used by the fuzzer and unit tests). */
 int gt_read_trace_mem(const void *data, size_t len, const struct gt_rd_callbacks *cb,
 		      struct gt_rd_summary *sum, char *err, size_t errlen);

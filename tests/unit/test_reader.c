@@ -189,6 +189,46 @@ static void corruptions(void)
 	free(t);
 }
 
+/* The trace pushed into a stream in pieces of every size gives exactly the
+ * answer of reading it whole: `giltrace run` can read as it writes. */
+static void pieces(void)
+{
+	size_t len;
+	uint8_t *t = sample_trace(1, &len);
+	struct gt_metrics m;
+	char err[256] = "", want[4096], got[4096];
+	CHECK(load(t, len, &m, err, sizeof(err)) == 0);
+	fingerprint(&m, want, sizeof(want));
+	gt_metrics_free(&m);
+	static const size_t sizes[] = {1, 2, 3, 7, 64, 1000, 4096, 1u << 20};
+	for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+		struct gt_rd_summary sum;
+		gt_metrics_init(&m);
+		struct gt_rd_callbacks cb = gt_metrics_callbacks(&m);
+		struct gt_rd_stream *st = gt_rd_stream_open(&cb, &sum, err, sizeof(err));
+		CHECK(st != NULL);
+		for (size_t off = 0; st && off < len; off += sizes[k]) {
+			size_t n = len - off < sizes[k] ? len - off : sizes[k];
+			CHECK(gt_rd_stream_feed(st, t + off, n) == 0);
+		}
+		CHECK(st && gt_rd_stream_end(st) == 0);
+		gt_metrics_finish(&m, &sum);
+		fingerprint(&m, got, sizeof(got));
+		if (strcmp(got, want))
+			fprintf(stderr, "pieces of %zu: %s\n  want %s\n", sizes[k], got, want);
+		CHECK(!strcmp(got, want));
+		gt_metrics_free(&m);
+		/* Cut short anywhere: an error that says where, never an answer. */
+		gt_metrics_init(&m);
+		cb = gt_metrics_callbacks(&m);
+		st = gt_rd_stream_open(&cb, &sum, err, sizeof(err));
+		gt_rd_stream_feed(st, t, len / 2);
+		CHECK(gt_rd_stream_end(st) != 0 && strstr(err, "truncated trace") != NULL);
+		gt_metrics_free(&m);
+	}
+	free(t);
+}
+
 static void expect_error(const void *data, size_t len, const char *want)
 {
 	struct gt_metrics m;
@@ -222,6 +262,7 @@ int main(void)
 	known_answers(1);
 	truncations();
 	corruptions();
+	pieces();
 	bad_inputs();
 	return unittest_result("test_reader");
 }
