@@ -180,8 +180,54 @@ static const struct run_trace *list_traces(const struct run_writer *w)
 }
 
 /* After the run: where the traces went, then the first one's summary. */
+/* The root's trace, read as giltrace writes it: the same reader and
+ * metrics as `giltrace report`, fed the same bytes in the same order, so
+ * the summary is ready the moment the command ends. */
+struct streamed {
+	struct gt_metrics m;
+	struct gt_rd_callbacks cb;
+	struct gt_rd_summary sum;
+	struct gt_rd_stream *st;
+	int failed;
+	char err[512];
+};
+
+static int tee_feed(void *ctx, const void *data, size_t len)
+{
+	struct streamed *s = ctx;
+	if (s->st && !s->failed && gt_rd_stream_feed(s->st, data, len))
+		s->failed = 1;
+	return 0;
+}
+
+static void stream_start(struct streamed *s, struct run_writer *w,
+			 const struct gt_convoy_opts *convoy)
+{
+	gt_metrics_init(&s->m);
+	s->m.convoy_opts = *convoy;
+	s->m.keep_episodes = 1;
+	s->cb = gt_metrics_callbacks(&s->m);
+	s->st = gt_rd_stream_open(&s->cb, &s->sum, s->err, sizeof(s->err));
+	w->root_tee = tee_feed;
+	w->root_tee_ctx = s;
+}
+
+/* The metrics of what was streamed: 0, or -1 if they cannot stand for the
+ * file (the stream broke off or failed; the file is read instead). */
+static int stream_end(struct streamed *s)
+{
+	if (!s->st)
+		return -1;
+	int rc = gt_rd_stream_end(s->st);
+	s->st = NULL;
+	if (rc || s->failed)
+		return -1;
+	gt_metrics_finish(&s->m, &s->sum);
+	return s->m.oom ? -1 : 0;
+}
+
 static int report_run(struct run_writer *w, struct run_output *out, int quiet, int no_report,
-		      struct gt_convoy_opts *convoy, int rc)
+		      struct gt_convoy_opts *convoy, struct streamed *streamed, int rc)
 {
 	const struct run_trace *root = list_traces(w);
 	if (!root)
@@ -202,12 +248,24 @@ static int report_run(struct run_writer *w, struct run_output *out, int quiet, i
 		       root->path);
 		return rc;
 	}
-	/* The convoys go into the trace, and the summary is the report's. */
+	/* The convoys go into the trace, and the summary is the report's:
+	 * from what was read while it was written, or else from the file. */
 	struct gt_metrics m;
 	struct gt_summary sum;
 	char err[512];
-	if (gt_report_load(root->path, &m, convoy, 1, err, sizeof(err)) || gt_summarize(&m, &sum)) {
-		gt_err("%s: %s", root->path, err);
+	if (!stream_end(streamed)) {
+		m = streamed->m;
+		gt_metrics_init(&streamed->m);
+	} else {
+		gt_metrics_free(&streamed->m);
+		if (gt_report_load(root->path, &m, convoy, 1, err, sizeof(err))) {
+			gt_err("%s: %s", root->path, err);
+			gt_metrics_free(&m);
+			return rc;
+		}
+	}
+	if (gt_summarize(&m, &sum)) {
+		gt_err("out of memory");
 		gt_metrics_free(&m);
 		return rc;
 	}
@@ -297,6 +355,9 @@ int cmd_run(int argc, char **argv)
 	}
 	if (run_writer_create(&writer, &out))
 		return GT_EXIT_USAGE;
+	struct streamed streamed = {.st = NULL};
+	if (!no_report)
+		stream_start(&streamed, &writer, &convoy);
 	/* The child waits on this pipe until its trace file exists (its name
 	 * may hold the child's pid). */
 	int sync[2];
@@ -372,7 +433,10 @@ int cmd_run(int argc, char **argv)
 		 : WIFEXITED(status)	 ? WEXITSTATUS(status)
 		 : WIFSIGNALED(status) ? 128 + WTERMSIG(status)
 					 : GT_EXIT_USAGE;
-	rc = report_run(&writer, &out, quiet, no_report, &convoy, rc);
+	rc = report_run(&writer, &out, quiet, no_report, &convoy, &streamed, rc);
+	if (streamed.st) /* not needed after all (no root trace, not a file) */
+		gt_rd_stream_end(streamed.st);
+	gt_metrics_free(&streamed.m);
 	run_writer_free(&writer);
 	run_output_free(&out);
 	return rc;

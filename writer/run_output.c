@@ -282,6 +282,8 @@ int run_sink_write(void *ctx, const void *data, size_t len)
 			s->error = n < 0 ? errno : EIO;
 			return -s->error;
 		}
+		if (s->tee)
+			s->tee(s->tee_ctx, p, (size_t)n);
 		p += n;
 		len -= (size_t)n;
 	}

@@ -59,6 +59,10 @@ struct run_sink {
 	dev_t dev;      /* the file written, to tell it from one put in its */
 	ino_t ino;      /* place meanwhile */
 	char path[PATH_MAX];
+	/* Optional: also handed every byte written, in order (giltrace run
+	 * reads the root's trace as it writes it). Its result is ignored. */
+	int (*tee)(void *ctx, const void *data, size_t len);
+	void *tee_ctx;
 };
 
 int run_sink_write(void *ctx, const void *data, size_t len);

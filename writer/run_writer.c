@@ -221,8 +221,11 @@ static void open_proc(struct run_writer *w, uint32_t i)
 	rp->sink.pid = e->pid;
 	rp->sink.fd = -1;
 	rp->sink.root = e->pid == (uint32_t)w->root && !(e->flags & GT_PROC_FORKED) && !w->root_taken;
-	if (rp->sink.root)
+	if (rp->sink.root) {
 		w->root_taken = 1;
+		rp->sink.tee = w->root_tee;
+		rp->sink.tee_ctx = w->root_tee_ctx;
+	}
 	if (gt_drain_open(&rp->drain, &w->pool, i, GT_RECORDER_PRELOAD,
 			  (struct gt_enc_sink){run_sink_write, &rp->sink})) {
 		gt_err("out of memory: process %u is not traced", e->pid);

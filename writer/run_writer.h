@@ -53,6 +53,9 @@ struct run_writer {
 	int fifo_said;
 	struct run_trace *traces;
 	size_t ntraces;
+	/* Optional: the root's trace bytes as they are written (run_sink). */
+	int (*root_tee)(void *ctx, const void *data, size_t len);
+	void *root_tee_ctx;
 };
 
 /* Reads the GILTRACE_* sizes (one line per bad value), creates the memfd

@@ -159,6 +159,21 @@ def case_no_report(tmp):
     check(rows[0]["n"] >= 1, "report --annotate found no convoy to write")
 
 
+def case_run_summary(tmp):
+    """giltrace run reads the trace as it writes it: its summary is the
+    report of the finished file, byte for byte (convoy tracks and all)."""
+    trace = os.path.join(tmp, "summary.pftrace")
+    s, out, err = run([GT, "run", "-o", trace, "--", PY, os.path.join(WORKLOADS, "convoy.py"),
+                       "30"])
+    check(s == 0, "run: %d %s" % (s, err))
+    summary = "".join(l + "\n" for l in err.splitlines()
+                      if not l.startswith("giltrace: trace written to"))
+    check(summary == report(trace), "run's summary differs from report's:\n%s\n---\n%s"
+          % (summary, report(trace)))
+    rows, = tp_query(trace, "SELECT count(*) AS n FROM track WHERE name LIKE 'convoy victim%'")
+    check(rows[0]["n"] >= 1, "run wrote no convoy tracks")
+
+
 def case_io_alone(tmp):
     doc = report_json(traced(tmp, "io", ["io_alone.py"]))
     check(doc["convoys"] == [], "convoy without a culprit: %s" % doc["convoys"])
@@ -243,6 +258,7 @@ def test():
                          ("convoy", attempts(case_convoy, 3)),
                          ("interval change", attempts(case_interval_change, 3)),
                          ("no report", attempts(case_no_report, 3)),
+                         ("run summary", case_run_summary),
                          ("io alone", attempts(case_io_alone, 3)),
                          ("ctypes", attempts(case_ctypes, 3)),
                          ("formats", case_formats), ("bad input", case_bad_input)]:
