@@ -48,8 +48,12 @@ def test():
               total == recorded + dropped,
               "%d recorded + %d dropped for %d calls (stderr: of %d)"
               % (recorded, dropped, calls, total))
+        # One hold per acquire kept: about half the events, off by at most
+        # one per run of drops (a run may end between an acquire and its
+        # release), and there are far fewer runs than events.
         holds = facts["slices"]["GIL hold"]["n"]
-        check(abs(2 * holds - recorded) <= 4, "%d holds from %d events" % (holds, recorded))
+        check(abs(2 * holds - recorded) <= 4 + recorded // 100,
+              "%d holds from %d events" % (holds, recorded))
         print("one thread: ok (%d of %d events dropped)" % (dropped, total))
 
         trace = os.path.join(tmp, "four.pftrace")
