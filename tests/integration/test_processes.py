@@ -408,7 +408,9 @@ def case_options(tmp):
     options, even ours by name, are its own; "--" is optional)."""
     gt = env("GILTRACE")
     trace = os.path.join(tmp, "opts.pftrace")
-    code = "import sys; print(sys.argv[1:])"
+    # A second thread: CPython 3.6 creates its GIL only then.
+    code = ("import sys, threading; t = threading.Thread(target=lambda: None); t.start(); "
+            "t.join(); print(sys.argv[1:])")
     s, out, err = run([gt, "run", "-qo", trace, PY, "-c", code, "-q", "--no-report", "-o", "x"])
     check((s, out) == (0, "['-q', '--no-report', '-o', 'x']\n") and os.path.isfile(trace),
           "-qo FILE CMD ARGS: %d %r %s" % (s, out, err))
