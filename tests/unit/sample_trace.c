@@ -23,14 +23,9 @@
 
 #include "gt_encoder.h"
 
-struct buf {
-	uint8_t *p;
-	size_t len, cap;
-};
-
-static int sink(void *ctx, const void *data, size_t len)
+int mem_trace_write(void *ctx, const void *data, size_t len)
 {
-	struct buf *b = ctx;
+	struct mem_trace *b = ctx;
 	if (b->len + len > b->cap) {
 		size_t cap = (b->len + len) * 2;
 		uint8_t *p = realloc(b->p, cap);
@@ -81,10 +76,10 @@ static void ev1(struct gt_enc *e, struct gt_enc_thread *th, uint8_t kind, uint64
 
 uint8_t *sample_trace(int compress_level, size_t *len)
 {
-	struct buf b = {0};
+	struct mem_trace b = {0};
 	struct gt_enc e;
 	struct gt_enc_options opt = {compress_level, 64 * 1024, 0};
-	struct gt_enc_sink s = {sink, &b};
+	struct gt_enc_sink s = {mem_trace_write, &b};
 	if (gt_enc_init(&e, &opt, s, SAMPLE_PID))
 		return NULL;
 	const char *argv[] = {"python3", "sample.py"};
@@ -144,10 +139,10 @@ uint8_t *sample_trace(int compress_level, size_t *len)
  */
 uint8_t *convoy_trace(int compress_level, size_t *len)
 {
-	struct buf b = {0};
+	struct mem_trace b = {0};
 	struct gt_enc e;
 	struct gt_enc_options opt = {compress_level, 64 * 1024, 0};
-	struct gt_enc_sink s = {sink, &b};
+	struct gt_enc_sink s = {mem_trace_write, &b};
 	if (gt_enc_init(&e, &opt, s, CONVOY_PID))
 		return NULL;
 	const char *argv[] = {"python3", "convoy.py"};

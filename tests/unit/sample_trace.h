@@ -12,6 +12,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* An encoder sink into a growing buffer (gt_enc_sink.write), for the tests
+ * that encode their own traces. */
+struct mem_trace {
+	uint8_t *p;
+	size_t len, cap;
+};
+int mem_trace_write(void *ctx, const void *data, size_t len);
+
 /* Encodes the scenario; returns a malloc'd buffer (caller frees). */
 uint8_t *sample_trace(int compress_level, size_t *len);
 

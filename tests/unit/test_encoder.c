@@ -11,29 +11,9 @@
 #include "gt_drain.h"
 #include "gt_encoder.h"
 #include "metrics.h"
+#include "sample_trace.h"
 #include "trace_reader.h"
 #include "unittest.h"
-
-struct buf {
-	uint8_t *p;
-	size_t len, cap;
-};
-
-static int sink(void *ctx, const void *data, size_t len)
-{
-	struct buf *b = ctx;
-	if (b->len + len > b->cap) {
-		size_t cap = (b->len + len) * 2;
-		uint8_t *p = realloc(b->p, cap);
-		if (!p)
-			return -1;
-		b->p = p;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, data, len);
-	b->len += len;
-	return 0;
-}
 
 #define T(us) (1000000000ull + (uint64_t)(us) * 1000u)
 #define PID 777
@@ -45,7 +25,7 @@ static void event(struct gt_enc *e, struct gt_enc_thread *th, uint8_t kind, uint
 	gt_enc_event(e, th, &x, ts);
 }
 
-static int read_back(const struct buf *b, struct gt_metrics *m, struct gt_rd_summary *sum)
+static int read_back(const struct mem_trace *b, struct gt_metrics *m, struct gt_rd_summary *sum)
 {
 	char err[256];
 	gt_metrics_init(m);
@@ -73,10 +53,10 @@ static void method_text(void)
  * record (which says the trace is complete) must still be there. */
 static void big_packets(int level)
 {
-	struct buf b = {0};
+	struct mem_trace b = {0};
 	struct gt_enc e;
 	struct gt_enc_options opt = {level, 64 * 1024, 0};
-	CHECK(gt_enc_init(&e, &opt, (struct gt_enc_sink){sink, &b}, PID) == 0);
+	CHECK(gt_enc_init(&e, &opt, (struct gt_enc_sink){mem_trace_write, &b}, PID) == 0);
 	static char arg[100000];
 	memset(arg, 'x', sizeof(arg) - 1);
 	const char *argv[] = {"python3", arg};
@@ -119,10 +99,10 @@ static void big_packets(int level)
 /* A thread renamed 300 times: every hold is read back, under each name. */
 static void many_renames(int level)
 {
-	struct buf b = {0};
+	struct mem_trace b = {0};
 	struct gt_enc e;
 	struct gt_enc_options opt = {level, 64 * 1024, 0};
-	CHECK(gt_enc_init(&e, &opt, (struct gt_enc_sink){sink, &b}, PID) == 0);
+	CHECK(gt_enc_init(&e, &opt, (struct gt_enc_sink){mem_trace_write, &b}, PID) == 0);
 	gt_enc_process(&e, T(0), "python3", NULL, 0);
 	struct gt_enc_meta meta = {.python_version = "3.12.1", .gil_method = "test",
 				   .recorder = "test", .clock = "boottime"};

@@ -11,6 +11,7 @@
 #include "gt_encoder.h"
 #include "gt_schema.h"
 #include "metrics.h"
+#include "sample_trace.h"
 #include "trace_reader.h"
 #include "unittest.h"
 
@@ -65,34 +66,14 @@ static void end_reasons(void)
 	CHECK(gt_end_reason_name(GT_END_NONE)[0] == 0);
 }
 
-struct buf {
-	uint8_t *p;
-	size_t len, cap;
-};
-
-static int sink(void *ctx, const void *data, size_t len)
-{
-	struct buf *b = ctx;
-	if (b->len + len > b->cap) {
-		size_t cap = (b->len + len) * 2;
-		uint8_t *p = realloc(b->p, cap);
-		if (!p)
-			return -1;
-		b->p = p, b->cap = cap;
-	}
-	memcpy(b->p + b->len, data, len);
-	b->len += len;
-	return 0;
-}
-
 /* Three GILs: the main interpreter's, interpreter 7's in slot 5, and one
  * whose interpreter is unknown. */
 static void identity_round_trip(void)
 {
-	struct buf b = {0};
+	struct mem_trace b = {0};
 	struct gt_enc e;
 	struct gt_enc_options opt = {1, 64 * 1024, 0};
-	CHECK(gt_enc_init(&e, &opt, (struct gt_enc_sink){sink, &b}, 321) == 0);
+	CHECK(gt_enc_init(&e, &opt, (struct gt_enc_sink){mem_trace_write, &b}, 321) == 0);
 	uint64_t t0 = 1000000000ull;
 	gt_enc_process(&e, t0, "python3", NULL, 0);
 	struct gt_enc_meta meta = {.python_version = "3.13.0", .recorder = "test"};
