@@ -30,6 +30,7 @@
 #include <stdint.h>
 
 #include "gt_event.h"
+#include "gt_gil_method.h"
 
 #define GT_SHM_MAGIC 0x67696c7472616365ull /* "giltrace" */
 #define GT_SHM_VERSION 2
@@ -72,18 +73,6 @@ enum gt_proc_state {
 
 enum gt_proc_flags {
 	GT_PROC_FORKED = 1u << 0, /* a fork()ed child of a traced process */
-};
-
-/* How a GIL was found and what confirmed it (a bit set; see
- * gt_drain_describe_method() for the words used in the trace). */
-enum gt_gil_method {
-	GT_ID_INIT_SEQUENCE = 1u << 0, /* create_gil's init calls from the interpreter */
-	GT_ID_CALLER = 1u << 1,        /* a timed wait from the interpreter's code */
-	GT_ID_STRUCT = 1u << 2,        /* the four objects sit at the 3.7+ offsets */
-	GT_ID_RUNTIME = 1u << 3,       /* _PyRuntime + version layout predicts it */
-	GT_ID_DEBUG_OFFSETS = 1u << 4, /* 3.13+ _Py_DebugOffsets predicts it */
-	GT_ID_INTERP = 1u << 5,        /* interp->ceval.gil points at it (3.12+) */
-	GT_ID_MISMATCH = 1u << 6,      /* a prediction disagreed: observed wins */
 };
 
 /* A GIL's identity, as the writer needs it (gt_gil.h has the rest). */

@@ -3,9 +3,9 @@
  * gt_gil.c — registering GILs and cross-checking how they were found.
  *
  * The primary evidence is behavioural (create_gil's four init calls, or a
- * timed wait, made from the interpreter's own code); the layout knowledge in
- * gt_python.c then predicts where that GIL should be and records whether it
- * agrees. Prediction never overrides observation: a build with an unknown
+ * timed wait, made from the interpreter's own code); the layout module
+ * (model/gt_cpython.h) then predicts where that GIL should be and records
+ * whether it agrees. Prediction never overrides observation: a build with an unknown
  * layout is still traced, only less confirmed.
  */
 #include "gt_gil.h"
@@ -78,50 +78,19 @@ static void set_id(struct gt_gil_id *id, void *cond, void *mutex, void *sc, void
 	atomic_store_explicit(&id->switch_mutex, sm, memory_order_relaxed);
 }
 
-/* What the layout predicts about a GIL whose condvar is at cond. */
+/* What the layout module (model/gt_cpython.h) says of a GIL whose objects
+ * were seen at these addresses. */
 static void cross_check(struct gt_gil *g, void *cond, void *mutex, void *sc, void *sm)
 {
-	uintptr_t c = (uintptr_t)cond;
-	uintptr_t base = c - GT_GIL_COND_OFF;
-	if (gt_py.major == 3 && gt_py.minor >= 7 && (uintptr_t)mutex == base + GT_GIL_MUTEX_OFF &&
-	    (!sc || (uintptr_t)sc == base + GT_GIL_SWITCH_COND_OFF) &&
-	    (!sm || (uintptr_t)sm == base + GT_GIL_SWITCH_MUTEX_OFF)) {
-		g->method |= GT_ID_STRUCT;
-		g->base = base;
-		/* Already set: the interpreter initialises interval before it
-		 * calls create_gil. */
-		unsigned long us = *(const unsigned long *)base;
-		g->interval_us = us <= UINT32_MAX ? (uint32_t)us : 0;
-	}
-	if (!gt_py.have_layout || !g->base)
-		return;
-	const struct gt_layout *l = &gt_py.layout;
-	uint32_t bit = l->source[0] == '_' ? GT_ID_DEBUG_OFFSETS : GT_ID_RUNTIME;
-	uintptr_t rt = gt_py.runtime;
-	if (l->runtime_gil >= 0) {
-		/* 3.7-3.11: one GIL, inside _PyRuntime. */
-		g->interp_id = 0;
-		g->method |= base == rt + (uintptr_t)l->runtime_gil ? bit : GT_ID_MISMATCH;
-		return;
-	}
-	if (l->interp_gil < 0)
-		return;
-	/* 3.12+: the GIL is embedded in its interpreter. The interpreter is
-	 * the allocation the GIL lives in, so reading its id is safe even for
-	 * a subinterpreter on the heap. */
-	uintptr_t interp = base - (uintptr_t)l->interp_gil;
-	uintptr_t main = 0;
-	if (l->main_interp >= 0)
-		main = rt + (uintptr_t)l->main_interp;
-	else if (l->main_interp_ptr >= 0)
-		main = *(const uintptr_t *)(rt + (uintptr_t)l->main_interp_ptr);
-	g->interp = interp;
-	g->interp_id = *(const int64_t *)(interp + (uintptr_t)l->interp_id);
-	if (interp == main)
-		g->method |= g->interp_id == 0 ? bit : GT_ID_MISMATCH;
-	else if (g->interp_id <= 0 || g->interp_id > (1 << 30))
-		g->method |= GT_ID_MISMATCH; /* not a plausible subinterpreter */
-	g->check_interp = 1;
+	struct gt_cpy_gil c;
+	gt_cpy_identify(&gt_py_mem, &gt_py.build, gt_py.have_layout ? &gt_py.layout : NULL,
+			(uintptr_t)cond, (uintptr_t)mutex, (uintptr_t)sc, (uintptr_t)sm, &c);
+	g->method |= c.method;
+	g->base = (uintptr_t)c.base;
+	g->interp = (uintptr_t)c.interp;
+	g->interp_id = c.interp_id;
+	g->interval_us = c.interval_us;
+	g->check_interp = c.interp != 0;
 }
 
 int gt_gil_register(void *cond, void *mutex, void *switch_cond, void *switch_mutex,
@@ -211,10 +180,7 @@ void gt_gil_reset(void)
 void gt_gil_check_interp(struct gt_gil *g)
 {
 	g->check_interp = 0;
-	const struct gt_layout *l = &gt_py.layout;
-	if (!g->interp || l->interp_ceval_gil < 0)
-		return;
-	uintptr_t ptr = *(const uintptr_t *)(g->interp + (uintptr_t)l->interp_ceval_gil);
-	g->method |= ptr == g->base ? GT_ID_INTERP : GT_ID_MISMATCH;
+	struct gt_cpy_gil c = {.base = g->base, .interp = g->interp, .interp_id = g->interp_id};
+	g->method |= gt_cpy_check_interp(&gt_py_mem, gt_py.have_layout ? &gt_py.layout : NULL, &c);
 	publish((unsigned)(g - gt_gils));
 }

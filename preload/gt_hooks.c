@@ -11,7 +11,7 @@
  *   pthread_cond_timedwait(GIL condvar) WAIT; a timeout with the same holder
  *                                      and no switch meanwhile: DROP_REQUEST
  *
- * (The protocol is the same from 3.6 to 3.14; docs/design.md walks through
+ * (The protocol is the same from 3.6 to 3.15; docs/design.md walks through
  * it.) Unlocks and every other mutex and condvar call are not ours to look
  * at: pthread_mutex_unlock is not even hooked.
  *
@@ -96,7 +96,8 @@ gt_sm_emit(struct gt_sm_thread *t, __u32 kind, __u32 gil, __u32 flags, __u64 ts,
  * take_gil reads at each wait (on the cache line drop_gil just wrote). */
 static inline uint32_t interval_in_force(const struct gt_gil *g)
 {
-	return g->base ? (uint32_t)*(const volatile unsigned long *)g->base : 0;
+	return g->base ? (uint32_t)((const volatile struct gt_cpy_gil_mirror *)g->base)->interval
+		       : 0;
 }
 
 /* The switch interval the waiter is about to wait for, in µs. */
@@ -297,9 +298,9 @@ static GT_GIL_PATH int gil_timedwait(pthread_cond_t *c, pthread_mutex_t *m,
 static GT_RARE void learn_from_wait(pthread_cond_t *c, pthread_mutex_t *m)
 {
 	int saved = errno;
-	char *base = (char *)c - GT_GIL_COND_OFF;
-	if (gt_py.minor >= 7 && (char *)m == base + GT_GIL_MUTEX_OFF &&
-	    gt_gil_register(c, m, base + GT_GIL_SWITCH_COND_OFF, base + GT_GIL_SWITCH_MUTEX_OFF,
+	char *base = (char *)c - GT_CPY_GIL_COND;
+	if (gt_py.minor >= 7 && (char *)m == base + GT_CPY_GIL_MUTEX &&
+	    gt_gil_register(c, m, base + GT_CPY_GIL_SWITCH_COND, base + GT_CPY_GIL_SWITCH_MUTEX,
 			    GT_ID_CALLER, -1) >= 0)
 		gt_tracer_start();
 	errno = saved;

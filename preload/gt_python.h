@@ -5,8 +5,8 @@
  * Found once, in the constructor, from dynamic symbols only (Py_GetVersion,
  * Py_Version, _PyRuntime), so it works on stripped distro builds: the object
  * that defines them, its executable segments (to recognise calls made by the
- * interpreter itself), the version, and where the version-keyed layout says
- * the main interpreter's GIL lives.
+ * interpreter itself), the version, and the layout (model/gt_cpython.h)
+ * that confirms each GIL the hooks find.
  */
 #ifndef GT_PYTHON_H
 #define GT_PYTHON_H
@@ -14,19 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Offsets that locate the GIL, per CPython minor version (docs/design.md
- * cites where each number was measured). -1 = does not apply. */
-struct gt_layout {
-	int minor;
-	uint64_t runtime_size;    /* sizeof(_PyRuntime), the layout fingerprint */
-	int64_t runtime_gil;      /* 3.7-3.11: the GIL struct inside _PyRuntime */
-	int64_t main_interp;      /* main PyInterpreterState inside _PyRuntime */
-	int64_t main_interp_ptr;  /* _PyRuntime.interpreters.main, if no main_interp */
-	int64_t interp_gil;       /* 3.12+: PyInterpreterState._gil */
-	int64_t interp_id;        /* PyInterpreterState.id */
-	int64_t interp_ceval_gil; /* 3.12+: PyInterpreterState.ceval.gil */
-	const char *source;       /* "table" or "_Py_DebugOffsets" */
-};
+#include "gt_cpython.h"
 
 #define GT_PY_MAX_TEXT 8
 
@@ -38,11 +26,13 @@ struct gt_python {
 	char object[256];   /* file that holds the interpreter */
 	int ntext;
 	uintptr_t text_lo[GT_PY_MAX_TEXT], text_hi[GT_PY_MAX_TEXT];
-	uintptr_t runtime;      /* &_PyRuntime, 0 if not exported */
-	uint64_t runtime_size;  /* its dynsym st_size */
+	struct gt_cpy_build build; /* version and _PyRuntime, for the layout */
 	int have_layout;
-	struct gt_layout layout;
+	struct gt_cpy_layout layout;
 };
+
+/* The layout module reads this process's own memory. */
+static const struct gt_cpy_mem gt_py_mem = {gt_cpy_read_self, 0};
 
 extern struct gt_python gt_py;
 
@@ -57,12 +47,5 @@ static inline int gt_python_is_caller(const void *ret)
 			return 1;
 	return 0;
 }
-
-/* Offset of cond inside struct _gil_runtime_state (3.7+; §2.1 of the fact
- * sheet): interval, last_holder, locked, switch_number, then cond. */
-#define GT_GIL_COND_OFF 32
-#define GT_GIL_MUTEX_OFF 80
-#define GT_GIL_SWITCH_COND_OFF 120
-#define GT_GIL_SWITCH_MUTEX_OFF 168
 
 #endif

@@ -6,6 +6,9 @@
               the baseline's: exit 0 (the default tolerances absorb
               run-to-run noise; on a shared machine a run now and then loses
               a core for a while, so one of up to three pairs must pass)
+              When a pair regressed only in wait-time metrics and one of
+              its runs got less than 0.8 of a core, the machine starved it:
+              that pair is not held against check (see WAIT_TIME_METRICS).
   interval    the convoy with sys.setswitchinterval(0.05): exit 1, the
               (time-weighted) mean wait regressed
   extra cpu   the convoy with four CPU-bound threads: exit 1, the waiter
@@ -22,6 +25,7 @@ regressed variants do fewer round-trips, since each takes far longer.
 import json
 import os
 import sys
+import time
 
 from tplib import check, env, kept_on_failure, main, run, traced_workload
 
@@ -29,8 +33,27 @@ PY = sys.argv[1]
 GT = None
 
 
+# Cores a run got (CPU time of giltrace and the program over wall time), per
+# trace: these workloads keep about one core busy (the GIL lets one thread
+# run at a time), so a run that got much less was starved by other work.
+CORES = {}
+STARVED = 0.8
+# What starvation inflates: a thread the scheduler keeps off the CPU after
+# the GIL was handed to it is, to `check`, still waiting for the GIL (that
+# the product cannot yet tell the two apart is the subject of its own
+# issue). The waiter count and the contention ratio are not inflated: with
+# two CPU-bound threads, one waits whenever the other holds the GIL.
+WAIT_TIME_METRICS = {"wait-weighted-mean", "wait-mean", "wait-p99", "convoy-delay-ratio",
+                     "forced-per-s"}
+
+
 def traced(tmp, name, args):
-    return traced_workload(tmp, name, PY, args)
+    t0, c0 = os.times(), time.monotonic()
+    trace = traced_workload(tmp, name, PY, args)
+    t1, wall = os.times(), time.monotonic() - c0
+    cpu = (t1.children_user - t0.children_user) + (t1.children_system - t0.children_system)
+    CORES[trace] = cpu / wall if wall > 0 else 0.0
+    return trace
 
 
 def baseline(tmp, trace):
@@ -84,7 +107,17 @@ def test():
                 s, out, err = gate(again, "--baseline", baseline(tmp, first))
                 if s == 0:
                     break
-                print("rerun of %s %d regressed (noise?):\n%s" % (name, attempt, out))
+                cores = (CORES[first], CORES[again])
+                print("rerun of %s %d regressed (noise?), cores %.2f/%.2f:\n%s" %
+                      ((name, attempt) + cores + (out,)))
+                bad = {m for m, v in verdicts(out).items() if v == "REGRESSION"}
+                if s == 1 and min(cores) < STARVED and bad <= WAIT_TIME_METRICS:
+                    # Only starvation's own symptoms regressed, in a pair
+                    # the machine starved: not a verdict on check.
+                    print("  starved pair: only %s regressed, taken as noise" %
+                          ", ".join(sorted(bad)))
+                    s = 0
+                    break
             check(s == 0, "three reruns of %s regressed:\n%s" % (name, out))
         print("rerun: ok")
 

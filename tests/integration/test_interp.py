@@ -4,7 +4,8 @@
 Two CPU-bound countdown threads under `giltrace run`: the program's output and
 exit status are unchanged, the trace satisfies every invariant
 (invariants.py), both threads waited for the GIL, forced releases happened,
-and the trace names the interpreter and how its GIL was found. Twice: with the
+and the trace names the interpreter and how its GIL was found: from 3.7 on,
+confirmed by the layout rows of model/gt_cpython.c (docs/cpython-layouts.md). Twice: with the
 TSC clock (where the kernel trusts it) and with GILTRACE_CLOCK=boottime,
 whose events all take the hooks' general path.
 """
@@ -45,8 +46,21 @@ def check_run(args, out0, trace, clock):
     check(meta.get("debug.python_version") == version.strip(),
           "python_version %r, interpreter says %r" % (meta.get("debug.python_version"),
                                                       version.strip()))
-    check("create_gil init sequence" in meta.get("debug.gil_method", ""),
-          "gil_method: %r" % meta.get("debug.gil_method"))
+    method = meta.get("debug.gil_method", "")
+    check("create_gil init sequence" in method and "MISMATCH" not in method,
+          "gil_method: %r" % method)
+    # The layout module (model/gt_cpython.c) confirms the GIL on every
+    # version it has a row for: a row that no longer fits fails here.
+    minor = int(version.split(".")[1])
+    expect = []
+    if minor >= 7:
+        expect.append("struct layout")
+        expect.append("_Py_DebugOffsets" if minor >= 13 else "_PyRuntime offsets")
+        expect.append("(interp 0)")
+    if minor >= 12:
+        expect.append("interp->ceval.gil")
+    for words in expect:
+        check(words in method, "the layout did not confirm %r: %r" % (words, method))
     if clock == "boottime":
         check(meta.get("debug.clock") == "boottime", "clock %r" % meta.get("debug.clock"))
 

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# sid-root.sh — a Debian sid root holding Debian's python3.14 and python3.15.
+#
+# Debian 12 ships no 3.14 or 3.15; sid's binary packages are in Debian's
+# archive, which is all the network this project may rely on. mmdebstrap
+# builds the root in about a minute (~400 MB). The interpreters are stripped
+# and non-PIE like Debian 12's 3.11, which is the case giltrace most needs
+# to get right; the -dev packages carry CPython's internal headers, from
+# which tools/measure-layouts.sh measures the layout rows (docs/cpython-layouts.md).
+#
+# Idempotent: an existing, complete root is kept.
+# Usage: tools/sid-root.sh [DIR]    (default: $GILTRACE_SID_ROOT or .cache/sid-root)
+#        prints DIR on success.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")/.." && pwd)
+dir=${1:-${GILTRACE_SID_ROOT:-$here/.cache/sid-root}}
+pythons=(python3.14 python3.15)
+packages=(python3.14 python3.15 libpython3.14-dev libpython3.15-dev)
+
+complete() {
+  for p in "${pythons[@]}"; do [[ -x $dir/usr/bin/$p ]] || return 1; done
+  [[ -e $dir/.giltrace-complete ]]
+}
+
+if complete; then
+  echo "$dir"
+  exit 0
+fi
+if ! command -v mmdebstrap >/dev/null 2>&1; then
+  echo "sid-root: mmdebstrap is missing (tools/install-deps.sh installs it)" >&2
+  exit 1
+fi
+if [[ $(id -u) -ne 0 ]]; then
+  echo "sid-root: building $dir needs root (mmdebstrap's root mode)" >&2
+  exit 1
+fi
+# A half-built root (interrupted run) is ours to replace: the marker is
+# written last, and the directory is only ever created by this script.
+if [[ -e $dir && ! -e $dir/.giltrace-complete ]]; then
+  if [[ -n $(ls -A "$dir" 2>/dev/null) && ! -e $dir/etc/debian_version ]]; then
+    echo "sid-root: $dir exists and is not a root this script made; not touching it" >&2
+    exit 1
+  fi
+  rm -rf --one-file-system "$dir"
+fi
+mkdir -p "$(dirname "$dir")"
+# The archive's sid Release file is past its Valid-Until date (seen
+# 2026-12): without the option apt refuses it.
+include=$(IFS=,; echo "${packages[*]}")
+if ! mmdebstrap --quiet --variant=apt --aptopt='Acquire::Check-Valid-Until "false"' \
+    --include="$include" sid "$dir" >&2; then
+  echo "sid-root: mmdebstrap failed (is Debian's archive reachable?)" >&2
+  exit 1
+fi
+touch "$dir/.giltrace-complete"
+echo "$dir"
