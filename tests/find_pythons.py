@@ -10,6 +10,11 @@ Where it looks, in this order, never by a fixed path:
   GILTRACE_PYTHONS   if set: exactly these (paths separated by ':')
   pyenv              every version of the pyenv root: $PYENV_ROOT, else what
                      `pyenv root` says, else ~/.pyenv if it exists
+  sid root           python3.14 and python3.15 of Debian sid, from the root
+                     tools/sid-root.sh makes ($GILTRACE_SID_ROOT, else
+                     .cache/sid-root), run through tests/sid/python3.N (as
+                     root: a private mount namespace and chroot); tag
+                     sid-python3.14
   PATH               python3.N for N = 6..15 in every directory of PATH
                      (pyenv's shims are skipped: the versions behind them are
                      found above)
@@ -22,6 +27,7 @@ import shutil
 import subprocess
 import sys
 
+HERE = os.path.dirname(os.path.abspath(__file__))
 
 def version(py):
     try:
@@ -51,6 +57,16 @@ def pyenv_root():
     return home if os.path.isdir(home) else None
 
 
+def sid_root():
+    """The Debian sid root of tools/sid-root.sh, if it is complete and this
+    user can enter it (tests/sid/sid_python.sh needs root)."""
+    root = os.environ.get("GILTRACE_SID_ROOT") or os.path.join(os.path.dirname(HERE), ".cache",
+                                                               "sid-root")
+    if os.geteuid() != 0 or not shutil.which("unshare"):
+        return None
+    return root if os.path.isfile(os.path.join(root, ".giltrace-complete")) else None
+
+
 def candidates():
     """(path, tag or None) in the order of the module's doc."""
     forced = os.environ.get("GILTRACE_PYTHONS")
@@ -65,6 +81,11 @@ def candidates():
             for py in sorted(glob.glob(os.path.join(d, "bin", "python3.[0-9]")) +
                              glob.glob(os.path.join(d, "bin", "python3.[0-9][0-9]"))):
                 yield py, "pyenv-" + os.path.basename(d)
+    sid = sid_root()
+    if sid:
+        for minor in (14, 15):
+            if os.access(os.path.join(sid, "usr", "bin", "python3.%d" % minor), os.X_OK):
+                yield os.path.join(HERE, "sid", "python3.%d" % minor), "sid-python3.%d" % minor
     for d in os.environ.get("PATH", "").split(os.pathsep):
         if not d or "/shims" in d:
             continue
@@ -77,7 +98,8 @@ def candidates():
 def main():
     seen = set()
     for path, tag in candidates():
-        real = os.path.realpath(path)
+        # The sid wrappers are one script under two names.
+        real = path if tag and tag.startswith("sid-") else os.path.realpath(path)
         if real in seen or not os.access(real, os.X_OK):
             continue
         v = version(path)

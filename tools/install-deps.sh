@@ -5,8 +5,9 @@
 # header), so a tool that came from elsewhere (Node with its bundled npm, say)
 # counts, and apt-get runs only for what is really missing (as root;
 # otherwise it says what to install and fails). Then it fetches Perfetto's
-# trace processor, pinned by hash, for the tests.
-# Usage: tools/install-deps.sh [--no-trace-processor]
+# trace processor, pinned by hash, and makes the Debian sid root holding
+# CPython 3.14 and 3.15 (tools/sid-root.sh), for the tests.
+# Usage: tools/install-deps.sh [--no-trace-processor] [--no-sid-root]
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -24,6 +25,7 @@ requirements=(
   "cmd:npm            npm"
   "cmd:python3        python3"
   "cmd:stress-ng      stress-ng"
+  "cmd:mmdebstrap     mmdebstrap"
 )
 # The distro's own interpreter is tested with its own test suite (test_os,
 # test_subprocess, ... under giltrace): Debian ships it separately.
@@ -73,6 +75,16 @@ if command -v clang >/dev/null 2>&1; then
   fi
 fi
 
-if [[ "${1:-}" != "--no-trace-processor" && -x "$here/tools/fetch-trace-processor.sh" ]]; then
+if [[ " $* " != *" --no-trace-processor "* ]]; then
   "$here/tools/fetch-trace-processor.sh" "${GILTRACE_TP_DIR:-$here/.cache/trace-processor}"
+fi
+
+# CPython 3.14 and 3.15 exist only in Debian sid: a root holding them, which
+# the suite runs through tests/sid/python3.N (tests/find_pythons.py).
+if [[ " $* " != *" --no-sid-root "* ]]; then
+  if [[ $(id -u) -eq 0 ]]; then
+    "$here/tools/sid-root.sh" >/dev/null
+  else
+    echo "install-deps: not root: no Debian sid root, so CPython 3.14 and 3.15 are not tested" >&2
+  fi
 fi

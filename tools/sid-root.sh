@@ -16,11 +16,15 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 dir=${1:-${GILTRACE_SID_ROOT:-$here/.cache/sid-root}}
 pythons=(python3.14 python3.15)
-packages=(python3.14 python3.15 libpython3.14-dev libpython3.15-dev)
+# libdeflate0: what a machine with giltrace installed has (plain LD_PRELOAD
+# runs compress their traces with it).
+packages=(python3.14 python3.15 libpython3.14-dev libpython3.15-dev libdeflate0)
+marker="giltrace sid root: ${packages[*]}"
 
 complete() {
   for p in "${pythons[@]}"; do [[ -x $dir/usr/bin/$p ]] || return 1; done
-  [[ -e $dir/.giltrace-complete ]]
+  # Made by this script with today's package list?
+  [[ $(cat "$dir/.giltrace-complete" 2>/dev/null) == "$marker" ]]
 }
 
 if complete; then
@@ -35,13 +39,16 @@ if [[ $(id -u) -ne 0 ]]; then
   echo "sid-root: building $dir needs root (mmdebstrap's root mode)" >&2
   exit 1
 fi
-# A half-built root (interrupted run) is ours to replace: the marker is
-# written last, and the directory is only ever created by this script.
-if [[ -e $dir && ! -e $dir/.giltrace-complete ]]; then
-  if [[ -n $(ls -A "$dir" 2>/dev/null) && ! -e $dir/etc/debian_version ]]; then
+# A half-built root (interrupted run), or one made for another package
+# list, is ours to replace: the marker is written last. Anything else at
+# that path is not touched.
+if [[ -e $dir ]]; then
+  if [[ -n $(ls -A "$dir" 2>/dev/null) && ! -e $dir/.giltrace-complete &&
+        ! -e $dir/etc/debian_version ]]; then
     echo "sid-root: $dir exists and is not a root this script made; not touching it" >&2
     exit 1
   fi
+  umount "$dir/proc" 2>/dev/null || true
   rm -rf --one-file-system "$dir"
 fi
 mkdir -p "$(dirname "$dir")"
@@ -53,5 +60,5 @@ if ! mmdebstrap --quiet --variant=apt --aptopt='Acquire::Check-Valid-Until "fals
   echo "sid-root: mmdebstrap failed (is Debian's archive reachable?)" >&2
   exit 1
 fi
-touch "$dir/.giltrace-complete"
+echo "$marker" >"$dir/.giltrace-complete"
 echo "$dir"

@@ -16,6 +16,8 @@ from tplib import check, env, main, run
 
 EXPECTED_PYENV = ["3.%d" % m for m in range(6, 14)]
 EXPECTED_DISTRO = ["distro-python3.11"]
+# Debian sid's, from the root tools/sid-root.sh makes (install-deps.sh).
+EXPECTED_SID = ["sid-python3.14", "sid-python3.15"]
 
 
 def test():
@@ -28,6 +30,8 @@ def test():
             minors.add(out.strip())
     missing = ["pyenv CPython %s" % v for v in EXPECTED_PYENV if v not in minors]
     missing += ["the distro's %s" % t for t in EXPECTED_DISTRO if t not in found]
+    missing += ["Debian sid's %s (tools/sid-root.sh)" % t[4:] for t in EXPECTED_SID
+                if t not in found]
     if missing:
         msg = "interpreters missing from this machine: %s" % ", ".join(missing)
         check(os.environ.get("CI") != "true", msg)

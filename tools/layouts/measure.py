@@ -16,7 +16,9 @@ independent sources:
 and prints one markdown table of each; docs/cpython-layouts.md keeps the
 output. A row of gt_cpython.c must agree with both.
 
-Usage: tools/layouts/measure.py [--sid-root DIR]   (root not needed)
+Usage: tools/layouts/measure.py [--sid-root DIR]
+(as root when the sid root is measured: tests/sid/python3.N runs it in a
+private mount namespace)
 """
 import os
 import struct
@@ -41,7 +43,8 @@ def interpreters(sid_root):
         yield tag, [path], ""
     for v in ("3.14", "3.15"):
         if sid_root and os.path.exists(os.path.join(sid_root, "usr/bin/python" + v)):
-            yield "sid-python" + v, ["chroot", sid_root, "/usr/bin/python" + v], sid_root
+            yield ("sid-python" + v, [os.path.join(ROOT, "tests", "sid", "python" + v)],
+                   sid_root)
 
 
 def ask(cmd, code):
@@ -124,13 +127,11 @@ def live_debug_offsets(obj, rt, h):
 def main():
     sid_root = None
     if len(sys.argv) == 3 and sys.argv[1] == "--sid-root":
-        sid_root = sys.argv[2]
+        sid_root = os.environ["GILTRACE_SID_ROOT"] = os.path.abspath(sys.argv[2])
     elif len(sys.argv) != 1:
         sys.exit("usage: measure.py [--sid-root DIR]")
     elif os.path.isdir(os.path.join(ROOT, ".cache", "sid-root")):
         sid_root = os.path.join(ROOT, ".cache", "sid-root")
-    if sid_root and not os.path.ismount(os.path.join(sid_root, "proc")):
-        sh(["mount", "-t", "proc", "proc", os.path.join(sid_root, "proc")])
 
     rows, debug = [], []
     with tempfile.TemporaryDirectory() as tmp:
