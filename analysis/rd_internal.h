@@ -159,6 +159,11 @@ int rd_parse_defaults(struct rd *r, struct seq *s, const uint8_t *p, size_t n);
 int rd_parse_snapshot(struct rd *r, struct seq *s, const uint8_t *p, size_t n);
 int rd_parse_descriptor(struct rd *r, const uint8_t *p, size_t n);
 
+/* rd_packet.c: one packet (depth counts nested compressed chunks), and a
+ * run of length-delimited packets */
+int rd_parse_packet(struct rd *r, const uint8_t *p, size_t n, int depth);
+int rd_parse_stream(struct rd *r, const uint8_t *p, size_t n, int depth);
+
 /* rd_events.c */
 struct annotations {
 	uint32_t holder_tid, timeouts, requested_by, prev_holder;

@@ -25,8 +25,7 @@
 
 #include "cli.h"
 #include "gt_procfs.h"
-#include "report.h"
-#include "run_writer.h"
+#include "run_summary.h"
 
 static const char run_usage[] =
 	"usage: giltrace run [-o FILE] [-q] [--no-report] [--children] [--] CMD [ARGS...]\n"
@@ -127,160 +126,6 @@ static int find_library(char *out, size_t n)
 	return -1;
 }
 
-/* How a trace's process ended, for its line. */
-static const char *ending(const struct run_trace *t)
-{
-	switch (t->how) {
-	case GT_DRAIN_GONE:
-		return " (the process was killed: its trace ends where giltrace saw it gone)";
-	case GT_DRAIN_RUNNING:
-		return " (the process was still running when the command ended: its trace "
-		       "ends there)";
-	default:
-		return "";
-	}
-}
-
-/* Says where every trace went; returns the first traced process's, or
- * NULL if it left none. */
-static const struct run_trace *list_traces(const struct run_writer *w)
-{
-	const struct run_trace *root = NULL;
-	for (size_t i = 0; i < w->ntraces; i++)
-		if (w->traces[i].root)
-			root = &w->traces[i];
-	for (size_t i = 0; i < w->ntraces; i++) {
-		const struct run_trace *t = &w->traces[i];
-		if (t->result.discarded)
-			continue;
-		if (t->error == ESTALE) {
-			gt_err("the trace of process %u is lost: %s was removed or replaced while "
-			       "giltrace wrote it",
-			       t->pid, t->path);
-			continue;
-		}
-		if (t->error) {
-			gt_err("cannot write the trace of process %u%s%s: %s", t->pid,
-			       t->path[0] ? " to " : "", t->path, strerror(t->error));
-			continue;
-		}
-		if (t->result.dropped)
-			gt_err("%s: %llu of %llu GIL events were dropped (a ring was full or no "
-			       "ring was free); see GILTRACE_RING_EVENTS and GILTRACE_MAX_THREADS",
-			       t->path, (unsigned long long)t->result.dropped,
-			       (unsigned long long)(t->result.dropped + t->result.events));
-		if (t == root)
-			fprintf(stderr,
-				"giltrace: trace written to %s (open it in https://ui.perfetto.dev)%s\n",
-				t->path, ending(t));
-		else
-			fprintf(stderr, "giltrace: process %u's trace: %s%s\n", t->pid, t->path,
-				ending(t));
-	}
-	return root && !root->error ? root : NULL;
-}
-
-/* After the run: where the traces went, then the first one's summary. */
-/* The root's trace, read as giltrace writes it: the same reader and
- * metrics as `giltrace report`, fed the same bytes in the same order, so
- * the summary is ready the moment the command ends. */
-struct streamed {
-	struct gt_metrics m;
-	struct gt_rd_callbacks cb;
-	struct gt_rd_summary sum;
-	struct gt_rd_stream *st;
-	int failed;
-	char err[512];
-};
-
-static int tee_feed(void *ctx, const void *data, size_t len)
-{
-	struct streamed *s = ctx;
-	if (s->st && !s->failed && gt_rd_stream_feed(s->st, data, len))
-		s->failed = 1;
-	return 0;
-}
-
-static void stream_start(struct streamed *s, struct run_writer *w,
-			 const struct gt_convoy_opts *convoy)
-{
-	gt_metrics_init(&s->m);
-	s->m.convoy_opts = *convoy;
-	s->m.keep_episodes = 1;
-	s->cb = gt_metrics_callbacks(&s->m);
-	s->st = gt_rd_stream_open(&s->cb, &s->sum, s->err, sizeof(s->err));
-	w->root_tee = tee_feed;
-	w->root_tee_ctx = s;
-}
-
-/* The metrics of what was streamed: 0, or -1 if they cannot stand for the
- * file (the stream broke off or failed; the file is read instead). */
-static int stream_end(struct streamed *s)
-{
-	if (!s->st)
-		return -1;
-	int rc = gt_rd_stream_end(s->st);
-	s->st = NULL;
-	if (rc || s->failed)
-		return -1;
-	gt_metrics_finish(&s->m, &s->sum);
-	return s->m.oom ? -1 : 0;
-}
-
-static int report_run(struct run_writer *w, struct run_output *out, int quiet, int no_report,
-		      struct gt_convoy_opts *convoy, struct streamed *streamed, int rc)
-{
-	const struct run_trace *root = list_traces(w);
-	if (!root)
-		run_output_discard_root(out); /* the first process left no trace */
-	if (!w->ntraces) {
-		/* A free-threading build or a 3.6 that never started a thread
-		 * said so above; anything else was not CPython. */
-		gt_err("no trace was written to %s: no CPython process with a GIL ran",
-		       out->root_path);
-		run_output_discard_root(out);
-		return rc;
-	}
-	if (!root || no_report)
-		return rc;
-	if (out->kind != RUN_OUT_FILE) {
-		gt_err("%s is not a regular file: no summary (giltrace report reads a trace "
-		       "from a file)",
-		       root->path);
-		return rc;
-	}
-	/* The convoys go into the trace, and the summary is the report's:
-	 * from what was read while it was written, or else from the file. */
-	struct gt_metrics m;
-	struct gt_summary sum;
-	char err[512];
-	if (!stream_end(streamed)) {
-		m = streamed->m;
-		gt_metrics_init(&streamed->m);
-	} else {
-		gt_metrics_free(&streamed->m);
-		if (gt_report_load(root->path, &m, convoy, 1, err, sizeof(err))) {
-			gt_err("%s: %s", root->path, err);
-			gt_metrics_free(&m);
-			return rc;
-		}
-	}
-	if (gt_summarize(&m, &sum)) {
-		gt_err("out of memory");
-		gt_metrics_free(&m);
-		return rc;
-	}
-	if (gt_report_annotate(root->path, &m, err, sizeof(err)) < 0)
-		gt_err("%s", err);
-	if (!quiet) {
-		struct gt_report_opts o = {.trace_path = root->path, .top = 20};
-		gt_report_text(stderr, &m, &sum, &o);
-	}
-	gt_summary_free(&sum);
-	gt_metrics_free(&m);
-	return rc;
-}
-
 int cmd_run(int argc, char **argv)
 {
 	const char *output = NULL;
@@ -358,7 +203,7 @@ int cmd_run(int argc, char **argv)
 		return GT_EXIT_USAGE;
 	struct streamed streamed = {.st = NULL};
 	if (!no_report)
-		stream_start(&streamed, &writer, &convoy);
+		run_stream_start(&streamed, &writer, &convoy);
 	/* The child waits on this pipe until its trace file exists (its name
 	 * may hold the child's pid). */
 	int sync[2];
@@ -434,7 +279,7 @@ int cmd_run(int argc, char **argv)
 		 : WIFEXITED(status)	 ? WEXITSTATUS(status)
 		 : WIFSIGNALED(status) ? 128 + WTERMSIG(status)
 					 : GT_EXIT_USAGE;
-	rc = report_run(&writer, &out, quiet, no_report, &convoy, &streamed, rc);
+	rc = run_report(&writer, &out, quiet, no_report, &convoy, &streamed, rc);
 	if (streamed.st) /* not needed after all (no root trace, not a file) */
 		gt_rd_stream_end(streamed.st);
 	gt_metrics_free(&streamed.m);
