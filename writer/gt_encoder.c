@@ -120,6 +120,22 @@ void gt_enc_process(struct gt_enc *e, uint64_t ts, const char *name, const char 
 	gt_enc_emit(e, &b);
 }
 
+/* Opens an instant on the process's metadata track (the GIL identities,
+ * the start and end records): the packet in buf (growing past cap if
+ * needed), the TrackEvent's offset returned for gt_pb_end(). */
+static size_t meta_instant(struct gt_enc *e, struct gt_pb *b, uint8_t *buf, size_t cap,
+			   uint64_t ts, const char *name)
+{
+	gt_enc_pkt_init(e, b, buf, cap);
+	gt_enc_ts_absolute(b, ts);
+	gt_pb_uint(b, PF_PKT_SEQUENCE_ID, GT_ENC_META_SEQ_ID);
+	size_t te = gt_pb_begin(b, PF_PKT_TRACK_EVENT);
+	gt_pb_uint(b, PF_TE_TYPE, PF_TE_INSTANT);
+	gt_pb_uint(b, PF_TE_TRACK_UUID, gt_uuid_meta(e->pid));
+	gt_pb_string(b, PF_TE_NAME, name);
+	return te;
+}
+
 static void gil_track(struct gt_enc *e, uint64_t ts, unsigned slot, enum gt_gil_track kind,
 		      const char *what, const char *desc, int counter)
 {
@@ -168,13 +184,7 @@ void gt_enc_gil(struct gt_enc *e, uint64_t ts, unsigned slot, int64_t interp_id,
 	/* The GIL's identity as data (the track names say it for people). */
 	uint8_t buf[GT_ENC_PKT_MAX];
 	struct gt_pb b;
-	gt_enc_pkt_init(e, &b, buf, sizeof(buf));
-	gt_enc_ts_absolute(&b, ts);
-	gt_pb_uint(&b, PF_PKT_SEQUENCE_ID, GT_ENC_META_SEQ_ID);
-	size_t te = gt_pb_begin(&b, PF_PKT_TRACK_EVENT);
-	gt_pb_uint(&b, PF_TE_TYPE, PF_TE_INSTANT);
-	gt_pb_uint(&b, PF_TE_TRACK_UUID, gt_uuid_meta(e->pid));
-	gt_pb_string(&b, PF_TE_NAME, GT_NAME_GIL);
+	size_t te = meta_instant(e, &b, buf, sizeof(buf), ts, GT_NAME_GIL);
 	gt_enc_an_uint_named(&b, GT_AN_GIL, slot);
 	if (interp_id >= 0)
 		gt_enc_an_uint_named(&b, GT_AN_INTERP_ID, (uint64_t)interp_id);
@@ -323,14 +333,7 @@ void gt_enc_meta(struct gt_enc *e, uint64_t ts, const struct gt_enc_meta *m)
 {
 	uint8_t buf[GT_ENC_PKT_MAX];
 	struct gt_pb b;
-
-	gt_enc_pkt_init(e, &b, buf, sizeof(buf));
-	gt_enc_ts_absolute(&b, ts);
-	gt_pb_uint(&b, PF_PKT_SEQUENCE_ID, GT_ENC_META_SEQ_ID);
-	size_t te = gt_pb_begin(&b, PF_PKT_TRACK_EVENT);
-	gt_pb_uint(&b, PF_TE_TYPE, PF_TE_INSTANT);
-	gt_pb_uint(&b, PF_TE_TRACK_UUID, gt_uuid_meta(e->pid));
-	gt_pb_string(&b, PF_TE_NAME, m->final ? GT_NAME_END : GT_NAME_START);
+	size_t te = meta_instant(e, &b, buf, sizeof(buf), ts, m->final ? GT_NAME_END : GT_NAME_START);
 	gt_enc_an_str(&b, GT_AN_VERSION, GT_VERSION);
 	gt_enc_an_uint_named(&b, GT_AN_FORMAT, GT_TRACE_FORMAT);
 	if (m->recorder)
