@@ -12,7 +12,7 @@ Where it looks, in this order, never by a fixed path:
                      `pyenv root` says, else ~/.pyenv if it exists
   sid root           python3.14 and python3.15 of Debian sid, from the root
                      tools/sid-root.sh makes ($GILTRACE_SID_ROOT, else
-                     .cache/sid-root), run through tests/sid/python3.N (as
+                     /var/cache/giltrace/sid-root), run through tests/sid/python3.N (as
                      root: a private mount namespace and chroot); tag
                      sid-python3.14
   PATH               python3.N for N = 6..15 in every directory of PATH
@@ -60,8 +60,7 @@ def pyenv_root():
 def sid_root():
     """The Debian sid root of tools/sid-root.sh, if it is complete and this
     user can enter it (tests/sid/sid_python.sh needs root)."""
-    root = os.environ.get("GILTRACE_SID_ROOT") or os.path.join(os.path.dirname(HERE), ".cache",
-                                                               "sid-root")
+    root = os.environ.get("GILTRACE_SID_ROOT") or "/var/cache/giltrace/sid-root"
     if os.geteuid() != 0 or not shutil.which("unshare"):
         return None
     return root if os.path.isfile(os.path.join(root, ".giltrace-complete")) else None

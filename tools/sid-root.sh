@@ -9,12 +9,13 @@
 # which tools/measure-layouts.sh measures the layout rows (docs/cpython-layouts.md).
 #
 # Idempotent: an existing, complete root is kept.
-# Usage: tools/sid-root.sh [DIR]    (default: $GILTRACE_SID_ROOT or .cache/sid-root)
+# The root is kept outside any clone (default /var/cache/giltrace/sid-root, or
+# $GILTRACE_SID_ROOT), so that every clone and CI run on a machine shares it.
+# Usage: tools/sid-root.sh [DIR]
 #        prints DIR on success.
 set -euo pipefail
 
-here=$(cd "$(dirname "$0")/.." && pwd)
-dir=${1:-${GILTRACE_SID_ROOT:-$here/.cache/sid-root}}
+dir=${1:-${GILTRACE_SID_ROOT:-/var/cache/giltrace/sid-root}}
 pythons=(python3.14 python3.15)
 # libdeflate0: what a machine with giltrace installed has (plain LD_PRELOAD
 # runs compress their traces with it).

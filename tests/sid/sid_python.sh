@@ -17,7 +17,7 @@ set -euo pipefail
 self=$(readlink -f "$0")
 here=$(dirname "$self")
 repo=$(cd "$here/../.." && pwd)
-root=${GILTRACE_SID_ROOT:-$repo/.cache/sid-root}
+root=${GILTRACE_SID_ROOT:-/var/cache/giltrace/sid-root}
 name=$(basename "$0")
 case $name in
   python3.*) ;;

@@ -130,8 +130,8 @@ def main():
         sid_root = os.environ["GILTRACE_SID_ROOT"] = os.path.abspath(sys.argv[2])
     elif len(sys.argv) != 1:
         sys.exit("usage: measure.py [--sid-root DIR]")
-    elif os.path.isdir(os.path.join(ROOT, ".cache", "sid-root")):
-        sid_root = os.path.join(ROOT, ".cache", "sid-root")
+    else:
+        sid_root = os.environ.get("GILTRACE_SID_ROOT", "/var/cache/giltrace/sid-root")
 
     rows, debug = [], []
     with tempfile.TemporaryDirectory() as tmp:
