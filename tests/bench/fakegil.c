@@ -17,7 +17,9 @@
  *   for giltrace's writer to drain), and print the median burst's time per
  *   cycle: the cost of recording without the writer ever falling behind.
  *   With THREADS > 1, threads contend: CPU-bound holders with a 5 ms switch
- *   interval and drop requests, as in CPython.
+ *   interval and drop requests, as in CPython. FAKEGIL_CHECK_ERRNO=1 checks
+ *   that creating the GIL, a take or a drop never changes errno (exit
+ *   status 3 if one did).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -43,6 +45,27 @@ static struct {
 
 static atomic_int drop_request;
 
+/* FAKEGIL_CHECK_ERRNO=1: creating the GIL, a take or a drop must leave
+ * errno as it found it (glibc's pthread calls never set it, so only
+ * giltrace's hooks could: a message written, a writer woken or started). Counted, reported at
+ * exit with status 3. Off by default, so the benchmark measures the calls
+ * alone. */
+static int check_errno;
+static atomic_ulong errno_changed;
+#define ERRNO_SENTINEL 4242
+
+static inline void errno_before(void)
+{
+	if (check_errno)
+		errno = ERRNO_SENTINEL;
+}
+
+static inline void errno_after(void)
+{
+	if (check_errno && errno != ERRNO_SENTINEL)
+		errno_changed++;
+}
+
 static void create_gil(void)
 {
 	pthread_condattr_t attr;
@@ -57,6 +80,7 @@ static void create_gil(void)
 
 static void take_gil(void *me)
 {
+	errno_before();
 	pthread_mutex_lock(&gil.mutex);
 	while (gil.locked) {
 		unsigned long saved = gil.switch_number;
@@ -81,10 +105,12 @@ static void take_gil(void *me)
 	pthread_mutex_unlock(&gil.switch_mutex);
 	drop_request = 0;
 	pthread_mutex_unlock(&gil.mutex);
+	errno_after();
 }
 
 static void drop_gil(void *me)
 {
+	errno_before();
 	gil.last_holder = me;
 	pthread_mutex_lock(&gil.mutex);
 	gil.locked = 0;
@@ -98,6 +124,7 @@ static void drop_gil(void *me)
 		}
 		pthread_mutex_unlock(&gil.switch_mutex);
 	}
+	errno_after();
 }
 
 static long cycles;
@@ -172,7 +199,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: fakegil [CYCLES] [THREADS] [SPIN]\n");
 		return 2;
 	}
+	const char *ce = getenv("FAKEGIL_CHECK_ERRNO");
+	check_errno = ce && *ce == '1';
+	errno_before();
 	create_gil();
+	errno_after();
 	if (bursts > 0 && threads == 1)
 		return run_bursts(bursts);
 	double t0 = now_ns();
@@ -195,5 +226,10 @@ int main(int argc, char **argv)
 	}
 	double dt = now_ns() - t0;
 	printf("%.2f ns/cycle %ld cycles\n", dt / (double)cycles / threads, cycles * threads);
+	if (errno_changed) {
+		fprintf(stderr, "fakegil: errno changed by %lu takes or drops\n",
+			(unsigned long)errno_changed);
+		return 3;
+	}
 	return 0;
 }
