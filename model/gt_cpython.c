@@ -3,7 +3,7 @@
  * gt_cpython.c — the per-version layout rows and the code that applies them
  * to a live interpreter through read_mem (see gt_cpython.h).
  *
- * Every number here was measured by tools/layouts/measure.sh from each
+ * Every number here was measured by tools/layouts/measure.py from each
  * interpreter's own headers and binary; docs/cpython-layouts.md keeps the
  * measurements. A row is used only when the build matches it exactly (the
  * size of _PyRuntime for 3.7-3.12, the interpreter's own _Py_DebugOffsets
@@ -15,27 +15,38 @@
 
 #include <string.h>
 
-/* The mirror must be CPython's struct: these are the offsets measure.sh
- * printed for every version from 3.7 to 3.15 on x86-64 glibc. */
+/* The mirror must be CPython's struct: these are the offsets measure.py
+ * printed for every version from 3.7 to 3.15 on x86-64 glibc (other ABIs
+ * size the pthread types differently; the mirror follows them, but nothing
+ * was measured there). */
+#if defined(__x86_64__) && defined(__GLIBC__)
 _Static_assert(offsetof(struct gt_cpy_gil_mirror, locked) == 16, "gil.locked");
 _Static_assert(GT_CPY_GIL_COND == 32, "gil.cond");
 _Static_assert(GT_CPY_GIL_MUTEX == 80, "gil.mutex");
 _Static_assert(GT_CPY_GIL_SWITCH_COND == 120, "gil.switch_cond");
 _Static_assert(GT_CPY_GIL_SWITCH_MUTEX == 168, "gil.switch_mutex");
 _Static_assert(sizeof(struct gt_cpy_gil_mirror) == 208, "gil.size");
+#endif
 
 /* 3.7-3.12: offsets inside _PyRuntimeState and PyInterpreterState, keyed
  * by sizeof(_PyRuntimeState). Both pyenv's builds and Debian's stripped
  * 3.11.2 measure the same for their minor version. */
+#define ROW(m, size, rt_gil, main, i_gil, i_id, i_ceval_gil)                             \
+	{.minor = m, .runtime_size = size, .runtime_gil = rt_gil, .main_interp = main,     \
+	 .main_interp_ptr = -1, .interp_gil = i_gil, .interp_id = i_id,                    \
+	 .interp_ceval_gil = i_ceval_gil, .mirror_fits = 1, .confirms = GT_ID_RUNTIME,    \
+	 .source = "table"}
 static const struct gt_cpy_layout rows[] = {
-	/* minor size    runtime_gil main_interp main_ptr interp_gil id ceval_gil */
-	{7, 1520, 1264, -1, -1, -1, -1, -1, -1, 0, GT_ID_RUNTIME, "table"},
-	{8, 1464, 1152, -1, -1, -1, -1, -1, -1, 0, GT_ID_RUNTIME, "table"},
-	{9, 656, 352, -1, -1, -1, -1, -1, -1, 0, GT_ID_RUNTIME, "table"},
-	{10, 672, 352, -1, -1, -1, -1, -1, -1, 0, GT_ID_RUNTIME, "table"},
-	{11, 166688, 360, 58936, -1, -1, -1, -1, -1, 0, GT_ID_RUNTIME, "table"},
-	{12, 459944, -1, 76392, -1, 1040, 8, 384, -1, 0, GT_ID_RUNTIME, "table"},
+	/* minor, sizeof(_PyRuntimeState), _PyRuntime.ceval.gil,
+	 * ._main_interpreter, PyInterpreterState._gil, .id, .ceval.gil */
+	ROW(7, 1520, 1264, -1, -1, -1, -1),
+	ROW(8, 1464, 1152, -1, -1, -1, -1),
+	ROW(9, 656, 352, -1, -1, -1, -1),
+	ROW(10, 672, 352, -1, -1, -1, -1),
+	ROW(11, 166688, 360, 58936, -1, -1, -1),
+	ROW(12, 459944, -1, 76392, 1040, 8, 384),
 };
+#undef ROW
 
 /* 3.13+: _PyRuntime starts with _Py_DebugOffsets, the interpreter's own
  * description of its structs. Only where each field sits inside that
@@ -43,13 +54,13 @@ static const struct gt_cpy_layout rows[] = {
 struct debug_row {
 	int minor;
 	unsigned version, free_threaded, runtime_size, interpreters_head;
-	unsigned interp_id, interp_ceval_gil, interp_gil, interp_gil_locked;
+	unsigned interp_size, interp_id, interp_ceval_gil, interp_gil, interp_gil_locked;
 	unsigned main_after_head; /* interpreters.main - interpreters.head */
 };
 static const struct debug_row debug_rows[] = {
-	{13, 8, 16, 24, 40, 56, 112, 120, 136, 8},
-	{14, 8, 16, 24, 40, 56, 120, 128, 144, 8},
-	{15, 8, 16, 24, 40, 56, 120, 128, 144, 8},
+	{13, 8, 16, 24, 40, 48, 56, 112, 120, 136, 8},
+	{14, 8, 16, 24, 40, 48, 56, 120, 128, 144, 8},
+	{15, 8, 16, 24, 40, 48, 56, 120, 128, 144, 8},
 };
 
 int gt_cpy_read_self(void *ctx, uint64_t addr, void *buf, size_t len)
@@ -70,25 +81,28 @@ static int from_debug_offsets(const struct gt_cpy_mem *m, const struct gt_cpy_bu
 			      const struct debug_row *d, struct gt_cpy_layout *l)
 {
 	char cookie[8];
-	uint64_t ver, ft, size, head, id, ceval_gil, gil, locked;
+	uint64_t ver, ft, size, head, isize, id, ceval_gil, gil, locked;
 	uint64_t rt = b->runtime;
 	if (m->read(m->ctx, rt, cookie, sizeof(cookie)) || memcmp(cookie, "xdebugpy", 8))
 		return -1;
 	if (rd64(m, rt + d->version, &ver) || rd64(m, rt + d->free_threaded, &ft) ||
 	    rd64(m, rt + d->runtime_size, &size) || rd64(m, rt + d->interpreters_head, &head) ||
-	    rd64(m, rt + d->interp_id, &id) || rd64(m, rt + d->interp_ceval_gil, &ceval_gil) ||
-	    rd64(m, rt + d->interp_gil, &gil) || rd64(m, rt + d->interp_gil_locked, &locked))
+	    rd64(m, rt + d->interp_size, &isize) || rd64(m, rt + d->interp_id, &id) ||
+	    rd64(m, rt + d->interp_ceval_gil, &ceval_gil) || rd64(m, rt + d->interp_gil, &gil) ||
+	    rd64(m, rt + d->interp_gil_locked, &locked))
 		return -1;
-	l->free_threaded = ft != 0;
 	/* Another minor version's table read with this row would give
 	 * nonsense: the version field must say this minor, and the runtime's
-	 * size must be the symbol's. */
+	 * size must be the symbol's (when the symbol's size is known). */
 	if ((ver >> 24) != 3 || ((ver >> 16) & 0xff) != (uint64_t)b->minor)
 		return -1;
 	if (b->runtime_size && size != b->runtime_size)
 		return -1;
-	const uint64_t sane = 1u << 20; /* offsets inside structs of < 1 MB */
-	if (head >= size || id >= sane || ceval_gil >= sane || gil >= sane || locked >= sane)
+	/* Every field read later must lie inside its struct: the in-process
+	 * reader copies without asking the kernel. */
+	const uint64_t sane = 1u << 20; /* structs of < 1 MB */
+	if (head + 16 > size || isize > sane || id + 8 > isize || ceval_gil + 8 > isize ||
+	    gil + sizeof(struct gt_cpy_gil_mirror) > isize)
 		return -1;
 	*l = (struct gt_cpy_layout){
 		.minor = b->minor,
@@ -99,7 +113,9 @@ static int from_debug_offsets(const struct gt_cpy_mem *m, const struct gt_cpy_bu
 		.interp_gil = (int64_t)gil,
 		.interp_id = (int64_t)id,
 		.interp_ceval_gil = (int64_t)ceval_gil,
-		.gil_locked = (int64_t)(locked - gil),
+		/* The interpreter's word on where `locked` is. */
+		.mirror_fits = locked >= gil &&
+			       locked - gil == offsetof(struct gt_cpy_gil_mirror, locked),
 		.free_threaded = ft != 0,
 		.confirms = GT_ID_DEBUG_OFFSETS,
 		.source = "_Py_DebugOffsets",
@@ -142,13 +158,11 @@ static int plausible(const struct gt_cpy_mem *m, const struct gt_cpy_layout *l, 
 	/* locked is -1 until create_gil's last store, then 0 or 1. */
 	if (head.locked < -1 || head.locked > 1)
 		return 0;
-	/* The interpreter's own word on where `locked` is (3.13+). */
-	if (l && l->gil_locked >= 0 &&
-	    (uint64_t)l->gil_locked != offsetof(struct gt_cpy_gil_mirror, locked))
+	if (l && !l->mirror_fits)
 		return 0;
 	/* Already set: the interpreter initialises the interval before it
-	 * creates the GIL. sys.setswitchinterval caps it far below this. */
-	*interval_us = head.interval <= UINT32_MAX ? (uint32_t)head.interval : 0;
+	 * creates the GIL. */
+	*interval_us = gt_cpy_interval_us(head.interval);
 	return 1;
 }
 
@@ -158,7 +172,7 @@ void gt_cpy_identify(const struct gt_cpy_mem *m, const struct gt_cpy_build *b,
 {
 	*g = (struct gt_cpy_gil){.interp_id = -1};
 	uint64_t base = cond - GT_CPY_GIL_COND;
-	if (b->major != 3 || b->minor < 7 || (l && l->free_threaded))
+	if (b->major != 3 || b->minor < 7 || b->free_threaded || (l && l->free_threaded))
 		return;
 	if (mutex != base + GT_CPY_GIL_MUTEX || (sc && sc != base + GT_CPY_GIL_SWITCH_COND) ||
 	    (sm && sm != base + GT_CPY_GIL_SWITCH_MUTEX))
@@ -170,10 +184,14 @@ void gt_cpy_identify(const struct gt_cpy_mem *m, const struct gt_cpy_build *b,
 	if (!l)
 		return;
 	if (l->runtime_gil >= 0) {
-		/* 3.7-3.11: one GIL, inside _PyRuntime. */
-		g->interp_id = 0;
-		g->method |= base == b->runtime + (uint64_t)l->runtime_gil ? l->confirms
-									  : GT_ID_MISMATCH;
+		/* 3.7-3.11: one GIL, inside _PyRuntime (its interpreter is
+		 * the main one, id 0, only if it is that GIL). */
+		if (base == b->runtime + (uint64_t)l->runtime_gil) {
+			g->interp_id = 0;
+			g->method |= l->confirms;
+		} else {
+			g->method |= GT_ID_MISMATCH;
+		}
 		return;
 	}
 	if (l->interp_gil < 0)

@@ -14,7 +14,7 @@
  * predicts an object at that place, which interpreter owns it and what its
  * switch interval is. Where the layout disagrees, the observation wins and
  * the trace says GT_ID_MISMATCH. Every number below is measured by
- * tools/layouts/measure.sh, and the measurements are in docs/cpython-layouts.md.
+ * tools/layouts/measure.py, and the measurements are in docs/cpython-layouts.md.
  */
 #ifndef GT_CPYTHON_H
 #define GT_CPYTHON_H
@@ -37,10 +37,10 @@ struct gt_cpy_mem {
 /* struct _gil_runtime_state (Include/internal/pycore_gil.h), 3.7 to 3.15,
  * default (GIL) builds: the objects the recorders watch are found by offsetof
  * on this mirror, never by numbers written out. The field order and types
- * are CPython's; measure.sh checks each offset against every interpreter's
+ * are CPython's; measure.py checks each offset against every interpreter's
  * own headers, and gt_cpy_identify() checks the live object. 3.6 keeps
  * these as separate statics (no struct), and free-threaded builds put an
- * int `enabled` first. */
+ * int `enabled` first (they are never identified: no GIL to trace). */
 struct gt_cpy_gil_mirror {
 	unsigned long interval;     /* switch interval, µs */
 	void *last_holder;          /* PyThreadState* */
@@ -70,8 +70,9 @@ struct gt_cpy_layout {
 	int64_t interp_gil;       /* 3.12+: PyInterpreterState._gil */
 	int64_t interp_id;        /* PyInterpreterState.id */
 	int64_t interp_ceval_gil; /* 3.12+: PyInterpreterState.ceval.gil */
-	int64_t gil_locked;       /* _gil_runtime_state.locked, per the
-				   * interpreter (3.13+), else -1 */
+	int mirror_fits;          /* the interpreter's own offsets agree with
+				   * struct gt_cpy_gil_mirror (3.13+: where
+				   * `locked` is; rows: measured) */
 	int free_threaded;        /* Py_GIL_DISABLED build */
 	uint32_t confirms;        /* GT_ID_RUNTIME or GT_ID_DEBUG_OFFSETS */
 	const char *source;       /* "table" or "_Py_DebugOffsets" */
@@ -81,9 +82,17 @@ struct gt_cpy_layout {
  * (dynamic ones suffice: stripped distro builds export _PyRuntime). */
 struct gt_cpy_build {
 	int major, minor;
+	int free_threaded;     /* the version string says "free-threading build" */
 	uint64_t runtime;      /* &_PyRuntime, 0 if not exported */
 	uint64_t runtime_size; /* its st_size, 0 if unknown */
 };
+
+/* sys.setswitchinterval() accepts any positive interval: one beyond
+ * 2^32 µs (71 minutes) is reported as the largest that fits. */
+static inline uint32_t gt_cpy_interval_us(unsigned long us)
+{
+	return us <= UINT32_MAX ? (uint32_t)us : UINT32_MAX;
+}
 
 /* Fills *l for build b; 0 on success, -1 if no row fits (unknown version,
  * another configuration such as pydebug, unreadable or foreign

@@ -96,7 +96,8 @@ gt_sm_emit(struct gt_sm_thread *t, __u32 kind, __u32 gil, __u32 flags, __u64 ts,
  * take_gil reads at each wait (on the cache line drop_gil just wrote). */
 static inline uint32_t interval_in_force(const struct gt_gil *g)
 {
-	return g->base ? (uint32_t)((const volatile struct gt_cpy_gil_mirror *)g->base)->interval
+	return g->base ? gt_cpy_interval_us(
+				 ((const volatile struct gt_cpy_gil_mirror *)g->base)->interval)
 		       : 0;
 }
 

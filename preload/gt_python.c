@@ -89,6 +89,7 @@ void gt_python_detect(void)
 
 	gt_py.build.major = gt_py.major;
 	gt_py.build.minor = gt_py.minor;
+	gt_py.build.free_threaded = gt_py.free_threaded;
 	void *rt = dlsym(RTLD_DEFAULT, "_PyRuntime");
 	if (rt) {
 		const ElfW(Sym) *sym = NULL;

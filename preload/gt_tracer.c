@@ -220,6 +220,12 @@ static __attribute__((constructor(101))) void gt_init(void)
 					have_thread_key = 1;
 					pthread_atfork(before_fork, in_parent, in_child);
 					gt_proc.eligible = 1;
+					if (gt_py.minor >= 7 && !gt_py.have_layout)
+						gt_log_info(
+							"CPython %s: no layout known for this build; "
+							"its GILs are found by their behaviour alone, "
+							"without interpreter ids (docs/cpython-layouts.md)",
+							gt_py.version);
 				}
 			}
 		}

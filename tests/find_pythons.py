@@ -6,7 +6,8 @@ pyenv-3.12.1 (a pyenv version), distro-python3.11 (the system's own, in
 /usr/bin or /bin), path-3.13.0 (elsewhere on PATH). CMake names the tests
 after the tags (tests/CMakeLists.txt).
 
-Where it looks, in this order, never by a fixed path:
+Where it looks, in this order (the pyenv root and the sid root have
+defaults, each overridden by its variable; nothing else is a fixed path):
   GILTRACE_PYTHONS   if set: exactly these (paths separated by ':')
   pyenv              every version of the pyenv root: $PYENV_ROOT, else what
                      `pyenv root` says, else ~/.pyenv if it exists
@@ -28,6 +29,7 @@ import subprocess
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+SID_WRAPPER = os.path.realpath(os.path.join(HERE, "sid", "sid_python.sh"))
 
 def version(py):
     try:
@@ -97,8 +99,11 @@ def candidates():
 def main():
     seen = set()
     for path, tag in candidates():
-        # The sid wrappers are one script under two names.
-        real = path if tag and tag.startswith("sid-") else os.path.realpath(path)
+        # The sid wrappers are one script under two names, also when
+        # given in GILTRACE_PYTHONS.
+        real = os.path.realpath(path)
+        if real == SID_WRAPPER:
+            tag, real = "sid-" + os.path.basename(path), os.path.abspath(path)
         if real in seen or not os.access(real, os.X_OK):
             continue
         v = version(path)

@@ -11,6 +11,13 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
+for arg in "$@"; do
+  case $arg in
+    --no-trace-processor | --no-sid-root) ;;
+    *) echo "install-deps: unknown option $arg (usage: tools/install-deps.sh [--no-trace-processor] [--no-sid-root])" >&2
+       exit 2 ;;
+  esac
+done
 
 # requirement-check  debian-package
 requirements=(

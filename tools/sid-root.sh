@@ -6,25 +6,34 @@
 # builds the root in about a minute (~400 MB). The interpreters are stripped
 # and non-PIE like Debian 12's 3.11, which is the case giltrace most needs
 # to get right; the -dev packages carry CPython's internal headers, from
-# which tools/measure-layouts.sh measures the layout rows (docs/cpython-layouts.md).
+# which tools/layouts/measure.py measures the layout rows
+# (docs/cpython-layouts.md).
 #
-# Idempotent: an existing, complete root is kept.
-# The root is kept outside any clone (default /var/cache/giltrace/sid-root, or
-# $GILTRACE_SID_ROOT), so that every clone and CI run on a machine shares it.
-# Usage: tools/sid-root.sh [DIR]
-#        prints DIR on success.
+# The root is kept outside any clone (default /var/cache/giltrace/sid-root,
+# or $GILTRACE_SID_ROOT), so that every clone and CI run on a machine shares
+# it. Idempotent: a complete root made for today's package list is kept.
+# Safe to run twice at once (a lock beside the root). A new root is built
+# beside the old one and renamed into place, so nothing is ever deleted but
+# what this script built: the root it replaces is kept until the next
+# replacement (a suite may still be running in it), and a directory at that
+# path that this script did not make is never touched.
+# Usage: tools/sid-root.sh [DIR]     prints DIR on success.
 set -euo pipefail
 
 dir=${1:-${GILTRACE_SID_ROOT:-/var/cache/giltrace/sid-root}}
-pythons=(python3.14 python3.15)
+dir=${dir%/}
+case $dir in
+  /*) ;;
+  *) dir=$PWD/$dir ;;
+esac
 # libdeflate0: what a machine with giltrace installed has (plain LD_PRELOAD
 # runs compress their traces with it).
 packages=(python3.14 python3.15 libpython3.14-dev libpython3.15-dev libdeflate0)
 marker="giltrace sid root: ${packages[*]}"
+made_by_us() { [[ -f $1/.giltrace-complete ]] && grep -q '^giltrace sid root: ' "$1/.giltrace-complete"; }
 
 complete() {
-  for p in "${pythons[@]}"; do [[ -x $dir/usr/bin/$p ]] || return 1; done
-  # Made by this script with today's package list?
+  for p in python3.14 python3.15; do [[ -x $dir/usr/bin/$p ]] || return 1; done
   [[ $(cat "$dir/.giltrace-complete" 2>/dev/null) == "$marker" ]]
 }
 
@@ -32,34 +41,50 @@ if complete; then
   echo "$dir"
   exit 0
 fi
-if ! command -v mmdebstrap >/dev/null 2>&1; then
-  echo "sid-root: mmdebstrap is missing (tools/install-deps.sh installs it)" >&2
-  exit 1
-fi
 if [[ $(id -u) -ne 0 ]]; then
   echo "sid-root: building $dir needs root (mmdebstrap's root mode)" >&2
   exit 1
 fi
-# A half-built root (interrupted run), or one made for another package
-# list, is ours to replace: the marker is written last. Anything else at
-# that path is not touched.
-if [[ -e $dir ]]; then
-  if [[ -n $(ls -A "$dir" 2>/dev/null) && ! -e $dir/.giltrace-complete &&
-        ! -e $dir/etc/debian_version ]]; then
-    echo "sid-root: $dir exists and is not a root this script made; not touching it" >&2
-    exit 1
-  fi
-  umount "$dir/proc" 2>/dev/null || true
-  rm -rf --one-file-system "$dir"
+if ! command -v mmdebstrap >/dev/null 2>&1; then
+  echo "sid-root: mmdebstrap is missing (tools/install-deps.sh installs it)" >&2
+  exit 1
 fi
 mkdir -p "$(dirname "$dir")"
+exec 9>"$dir.lock"
+flock 9
+if complete; then # built by another run while this one waited
+  echo "$dir"
+  exit 0
+fi
+if [[ -e $dir ]] && ! made_by_us "$dir"; then
+  echo "sid-root: $dir exists and is not a root this script made; not touching it" >&2
+  exit 1
+fi
+
+new=$dir.new.$$
+trap 'rm -rf --one-file-system --preserve-root=all "$new"' EXIT
 # The archive's sid Release file is past its Valid-Until date (seen
 # 2026-12): without the option apt refuses it.
 include=$(IFS=,; echo "${packages[*]}")
 if ! mmdebstrap --quiet --variant=apt --aptopt='Acquire::Check-Valid-Until "false"' \
-    --include="$include" sid "$dir" >&2; then
+    --include="$include" sid "$new" >&2; then
   echo "sid-root: mmdebstrap failed (is Debian's archive reachable?)" >&2
   exit 1
 fi
-echo "$marker" >"$dir/.giltrace-complete"
+echo "$marker" >"$new/.giltrace-complete"
+
+# Roots replaced last time: nothing runs in them any more, unless
+# something is mounted there (then they wait for another replacement).
+for old in "$dir".old.*; do
+  [[ -d $old ]] && made_by_us "$old" || continue
+  if grep -q " ${old}[/ ]" /proc/self/mountinfo; then
+    continue
+  fi
+  rm -rf --one-file-system --preserve-root=all "$old"
+done
+if [[ -e $dir ]]; then
+  mv "$dir" "$dir.old.$$"
+fi
+mv "$new" "$dir"
+trap - EXIT
 echo "$dir"

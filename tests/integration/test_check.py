@@ -111,7 +111,7 @@ def test():
                 print("rerun of %s %d regressed (noise?), cores %.2f/%.2f:\n%s" %
                       ((name, attempt) + cores + (out,)))
                 bad = {m for m, v in verdicts(out).items() if v == "REGRESSION"}
-                if s == 1 and min(cores) < STARVED and bad <= WAIT_TIME_METRICS:
+                if s == 1 and min(cores) < STARVED and bad and bad <= WAIT_TIME_METRICS:
                     # Only starvation's own symptoms regressed, in a pair
                     # the machine starved: not a verdict on check.
                     print("  starved pair: only %s regressed, taken as noise" %

@@ -10,9 +10,16 @@
 # LD_PRELOAD's libraries are the host's, at the same paths: a test's paths
 # mean the same inside and out. Everything is exec'd in one process, so the
 # interpreter keeps the pid, the environment, the descriptors and the exit
-# status the caller gave this script. The helpers that mount run with no
-# LD_PRELOAD, so giltrace never sees them.
+# status the caller gave this script. LD_PRELOAD is set aside for the
+# helpers (unshare, mount, chroot, sh) and given back to the interpreter
+# alone; this script's own first image is the only other one that loads
+# the preloaded libraries. Its own failures exit 125.
 set -euo pipefail
+
+fail() {
+  echo "sid_python.sh: $*" >&2
+  exit 125
+}
 
 self=$(readlink -f "$0")
 here=$(dirname "$self")
@@ -21,31 +28,50 @@ root=${GILTRACE_SID_ROOT:-/var/cache/giltrace/sid-root}
 name=$(basename "$0")
 case $name in
   python3.*) ;;
-  *) echo "sid_python.sh: run it as tests/sid/python3.N" >&2; exit 2 ;;
+  *) fail "run it as tests/sid/python3.N" ;;
 esac
 
 if [[ ${1-} != --giltrace-sid-ns ]]; then
-  if [[ ! -x $root/usr/bin/$name ]]; then
-    echo "sid_python.sh: no $name in $root (tools/sid-root.sh makes it)" >&2
-    exit 127
-  fi
+  [[ -x $root/usr/bin/$name ]] || fail "no $name in $root (tools/sid-root.sh makes it)"
+  export GILTRACE_SID_PRELOAD=${LD_PRELOAD-}
+  export GILTRACE_SID_HAD_PRELOAD=${LD_PRELOAD+1}
+  GILTRACE_SID_OUTER_NS=$(readlink /proc/self/ns/mnt) || fail "cannot read /proc/self/ns/mnt"
+  export GILTRACE_SID_OUTER_NS
+  unset LD_PRELOAD
   exec unshare --mount --propagation private -- "$0" --giltrace-sid-ns "$@"
 fi
 shift
+# Mounting is only ever done in the namespace unshare just made: not in the
+# caller's (this part run directly), whatever anyone passes.
+inner_ns=$(readlink /proc/self/ns/mnt) || fail "cannot read /proc/self/ns/mnt"
+[[ -n ${GILTRACE_SID_OUTER_NS-} && $inner_ns != "$GILTRACE_SID_OUTER_NS" ]] ||
+  fail "not in a mount namespace of its own; not mounting anything"
+unset GILTRACE_SID_OUTER_NS
+case $PWD in
+  / | /usr | /usr/* | /lib* | /bin* | /sbin* | /etc | /etc/* | /var/lib/* )
+    fail "the working directory $PWD would hide the root's own files" ;;
+esac
 
 bind() {
   local d=$1
-  [[ -d $d ]] || return 0
+  [[ $d == /* && -d $d ]] || return 0
   mkdir -p "$root$d"
-  LD_PRELOAD= mount --rbind "$d" "$root$d"
+  mount --rbind "$d" "$root$d" || fail "cannot bind $d into $root"
 }
-LD_PRELOAD= mount -t proc proc "$root/proc"
+mount -t proc proc "$root/proc" || fail "cannot mount /proc in $root"
 bind /dev
 bind /tmp
 bind "$repo"
 bind "$PWD"
-IFS=': ' read -r -a preloads <<<"${LD_PRELOAD-}"
+IFS=': ' read -r -a preloads <<<"${GILTRACE_SID_PRELOAD-}"
 for lib in "${preloads[@]}"; do
   [[ -n $lib ]] && bind "$(dirname "$lib")"
 done
+preload=${GILTRACE_SID_PRELOAD-}
+had=${GILTRACE_SID_HAD_PRELOAD-}
+unset GILTRACE_SID_PRELOAD GILTRACE_SID_HAD_PRELOAD
+if [[ -n $had ]]; then
+  exec chroot "$root" /bin/sh -c 'cd "$0" && LD_PRELOAD=$1 && export LD_PRELOAD && shift &&
+    exec "$@"' "$PWD" "$preload" "/usr/bin/$name" "$@"
+fi
 exec chroot "$root" /bin/sh -c 'cd "$0" && exec "$@"' "$PWD" "/usr/bin/$name" "$@"

@@ -2,7 +2,7 @@
 /*
  * test_cpython.c — the layout module (model/gt_cpython.h) against fake
  * address spaces: a _PyRuntime, interpreters and GIL structs laid out at the
- * offsets tools/layouts/measure.sh measured, read only through the module's
+ * offsets tools/layouts/measure.py measured, read only through the module's
  * read_mem callback. Checks what it confirms, what it flags as a mismatch,
  * and that unreadable, foreign or implausible memory gives no layout and no
  * crash. The real interpreters are checked by test_interp (every GIL of
@@ -88,7 +88,7 @@ static void runtime_gil(void)
 	reset();
 	map(RT, 166688);
 	map(HEAP, 4096);
-	struct gt_cpy_build b = {3, 11, RT, 166688};
+	struct gt_cpy_build b = {.major = 3, .minor = 11, .runtime = RT, .runtime_size = 166688};
 	struct gt_cpy_layout l;
 	CHECK(gt_cpy_layout_find(&mem, &b, &l) == 0);
 	CHECK_STR(l.source, "table");
@@ -100,10 +100,12 @@ static void runtime_gil(void)
 	CHECK_U64(g.interp_id, 0);
 	CHECK_U64(g.interval_us, 5000);
 
-	/* A GIL-shaped struct elsewhere: the observation stands, flagged. */
+	/* A GIL-shaped struct elsewhere: the observation stands, flagged,
+	 * and it is not said to be the main interpreter's. */
 	put_gil(HEAP, 5000, 1);
 	identify(&b, &l, HEAP, &g);
 	CHECK_U64(g.method, GT_ID_STRUCT | GT_ID_MISMATCH);
+	CHECK_U64(g.interp_id, -1);
 	/* The objects are not where the struct puts them: not a GIL struct. */
 	gt_cpy_identify(&mem, &b, &l, RT + 392, RT + 360 + 88, 0, 0, &g);
 	CHECK_U64(g.method, 0);
@@ -112,10 +114,14 @@ static void runtime_gil(void)
 	put_gil(RT + 360, 5000, 7);
 	identify(&b, &l, RT + 360, &g);
 	CHECK_U64(g.method, 0);
-	/* Unreadable: nothing confirmed, nothing read. */
+	/* Unreadable: nothing confirmed, and the read was refused (no crash). */
 	identify(&b, &l, 0x40000000, &g);
 	CHECK_U64(g.method, 0);
 	CHECK(reads_failed > 0);
+	/* An interval past 2^32 µs (sys.setswitchinterval(5000)) saturates. */
+	put_gil(RT + 360, 5000000000ul, 0);
+	identify(&b, &l, RT + 360, &g);
+	CHECK_U64(g.interval_us, UINT32_MAX);
 
 	/* Another configuration (pydebug's runtime is larger): no row, and
 	 * the struct alone still confirms what it can. */
@@ -125,12 +131,18 @@ static void runtime_gil(void)
 	identify(&b, NULL, RT + 360, &g);
 	CHECK_U64(g.method, GT_ID_STRUCT);
 	CHECK_U64(g.interp_id, -1);
-	/* 3.6 has no GIL struct; 3.16 no row yet. */
-	b = (struct gt_cpy_build){3, 6, RT, 166688};
+	/* 3.6 has no GIL struct; 3.16 no row yet, but its GIL struct is
+	 * still recognised; a free-threaded build has no GIL to find. */
+	b = (struct gt_cpy_build){.major = 3, .minor = 6, .runtime = RT, .runtime_size = 166688};
 	identify(&b, NULL, RT + 360, &g);
 	CHECK_U64(g.method, 0);
-	b = (struct gt_cpy_build){3, 16, RT, 166688};
+	b.minor = 16;
 	CHECK(gt_cpy_layout_find(&mem, &b, &l) == -1);
+	identify(&b, NULL, RT + 360, &g);
+	CHECK_U64(g.method, GT_ID_STRUCT);
+	b.free_threaded = 1;
+	identify(&b, NULL, RT + 360, &g);
+	CHECK_U64(g.method, 0);
 }
 
 /* 3.12: each interpreter embeds its GIL; ceval.gil says which it uses. */
@@ -139,7 +151,7 @@ static void interp_gil_312(void)
 	reset();
 	map(RT, 459944);
 	map(HEAP, 8192);
-	struct gt_cpy_build b = {3, 12, RT, 459944};
+	struct gt_cpy_build b = {.major = 3, .minor = 12, .runtime = RT, .runtime_size = 459944};
 	struct gt_cpy_layout l;
 	CHECK(gt_cpy_layout_find(&mem, &b, &l) == 0);
 	uint64_t main_interp = RT + 76392, base = main_interp + 1040;
@@ -166,9 +178,13 @@ static void interp_gil_312(void)
 	/* ... that uses the main GIL after all. */
 	put64(sub + 384, base);
 	CHECK_U64(gt_cpy_check_interp(&mem, &l, &g), GT_ID_MISMATCH);
-	/* A heap interpreter must have an id above 0. */
+	/* A heap interpreter must have an id above 0 ... */
 	put64(sub + 8, 0);
 	identify(&b, &l, sub_base, &g);
+	CHECK_U64(g.method, GT_ID_STRUCT | GT_ID_MISMATCH);
+	/* ... and the main one must have id 0. */
+	put64(main_interp + 8, 2);
+	identify(&b, &l, base, &g);
 	CHECK_U64(g.method, GT_ID_STRUCT | GT_ID_MISMATCH);
 }
 
@@ -178,6 +194,7 @@ struct dbg {
 	int minor;
 	unsigned interp_ceval_gil, interp_gil, interp_gil_locked;
 };
+#define ISIZE 12000 /* sizeof(PyInterpreterState), as the fake says it */
 
 static void write_debug_offsets(const struct dbg *d, uint64_t size, uint64_t head, int ft)
 {
@@ -186,6 +203,7 @@ static void write_debug_offsets(const struct dbg *d, uint64_t size, uint64_t hea
 	put64(RT + 16, (uint64_t)ft);
 	put64(RT + 24, size);
 	put64(RT + 40, head);
+	put64(RT + 48, ISIZE);                        /* interpreter_state.size */
 	put64(RT + 56, 7272);                        /* interpreter_state.id */
 	put64(RT + d->interp_ceval_gil, 16);          /* .ceval_gil */
 	put64(RT + d->interp_gil, 7752);              /* .gil_runtime_state */
@@ -205,17 +223,38 @@ static void debug_offsets(const struct dbg *d)
 	put64(main_interp + 16, base);
 	put_gil(base, 5000, -1);
 
-	struct gt_cpy_build b = {3, d->minor, RT, size};
+	struct gt_cpy_build b = {.major = 3, .minor = d->minor, .runtime = RT, .runtime_size = size};
 	struct gt_cpy_layout l;
 	CHECK(gt_cpy_layout_find(&mem, &b, &l) == 0);
 	CHECK_STR(l.source, "_Py_DebugOffsets");
 	CHECK_U64(l.interp_gil, 7752);
-	CHECK_U64(l.gil_locked, 16);
+	CHECK(l.mirror_fits);
+	CHECK(!l.free_threaded);
 	struct gt_cpy_gil g;
 	identify(&b, &l, base, &g);
 	CHECK_U64(g.method, GT_ID_STRUCT | GT_ID_DEBUG_OFFSETS);
 	CHECK_U64(g.interp_id, 0);
 	CHECK_U64(gt_cpy_check_interp(&mem, &l, &g), GT_ID_INTERP);
+
+	/* A subinterpreter with its own GIL, on the heap. */
+	const uint64_t sub = 0x900000, sub_base = sub + 7752;
+	map(sub, ISIZE);
+	put64(sub + 7272, 4);
+	put64(sub + 16, sub_base);
+	put_gil(sub_base, 5000, -1);
+	identify(&b, &l, sub_base, &g);
+	CHECK_U64(g.method, GT_ID_STRUCT);
+	CHECK_U64(g.interp_id, 4);
+	CHECK_U64(gt_cpy_check_interp(&mem, &l, &g), GT_ID_INTERP);
+	/* interpreters.main unreadable: the main GIL is not confirmed. */
+	put64(RT + head + 8, 0x40000000);
+	identify(&b, &l, base, &g);
+	CHECK_U64(g.method, GT_ID_STRUCT | GT_ID_MISMATCH);
+	put64(RT + head + 8, main_interp);
+	/* Offsets that would read past the interpreter's struct. */
+	put64(RT + 48, 7752 + 100);
+	CHECK(gt_cpy_layout_find(&mem, &b, &l) == -1);
+	put64(RT + 48, ISIZE);
 
 	/* The symbol's size unknown: still trusted (the version matches). */
 	b.runtime_size = 0;
@@ -228,9 +267,15 @@ static void debug_offsets(const struct dbg *d)
 	b.minor = d->minor == 13 ? 14 : 13;
 	CHECK(gt_cpy_layout_find(&mem, &b, &l) == -1);
 	b.minor = d->minor;
-	/* The interpreter says `locked` is elsewhere: the mirror is wrong
-	 * for it, so the struct is not confirmed. */
+	/* The interpreter says `locked` is elsewhere (after the GIL's start,
+	 * or before it): the mirror is wrong for it, so the struct is not
+	 * confirmed. */
 	put64(RT + d->interp_gil_locked, 7752 + 24);
+	CHECK(gt_cpy_layout_find(&mem, &b, &l) == 0);
+	CHECK(!l.mirror_fits);
+	identify(&b, &l, base, &g);
+	CHECK_U64(g.method, 0);
+	put64(RT + d->interp_gil_locked, 7752 - 8);
 	CHECK(gt_cpy_layout_find(&mem, &b, &l) == 0);
 	identify(&b, &l, base, &g);
 	CHECK_U64(g.method, 0);

@@ -40,7 +40,8 @@ def interpreters(sid_root):
     out = sh([sys.executable, os.path.join(ROOT, "tests", "find_pythons.py")]).stdout
     for line in out.splitlines():
         tag, path = line.split(None, 1)
-        yield tag, [path], ""
+        if not tag.startswith("sid-"):  # measured below, with their root's files
+            yield tag, [path], ""
     for v in ("3.14", "3.15"):
         if sid_root and os.path.exists(os.path.join(sid_root, "usr/bin/python" + v)):
             yield ("sid-python" + v, [os.path.join(ROOT, "tests", "sid", "python" + v)],
@@ -109,8 +110,8 @@ def headers(cmd, prefix, tmp):
 
 # The fields of _Py_DebugOffsets giltrace reads, in the order of
 # measure_layout.c's debug.* lines.
-DEBUG_FIELDS = ("runtime_size", "interpreters_head", "interp_id", "interp_ceval_gil",
-                "interp_gil", "interp_gil_locked")
+DEBUG_FIELDS = ("runtime_size", "interpreters_head", "interp_size", "interp_id",
+                "interp_ceval_gil", "interp_gil", "interp_gil_locked")
 
 
 def live_debug_offsets(obj, rt, h):

@@ -3,7 +3,7 @@
  * measure_layout.c — prints, as the compiler sees them in one CPython's own
  * internal headers, the offsets giltrace's layout rows are made of
  * (model/gt_cpython.c). Built and run once per interpreter by
- * tools/layouts/measure.sh; never linked into giltrace.
+ * tools/layouts/measure.py; never linked into giltrace.
  *
  * Output: "name value" lines. The GIL struct's fields come first (every
  * version from 3.7), then the rows for the minor version being measured.
@@ -54,6 +54,7 @@ int main(void)
 	P("interp.gil", offsetof(PyInterpreterState, _gil));
 	P("interp.id", offsetof(PyInterpreterState, id));
 	P("interp.ceval_gil", offsetof(PyInterpreterState, ceval.gil));
+	P("interp.size", sizeof(PyInterpreterState));
 	P("runtime.interpreters_head", offsetof(_PyRuntimeState, interpreters.head));
 	P("runtime.interpreters_main", offsetof(_PyRuntimeState, interpreters.main));
 #endif
@@ -63,6 +64,7 @@ int main(void)
 	P("debug.free_threaded", offsetof(_Py_DebugOffsets, free_threaded));
 	P("debug.runtime_size", offsetof(_Py_DebugOffsets, runtime_state.size));
 	P("debug.interpreters_head", offsetof(_Py_DebugOffsets, runtime_state.interpreters_head));
+	P("debug.interp_size", offsetof(_Py_DebugOffsets, interpreter_state.size));
 	P("debug.interp_id", offsetof(_Py_DebugOffsets, interpreter_state.id));
 	P("debug.interp_ceval_gil", offsetof(_Py_DebugOffsets, interpreter_state.ceval_gil));
 	P("debug.interp_gil", offsetof(_Py_DebugOffsets, interpreter_state.gil_runtime_state));
