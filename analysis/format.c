@@ -59,12 +59,14 @@ int gt_parse_duration(const char *s, double *seconds)
 	static const struct {
 		const char *unit;
 		double scale;
-	} units[] = {{"", 1}, {"s", 1}, {"ms", 1e-3}, {"us", 1e-6}, {"µs", 1e-6}, {"ns", 1e-9},
+	} units[] = {{"s", 1}, {"ms", 1e-3}, {"us", 1e-6}, {"µs", 1e-6}, {"ns", 1e-9},
 		     {"min", 60}};
 	double v;
 	const char *rest;
 	if (parse_number(s, &v, &rest))
 		return -1;
+	if (!*rest)
+		return GT_PARSE_NO_UNIT;
 	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
 		if (!strcmp(rest, units[i].unit)) {
 			*seconds = v * units[i].scale;
@@ -84,6 +86,8 @@ int gt_parse_ratio(const char *s, double *ratio)
 		v /= 100.0;
 	else if (*rest)
 		return -1;
+	else if (v > 1)
+		return GT_PARSE_ABOVE_ONE;
 	*ratio = v;
 	return 0;
 }

@@ -10,9 +10,14 @@
 void gt_fmt_duration(char *buf, size_t n, uint64_t ns);
 /* "99.4%", "<0.1%", "0%". */
 void gt_fmt_percent(char *buf, size_t n, double ratio);
-/* Parsing what users type. 0, or -1 if s is not one whole valid value.
- * A duration is a number with an optional unit (ns, us, µs, ms, s, min;
- * none = seconds): "5ms", "0.2s". A ratio is "0.2" or "20%". */
+/* Parsing what users type. 0, or -1 if s is not one whole valid value,
+ * or one of the codes below for values that are readable but ambiguous:
+ * a guess there would make a limit that silently means something else.
+ * A duration is a number with its unit (ns, us, µs, ms, s, min): "5ms",
+ * "0.2s"; a bare "5" is GT_PARSE_NO_UNIT. A ratio is "0.2" or "20%"; a bare
+ * number above 1 ("20") is GT_PARSE_ABOVE_ONE: write "20%" or "2000%". */
+#define GT_PARSE_NO_UNIT (-2)
+#define GT_PARSE_ABOVE_ONE (-3)
 int gt_parse_duration(const char *s, double *seconds);
 int gt_parse_ratio(const char *s, double *ratio);
 int gt_parse_number(const char *s, double *v);

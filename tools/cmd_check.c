@@ -73,7 +73,8 @@ static const char check_usage[] =
 	"\n"
 	"  --baseline FILE      the baseline (JSON from giltrace report --json)\n"
 	"  --max-METRIC VALUE   an absolute limit, e.g. --max-contention-ratio 0.2,\n"
-	"                       --max-wait-p99 5ms (ratios also as 20%)\n"
+	"                       --max-wait-p99 5ms (ratios also as 20%; a duration\n"
+	"                       needs its unit, a ratio above 1 needs %)\n"
 	"  --tolerance METRIC=REL[,ABS]  e.g. wait-p99=50%,2ms\n"
 	"  --markdown           print the table as markdown (for a CI job summary)\n" GT_CONVOY_USAGE
 	"  -h, --help           this help\n"
@@ -89,19 +90,39 @@ static int find_gate(const char *name, size_t len)
 	return -1;
 }
 
-/* A user's value for gate g, in the JSON's unit. */
+/* A user's value for gate g, in the JSON's unit: 0, -1, or a
+ * GT_PARSE_* code. */
 static int parse_value(int g, const char *s, double *v)
 {
+	int rc;
 	if (gates[g].unit == U_US) {
 		double sec;
-		if (gt_parse_duration(s, &sec) || sec < 0)
-			return -1;
+		if ((rc = gt_parse_duration(s, &sec)))
+			return rc;
 		*v = sec * 1e6;
-		return 0;
+		return sec < 0 ? -1 : 0;
 	}
 	if (gates[g].unit == U_RATIO)
-		return gt_parse_ratio(s, v) || *v < 0 ? -1 : 0;
+		return (rc = gt_parse_ratio(s, v)) ? rc : *v < 0 ? -1 : 0;
 	return gt_parse_number(s, v) || *v < 0 ? -1 : 0;
+}
+
+/* One line saying what is wrong with VALUE given to WHAT for gate g. */
+static void bad_value(const char *what, int g, const char *value, int rc)
+{
+	if (rc == GT_PARSE_NO_UNIT)
+		gt_err("check: %s %s has no unit: write %sms, %ss or %sus", what, value, value,
+		       value, value);
+	else if (rc == GT_PARSE_ABOVE_ONE)
+		gt_err("check: %s %s is above 1: write %s%% for a percentage (a ratio is from "
+		       "0 to 1)",
+		       what, value, value);
+	else
+		gt_err("check: %s needs a %s (got '%s')", what,
+		       gates[g].unit == U_US	  ? "duration, e.g. 5ms"
+		       : gates[g].unit == U_RATIO ? "ratio, e.g. 0.2 or 20%"
+						  : "number",
+		       value);
 }
 
 static void show(char *buf, size_t n, int g, double v)
@@ -260,11 +281,11 @@ int cmd_check(int argc, char **argv)
 			continue;
 		if (c >= OPT_MAX && c < OPT_MAX + (int)NGATES) {
 			int g = c - OPT_MAX;
-			if (parse_value(g, optarg, &max[g])) {
-				gt_err("check: --max-%s needs a %s", gates[g].name,
-				       gates[g].unit == U_US ? "duration, e.g. 5ms"
-				       : gates[g].unit == U_RATIO ? "ratio, e.g. 0.2 or 20%"
-								  : "number");
+			int rc = parse_value(g, optarg, &max[g]);
+			if (rc) {
+				char what[64];
+				snprintf(what, sizeof(what), "--max-%s", gates[g].name);
+				bad_value(what, g, optarg, rc);
 				return GT_EXIT_USAGE;
 			}
 			has_max[g] = 1;
@@ -287,8 +308,20 @@ int cmd_check(int argc, char **argv)
 				if (comma)
 					snprintf(absv, sizeof(absv), "%s", comma + 1);
 			}
-			if (g < 0 || gt_parse_ratio(relv, &rel[g]) || rel[g] < 0 ||
-			    (comma && parse_value(g, absv, &abs_tol[g]))) {
+			char what[192];
+			int rc_rel = g < 0 ? -1 : gt_parse_ratio(relv, &rel[g]);
+			int rc_abs = g < 0 || !comma ? 0 : parse_value(g, absv, &abs_tol[g]);
+			if (rc_rel == GT_PARSE_ABOVE_ONE) {
+				snprintf(what, sizeof(what), "--tolerance %s: the relative part", t);
+				bad_value(what, g, relv, rc_rel);
+				return GT_EXIT_USAGE;
+			}
+			if (rc_abs == GT_PARSE_NO_UNIT || rc_abs == GT_PARSE_ABOVE_ONE) {
+				snprintf(what, sizeof(what), "--tolerance %s: the absolute part", t);
+				bad_value(what, g, absv, rc_abs);
+				return GT_EXIT_USAGE;
+			}
+			if (g < 0 || rc_rel || rel[g] < 0 || rc_abs) {
 				gt_err("check: --tolerance needs METRIC=REL[,ABS], e.g. "
 				       "wait-p99=50%%,2ms (got '%s')",
 				       t);

@@ -182,6 +182,18 @@ def test():
             s, out, err = gate(*args)
             check(s == 2 and len(err.splitlines()) == 1 and err.startswith("giltrace: "),
                   "check %s: status %d, %r" % (args, s, err))
+        # Values a limit would silently misread: refused, saying how to
+        # write what was meant.
+        for args, says in ((["--max-contention-ratio", "20"], "write 20% for a percentage"),
+                           (["--max-convoy-delay-ratio=1.5"], "write 1.5% for a percentage"),
+                           (["--max-wait-p99", "5"], "has no unit: write 5ms"),
+                           (["--tolerance", "wait-p99=20"], "relative part 20 is above 1"),
+                           (["--tolerance", "wait-p99=50%,2"], "absolute part 2 has no unit")):
+            s, out, err = gate(convoy, *args)
+            check(s == 2 and len(err.splitlines()) == 1 and says in err,
+                  "check %s: status %d, %r" % (args, s, err))
+        s, out, err = gate(convoy, "--max-contention-ratio", "1", "--max-wait-p99", "2s")
+        check(s == 0, "a ratio of exactly 1 and a duration with its unit: %d %r" % (s, err))
         print("usage: ok")
 
 
