@@ -42,6 +42,43 @@ size_t gt_fmt_width(const char *s)
 	return w;
 }
 
+static void scaled(char *buf, size_t n, uint64_t v, const char *unit, const char *sep)
+{
+	static const char *const prefix[] = {"", "k", "M", "G", "T", "P"};
+	double x = (double)v;
+	int i = 0;
+	while (x >= 999.5 && i < 5) {
+		x /= 1000;
+		i++;
+	}
+	if (!i)
+		snprintf(buf, n, "%llu%s%s", (unsigned long long)v, *unit ? " " : "", unit);
+	else
+		snprintf(buf, n, "%.*f%s%s%s", x < 9.995 ? 2 : x < 99.95 ? 1 : 0, x, sep, prefix[i], unit);
+}
+
+void gt_fmt_count(char *buf, size_t n, uint64_t v) { scaled(buf, n, v, "", " "); }
+
+void gt_fmt_bytes(char *buf, size_t n, uint64_t v) { scaled(buf, n, v, "B", " "); }
+
+void gt_fmt_cut(char *buf, size_t n, const char *s, size_t width)
+{
+	if (gt_fmt_width(s) <= width || width < 4) {
+		snprintf(buf, n, "%s", s);
+		return;
+	}
+	size_t i = 0, w = 0;
+	for (; s[i] && i + 4 < n; i++) {
+		if (((unsigned char)s[i] & 0xc0) != 0x80 && ++w > width - 3)
+			break;
+		buf[i] = s[i];
+	}
+	/* Never end inside a character. */
+	while (i && ((unsigned char)s[i] & 0xc0) == 0x80)
+		i--;
+	snprintf(buf + i, n - i, "...");
+}
+
 static int parse_number(const char *s, double *v, const char **rest)
 {
 	char *end;

@@ -23,5 +23,10 @@ int gt_parse_ratio(const char *s, double *ratio);
 int gt_parse_number(const char *s, double *v);
 /* Number of terminal columns a UTF-8 string takes (each code point = 1). */
 size_t gt_fmt_width(const char *s);
+/* 1234567 -> "1.23 M"; bytes -> "24.5 MB" (powers of 1000, as disks are sold). */
+void gt_fmt_count(char *buf, size_t n, uint64_t v);
+void gt_fmt_bytes(char *buf, size_t n, uint64_t v);
+/* s cut to at most width columns ("..." ending a cut one) into buf. */
+void gt_fmt_cut(char *buf, size_t n, const char *s, size_t width);
 
 #endif

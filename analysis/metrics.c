@@ -101,6 +101,8 @@ static void on_thread(void *ctx, const struct gt_rd_thread *th)
 	struct gt_thread_stats *t = gt_metrics_thread_of(ctx, th->pid, th->tid);
 	if (t && th->name && th->name[0])
 		snprintf(t->name, sizeof(t->name), "%s", th->name);
+	if (t && th->os_name)
+		snprintf(t->os_name, sizeof(t->os_name), "%s", th->os_name);
 }
 
 static void on_gil(void *ctx, const struct gt_rd_gil *g)

@@ -13,12 +13,14 @@
 #include <stdint.h>
 
 #include "convoy.h"
+#include "gt_schema.h"
 #include "histogram.h"
 #include "trace_reader.h"
 
 struct gt_thread_stats {
 	uint32_t pid, tid;
-	char name[16];
+	char name[GT_THREAD_NAME_MAX]; /* Python name, or else OS name */
+	char os_name[16];              /* the OS name, when it differs */
 	uint64_t first_ts, last_ts;  /* first and last GIL event of the thread */
 	uint64_t wait_ns, waits, wait_max, timeouts;
 	uint64_t hold_ns, holds;

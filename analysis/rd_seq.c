@@ -180,7 +180,7 @@ int rd_parse_descriptor(struct rd *r, const uint8_t *p, size_t n)
 	uint64_t uuid = 0;
 	uint32_t pid = 0, tid = 0;
 	int is_thread = 0, is_process = 0, is_counter = 0;
-	char tname[16] = "";
+	char tname[GT_THREAD_NAME_MAX] = "", os_name[16] = "";
 
 	uint64_t parent = 0;
 	gt_pbr_init(&d, p, n);
@@ -191,6 +191,13 @@ int rd_parse_descriptor(struct rd *r, const uint8_t *p, size_t n)
 			parent = f.v;
 		} else if (f.num == PF_TD_COUNTER) {
 			is_counter = 1;
+		} else if (f.num == PF_TD_DESCRIPTION && f.wire == GT_PB_LEN &&
+			   f.len > sizeof(GT_THREAD_OS_NAME) - 1 &&
+			   !memcmp(f.data, GT_THREAD_OS_NAME, sizeof(GT_THREAD_OS_NAME) - 1)) {
+			size_t l = f.len - (sizeof(GT_THREAD_OS_NAME) - 1);
+			l = l < sizeof(os_name) - 1 ? l : sizeof(os_name) - 1;
+			memcpy(os_name, f.data + sizeof(GT_THREAD_OS_NAME) - 1, l);
+			os_name[l] = 0;
 		} else if ((f.num == PF_TD_THREAD || f.num == PF_TD_PROCESS) && f.wire == GT_PB_LEN) {
 			gt_pbr_init(&sub, f.data, f.len);
 			while (gt_pbr_next(&sub, &g)) {
@@ -201,7 +208,10 @@ int rd_parse_descriptor(struct rd *r, const uint8_t *p, size_t n)
 					tid = (uint32_t)g.v;
 				else if (f.num == PF_TD_THREAD && g.num == PF_THREAD_NAME &&
 					 g.wire == GT_PB_LEN) {
-					size_t l = g.len < 15 ? g.len : 15;
+					size_t l = g.len < sizeof(tname) - 1 ? g.len : sizeof(tname) - 1;
+					/* Never cut a UTF-8 character in two. */
+					while (l < g.len && l && (g.data[l] & 0xc0) == 0x80)
+						l--;
 					memcpy(tname, g.data, l);
 					tname[l] = 0;
 				}
@@ -230,7 +240,7 @@ int rd_parse_descriptor(struct rd *r, const uint8_t *p, size_t n)
 		t->kind = TK_THREAD;
 		t->tid = tid;
 		if (r->cb->thread) {
-			struct gt_rd_thread th = {t->pid, tid, tname};
+			struct gt_rd_thread th = {t->pid, tid, tname, os_name};
 			r->cb->thread(r->cb->ctx, &th);
 		}
 		return 0;

@@ -25,6 +25,9 @@ int gt_report_load(const char *path, struct gt_metrics *m, const struct gt_convo
 	return 0;
 }
 
+/* The widest a thread's name gets in a table (the JSON has it whole). */
+#define NAME_COLUMN_MAX 32
+
 /* Pads s on the right (right = 0) or left (right = 1) to width columns. */
 static void cell(FILE *out, const char *s, size_t width, int right)
 {
@@ -38,7 +41,8 @@ static void cell(FILE *out, const char *s, size_t width, int right)
 			fputc(' ', out);
 }
 
-static void row(FILE *out, char c[][40], const size_t *width, int n, int left_cols)
+static void row(FILE *out, char c[][GT_THREAD_LABEL_MAX], const size_t *width, int n,
+		int left_cols)
 {
 	fputs("  ", out);
 	for (int k = 0; k < n; k++) {
@@ -118,16 +122,23 @@ void gt_report_text(FILE *out, const struct gt_metrics *m, const struct gt_summa
 	static const char *const head[] = {"THREAD", "TID",     "WAIT TOTAL", "WAITS",  "P50",
 					   "P99",    "LONGEST", "HOLD TOTAL", "FORCED", "CAUSED"};
 	enum { NCOL = 10 };
-	static const size_t width[NCOL] = {16, 8, 10, 6, 9, 9, 9, 10, 6, 6};
-	char c[NCOL][40];
+	size_t width[NCOL] = {16, 8, 10, 6, 9, 9, 9, 10, 6, 6};
+	char c[NCOL][GT_THREAD_LABEL_MAX];
+	size_t shown = o->top && (size_t)o->top < m->nthreads ? (size_t)o->top : m->nthreads;
+	/* Python names are long ("ThreadPoolExecutor-0_12"): the column fits
+	 * the longest shown. */
+	for (size_t i = 0; i < shown; i++) {
+		size_t w = gt_fmt_width(s->threads[i].t->name);
+		if (w > width[0])
+			width[0] = w < NAME_COLUMN_MAX ? w : NAME_COLUMN_MAX;
+	}
 	for (int k = 0; k < NCOL; k++)
 		snprintf(c[k], sizeof(c[k]), "%s", head[k]);
 	fputc('\n', out);
 	row(out, c, width, NCOL, 1);
-	size_t shown = o->top && (size_t)o->top < m->nthreads ? (size_t)o->top : m->nthreads;
 	for (size_t i = 0; i < shown; i++) {
 		const struct gt_thread_summary *t = &s->threads[i];
-		snprintf(c[0], sizeof(c[0]), "%s", t->t->name[0] ? t->t->name : "?");
+		gt_fmt_cut(c[0], sizeof(c[0]), t->t->name[0] ? t->t->name : "?", NAME_COLUMN_MAX);
 		snprintf(c[1], sizeof(c[1]), "%u", t->t->tid);
 		gt_fmt_duration(c[2], sizeof(c[2]), t->t->wait_ns);
 		snprintf(c[3], sizeof(c[3]), "%llu", (unsigned long long)t->t->waits);
@@ -145,16 +156,25 @@ void gt_report_text(FILE *out, const struct gt_metrics *m, const struct gt_summa
 	if (m->nconvoys) {
 		static const char *const ch[] = {"CONVOY VICTIM", "TID", "CULPRIT", "TID",
 						 "EPISODES", "DELAYED", "DELAY"};
-		static const size_t cw[] = {16, 8, 16, 8, 8, 7, 9};
+		size_t cw[] = {16, 8, 16, 8, 8, 7, 9};
+		for (size_t i = 0; i < m->nconvoys; i++) {
+			size_t v = gt_fmt_width(gt_thread_label(m, m->convoys[i].victim, c[0], sizeof(c[0])));
+			size_t u = gt_fmt_width(gt_thread_label(m, m->convoys[i].culprit, c[0], sizeof(c[0])));
+			cw[0] = v > cw[0] ? (v < NAME_COLUMN_MAX ? v : NAME_COLUMN_MAX) : cw[0];
+			cw[2] = u > cw[2] ? (u < NAME_COLUMN_MAX ? u : NAME_COLUMN_MAX) : cw[2];
+		}
 		fputc('\n', out);
 		for (int k = 0; k < 7; k++)
 			snprintf(c[k], sizeof(c[k]), "%s", ch[k]);
 		row(out, c, cw, 7, 1);
 		for (size_t i = 0; i < m->nconvoys; i++) {
 			const struct gt_convoy_pair *p = &m->convoys[i];
-			gt_thread_label(m, p->victim, c[0], sizeof(c[0]));
+			char label[GT_THREAD_LABEL_MAX];
+			gt_fmt_cut(c[0], sizeof(c[0]), gt_thread_label(m, p->victim, label, sizeof(label)),
+				   NAME_COLUMN_MAX);
 			snprintf(c[1], sizeof(c[1]), "%u", p->victim);
-			gt_thread_label(m, p->culprit, c[2], sizeof(c[2]));
+			gt_fmt_cut(c[2], sizeof(c[2]), gt_thread_label(m, p->culprit, label, sizeof(label)),
+				   NAME_COLUMN_MAX);
 			snprintf(c[3], sizeof(c[3]), "%u", p->culprit);
 			snprintf(c[4], sizeof(c[4]), "%llu", (unsigned long long)p->episodes);
 			snprintf(c[5], sizeof(c[5]), "%llu", (unsigned long long)p->delayed);
@@ -171,6 +191,7 @@ void gt_report_text(FILE *out, const struct gt_metrics *m, const struct gt_summa
 	if (!s->nfindings)
 		fputs("  no GIL problem found\n", out);
 	for (size_t i = 0; i < s->nfindings; i++)
-		fprintf(out, "  %s — see docs/metrics.md#%s\n", s->findings[i].text,
+		fprintf(out, "  %s — see %s/metrics.md#%s\n", s->findings[i].text,
+			o->docs ? o->docs : "docs",
 			s->findings[i].anchor);
 }

@@ -18,7 +18,8 @@
 
 struct gt_report_opts {
 	const char *trace_path;
-	int top; /* threads listed; 0 = all */
+	int top;          /* threads listed; 0 = all */
+	const char *docs; /* where metrics.md is (NULL: "docs"): verdicts link there */
 };
 
 /* Reads path into m (initialised here, with these convoy thresholds; NULL

@@ -59,6 +59,8 @@ static json_t *thread_json(const struct gt_thread_summary *t)
 	json_t *o = json_object();
 	integer(o, "tid", t->t->tid);
 	str(o, "name", t->t->name);
+	if (t->t->os_name[0])
+		str(o, "os_name", t->t->os_name);
 	num(o, "wait_s", (double)t->t->wait_ns / 1e9);
 	integer(o, "wait_count", t->t->waits);
 	num(o, "wait_ratio", t->wait_ratio);
@@ -117,7 +119,7 @@ int gt_report_json(FILE *out, const struct gt_metrics *m, const struct gt_summar
 	json_t *convoys = json_array();
 	for (size_t i = 0; i < m->nconvoys; i++) {
 		const struct gt_convoy_pair *p = &m->convoys[i];
-		char a[32], b[32];
+		char a[GT_THREAD_LABEL_MAX], b[GT_THREAD_LABEL_MAX];
 		json_t *x = json_object();
 		integer(x, "victim_tid", p->victim);
 		str(x, "victim_name", gt_thread_label(m, p->victim, a, sizeof(a)));
@@ -147,6 +149,13 @@ int gt_report_json(FILE *out, const struct gt_metrics *m, const struct gt_summar
 	fputc('\n', out);
 	json_decref(r);
 	return rc ? -1 : 0;
+}
+
+/* A thread's name for a table that shows its tid beside it. */
+static const char *name_of(const struct gt_metrics *m, uint32_t tid)
+{
+	const struct gt_thread_stats *t = gt_metrics_thread(m, tid);
+	return t && t->name[0] ? t->name : "?";
 }
 
 void gt_report_markdown(FILE *out, const struct gt_metrics *m, const struct gt_summary *s,
@@ -195,8 +204,7 @@ void gt_report_markdown(FILE *out, const struct gt_metrics *m, const struct gt_s
 			const struct gt_convoy_pair *p = &m->convoys[i];
 			gt_fmt_duration(c, sizeof(c), p->delay_ns);
 			fprintf(out, "| %s (%u) | %s (%u) | %llu | %llu | %s |\n",
-				gt_thread_label(m, p->victim, a, sizeof(a)), p->victim,
-				gt_thread_label(m, p->culprit, b, sizeof(b)), p->culprit,
+				name_of(m, p->victim), p->victim, name_of(m, p->culprit), p->culprit,
 				(unsigned long long)p->episodes, (unsigned long long)p->delayed, c);
 		}
 	}
@@ -204,6 +212,7 @@ void gt_report_markdown(FILE *out, const struct gt_metrics *m, const struct gt_s
 	if (!s->nfindings)
 		fputs("No GIL problem found.\n", out);
 	for (size_t i = 0; i < s->nfindings; i++)
-		fprintf(out, "- %s ([why](docs/metrics.md#%s))\n", s->findings[i].text,
+		fprintf(out, "- %s ([why](%s/metrics.md#%s))\n", s->findings[i].text,
+			o->docs ? o->docs : "docs",
 			s->findings[i].anchor);
 }

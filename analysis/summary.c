@@ -15,6 +15,7 @@
 #define STARVED_INTERVALS 3.0  /* a thread's typical (median) wait, in intervals */
 #define STARVED_WAITS 5        /* ... over at least this many waits */
 #define TURN_TAKER_WAIT 0.05   /* a thread waiting 5% of the run takes turns */
+#define STARVED_PEERS 2.0      /* ... and (with contention) twice the typical wait */
 
 static double ratio(double a, double b) { return b > 0 ? a / b : 0.0; }
 static double secs(uint64_t ns) { return (double)ns / 1e9; }
@@ -22,10 +23,19 @@ static double secs(uint64_t ns) { return (double)ns / 1e9; }
 const char *gt_thread_label(const struct gt_metrics *m, uint32_t tid, char *buf, size_t n)
 {
 	const struct gt_thread_stats *t = gt_metrics_thread(m, tid);
-	if (t && t->name[0])
-		snprintf(buf, n, "%s", t->name);
-	else
+	if (!t || !t->name[0]) {
 		snprintf(buf, n, "tid %u", tid);
+		return buf;
+	}
+	/* Threads often share a name (every thread of a Python before 3.14 is
+	 * "python3.x" to the OS): then the tid tells them apart. */
+	int shared = 0;
+	for (size_t i = 0; i < m->nthreads && !shared; i++)
+		shared = &m->threads[i] != t && !strcmp(m->threads[i].name, t->name);
+	if (shared)
+		snprintf(buf, n, "%s (tid %u)", t->name, tid);
+	else
+		snprintf(buf, n, "%s", t->name);
 	return buf;
 }
 
@@ -52,9 +62,33 @@ static const struct gt_thread_summary *thread_summary(const struct gt_summary *s
 	return NULL;
 }
 
+static int by_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* The median of the median waits of threads that waited often enough to
+ * be judged. */
+static double typical_wait(const struct gt_summary *s, size_t n)
+{
+	double *w = malloc((n ? n : 1) * sizeof(*w));
+	size_t k = 0;
+	for (size_t i = 0; w && i < n; i++)
+		if (s->threads[i].t->waits >= STARVED_WAITS)
+			w[k++] = s->threads[i].wait_p50_s;
+	double typical = 0;
+	if (k) {
+		qsort(w, k, sizeof(*w), by_double);
+		typical = k % 2 ? w[k / 2] : (w[k / 2 - 1] + w[k / 2]) / 2;
+	}
+	free(w);
+	return typical;
+}
+
 static void findings(const struct gt_metrics *m, struct gt_summary *s)
 {
-	char a[32], b[32], d[32], p[16];
+	char a[GT_THREAD_LABEL_MAX], b[GT_THREAD_LABEL_MAX], d[32], p[16];
 	for (size_t i = 0; i < m->nconvoys && i < 3; i++) {
 		const struct gt_convoy_pair *c = &m->convoys[i];
 		const struct gt_thread_summary *v = thread_summary(s, m->nthreads, c->victim);
@@ -73,17 +107,23 @@ static void findings(const struct gt_metrics *m, struct gt_summary *s)
 	for (size_t i = 0; i < m->nthreads; i++)
 		holders += m->threads[i].holds > 0 &&
 			   (double)m->threads[i].wait_ns >= TURN_TAKER_WAIT * (double)m->wall_ns;
-	if (s->contention_ratio >= CONTENTION_FINDING && holders >= 2) {
+	int contention_said = s->contention_ratio >= CONTENTION_FINDING && holders >= 2;
+	if (contention_said) {
 		gt_fmt_percent(p, sizeof(p), s->contention_ratio);
 		add(s, "contention",
 		    "the GIL was contended %s of the time, %.2f threads waiting on average: %zu "
 		    "threads take turns running Python instead of running in parallel: contention",
 		    p, s->mean_waiters, holders);
 	}
+	/* Among threads taking turns each waits (N-1) intervals: the
+	 * contention verdict says so; starved is then only who waits twice as
+	 * long as the typical thread (docs/metrics.md#starvation). */
+	double typical = contention_said ? typical_wait(s, m->nthreads) : 0;
 	for (size_t i = 0; i < m->nthreads; i++) {
 		const struct gt_thread_summary *t = &s->threads[i];
 		double interval = s->switch_interval_s > 0 ? s->switch_interval_s : 0.005;
-		if (t->t->waits < STARVED_WAITS || t->wait_p50_s < STARVED_INTERVALS * interval)
+		if (t->t->waits < STARVED_WAITS || t->wait_p50_s < STARVED_INTERVALS * interval ||
+		    t->wait_p50_s < STARVED_PEERS * typical)
 			continue;
 		gt_fmt_duration(d, sizeof(d), (uint64_t)(t->wait_p50_s * 1e9));
 		add(s, "starvation",

@@ -57,6 +57,9 @@ int gt_summarize(const struct gt_metrics *m, struct gt_summary *s);
 void gt_summary_free(struct gt_summary *s);
 
 /* "name" or "tid N" for a thread of the trace. */
+/* A thread as findings name it: its name, with its tid if another thread
+ * has the same name ("tid N" if it has none). */
+#define GT_THREAD_LABEL_MAX (GT_THREAD_NAME_MAX + 24)
 const char *gt_thread_label(const struct gt_metrics *m, uint32_t tid, char *buf, size_t n);
 
 #endif

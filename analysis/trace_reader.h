@@ -45,7 +45,8 @@ struct gt_rd_slice {
 
 struct gt_rd_thread {
 	uint32_t pid, tid;
-	const char *name;
+	const char *name;    /* its Python name, or else its OS name */
+	const char *os_name; /* its OS name when that differs, else "" */
 };
 
 struct gt_rd_gil {

@@ -33,7 +33,7 @@
 #include "gt_gil_method.h"
 
 #define GT_SHM_MAGIC 0x67696c7472616365ull /* "giltrace" */
-#define GT_SHM_VERSION 2
+#define GT_SHM_VERSION 3
 /* The name `giltrace run` gives the memfd (seen in /proc/PID/fd). */
 #define GT_SHM_MEMFD_NAME "giltrace"
 /* Bytes of the header's message area (see gt_shm_msg). */
@@ -59,6 +59,7 @@ struct gt_slot {
 	uint32_t tid;
 	uint32_t proc;      /* the process entry it belongs to */
 	char exit_name[16]; /* the thread's name when it exited */
+	uint64_t ident;     /* its pthread_self(): threading's key for it */
 };
 
 /* What a process entry is doing (gt_shm_proc.state). */
@@ -96,7 +97,11 @@ struct gt_shm_proc {
 	_Atomic uint64_t no_slot_events; /* events of threads that found no ring */
 	char python_version[32];
 	int32_t use_tsc;          /* recorder clock: TSC ticks, else BOOTTIME ns */
-	uint32_t reserved2;
+	uint32_t py_minor;        /* CPython's minor version, 0 if unknown */
+	/* Where the main interpreter keeps sys.modules (&interp->modules), 0
+	 * until known: the writer reads thread names from there
+	 * (model/gt_cpy_names.h). Set once, when a thread starts. */
+	_Atomic uint64_t py_modules_slot;
 	uint64_t anchor_ticks;    /* when tracing started, in recorder ticks */
 	uint64_t anchor_ns;       /* the same moment on CLOCK_BOOTTIME */
 	int64_t monotonic_offset; /* BOOTTIME - MONOTONIC at the anchor */
@@ -126,6 +131,7 @@ struct gt_shm_hdr {
 	_Atomic uint32_t high;      /* slots ever used: drain [0, high) */
 	_Atomic uint32_t proc_high; /* process entries ever used */
 	_Atomic uint32_t procs_refused; /* processes that found no free entry */
+	_Atomic uint32_t pythons;       /* CPython processes that joined the run */
 	/* Writer wake-up (a futex word; shared across processes). */
 	_Alignas(64) _Atomic uint32_t wake;
 	_Atomic uint32_t sleeping;

@@ -34,8 +34,8 @@ _Static_assert(sizeof(struct gt_cpy_gil_mirror) == 208, "gil.size");
 #define ROW(m, size, rt_gil, main, i_gil, i_id, i_ceval_gil)                             \
 	{.minor = m, .runtime_size = size, .runtime_gil = rt_gil, .main_interp = main,     \
 	 .main_interp_ptr = -1, .interp_gil = i_gil, .interp_id = i_id,                    \
-	 .interp_ceval_gil = i_ceval_gil, .mirror_fits = 1, .confirms = GT_ID_RUNTIME,    \
-	 .source = "table"}
+	 .interp_ceval_gil = i_ceval_gil, .interp_modules = -1, .mirror_fits = 1,          \
+	 .confirms = GT_ID_RUNTIME, .source = "table"}
 static const struct gt_cpy_layout rows[] = {
 	/* minor, sizeof(_PyRuntimeState), _PyRuntime.ceval.gil,
 	 * ._main_interpreter, PyInterpreterState._gil, .id, .ceval.gil */
@@ -56,11 +56,12 @@ struct debug_row {
 	unsigned version, free_threaded, runtime_size, interpreters_head;
 	unsigned interp_size, interp_id, interp_ceval_gil, interp_gil, interp_gil_locked;
 	unsigned main_after_head; /* interpreters.main - interpreters.head */
+	unsigned interp_modules;
 };
 static const struct debug_row debug_rows[] = {
-	{13, 8, 16, 24, 40, 48, 56, 112, 120, 136, 8},
-	{14, 8, 16, 24, 40, 48, 56, 120, 128, 144, 8},
-	{15, 8, 16, 24, 40, 48, 56, 120, 128, 144, 8},
+	{13, 8, 16, 24, 40, 48, 56, 112, 120, 136, 8, 88},
+	{14, 8, 16, 24, 40, 48, 56, 120, 128, 144, 8, 96},
+	{15, 8, 16, 24, 40, 48, 56, 120, 128, 144, 8, 96},
 };
 
 int gt_cpy_read_self(void *ctx, uint64_t addr, void *buf, size_t len)
@@ -81,7 +82,7 @@ static int from_debug_offsets(const struct gt_cpy_mem *m, const struct gt_cpy_bu
 			      const struct debug_row *d, struct gt_cpy_layout *l)
 {
 	char cookie[8];
-	uint64_t ver, ft, size, head, isize, id, ceval_gil, gil, locked;
+	uint64_t ver, ft, size, head, isize, id, ceval_gil, gil, locked, modules;
 	uint64_t rt = b->runtime;
 	if (m->read(m->ctx, rt, cookie, sizeof(cookie)) || memcmp(cookie, "xdebugpy", 8))
 		return -1;
@@ -89,7 +90,7 @@ static int from_debug_offsets(const struct gt_cpy_mem *m, const struct gt_cpy_bu
 	    rd64(m, rt + d->runtime_size, &size) || rd64(m, rt + d->interpreters_head, &head) ||
 	    rd64(m, rt + d->interp_size, &isize) || rd64(m, rt + d->interp_id, &id) ||
 	    rd64(m, rt + d->interp_ceval_gil, &ceval_gil) || rd64(m, rt + d->interp_gil, &gil) ||
-	    rd64(m, rt + d->interp_gil_locked, &locked))
+	    rd64(m, rt + d->interp_gil_locked, &locked) || rd64(m, rt + d->interp_modules, &modules))
 		return -1;
 	/* Another minor version's table read with this row would give
 	 * nonsense: the version field must say this minor, and the runtime's
@@ -113,6 +114,7 @@ static int from_debug_offsets(const struct gt_cpy_mem *m, const struct gt_cpy_bu
 		.interp_gil = (int64_t)gil,
 		.interp_id = (int64_t)id,
 		.interp_ceval_gil = (int64_t)ceval_gil,
+		.interp_modules = modules + 8 <= isize ? (int64_t)modules : -1,
 		/* The interpreter's word on where `locked` is. */
 		.mirror_fits = locked >= gil &&
 			       locked - gil == offsetof(struct gt_cpy_gil_mirror, locked),

@@ -70,6 +70,8 @@ struct gt_cpy_layout {
 	int64_t interp_gil;       /* 3.12+: PyInterpreterState._gil */
 	int64_t interp_id;        /* PyInterpreterState.id */
 	int64_t interp_ceval_gil; /* 3.12+: PyInterpreterState.ceval.gil */
+	int64_t interp_modules;   /* PyInterpreterState's sys.modules (3.13+;
+				   * before: gt_cpy_interp_modules()) */
 	int mirror_fits;          /* the interpreter's own offsets agree with
 				   * struct gt_cpy_gil_mirror (3.13+: where
 				   * `locked` is; rows: measured) */

@@ -70,6 +70,13 @@ static inline enum gt_uuid_kind gt_uuid_decode(__u64 uuid, unsigned *slot,
 #define GT_NAME_TRACK_META "giltrace"
 #define GT_NAME_TRACK_CONVOYS "convoys"
 
+/* A thread's name, as its track shows it: threading.Thread.name when the
+ * writer could read it, else the OS name. Bytes of UTF-8, NUL included. */
+#define GT_THREAD_NAME_MAX 64
+/* When the two differ, the thread's TrackDescriptor.description is this
+ * prefix and the OS name (/proc/PID/task/TID/comm). */
+#define GT_THREAD_OS_NAME "OS thread name: "
+
 /* ---- flows: a release with waiters to the acquire that follows it ------- */
 
 static inline __u64 gt_flow_id(__u32 pid, unsigned slot, __u32 seq)

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gt_cpy_names.h"
 #include "gt_log.h"
 
 struct gt_python gt_py;
@@ -100,9 +101,28 @@ void gt_python_detect(void)
 	gt_py.have_layout = gt_cpy_layout_find(&gt_py_mem, &gt_py.build, &gt_py.layout) == 0;
 	if (gt_py.layout.free_threaded)
 		gt_py.free_threaded = 1;
+	gt_py.interp_main = (void *(*)(void))dlsym(RTLD_DEFAULT, "PyInterpreterState_Main");
+	if (!gt_py.interp_main)
+		gt_py.interp_main = (void *(*)(void))dlsym(RTLD_DEFAULT, "PyInterpreterState_Head");
+	/* 3.7+ builds the rows do not fingerprint (pydebug...) may lay the
+	 * interpreter out differently: no names there. 3.6 has no row to
+	 * match, and the names reader checks every object's shape anyway. */
+	if (gt_py.minor >= 13)
+		gt_py.modules_off = gt_py.have_layout ? gt_py.layout.interp_modules : -1;
+	else
+		gt_py.modules_off = gt_py.have_layout || gt_py.minor == 6 ?
+					    gt_cpy_interp_modules(gt_py.minor) : -1;
 	gt_log_debug("python %s in %s (%d text segments), _PyRuntime %#llx size %llu, layout %s",
 		     gt_py.version, gt_py.object, gt_py.ntext,
 		     (unsigned long long)gt_py.build.runtime,
 		     (unsigned long long)gt_py.build.runtime_size,
 		     gt_py.have_layout ? gt_py.layout.source : "none");
+}
+
+uint64_t gt_python_modules_slot(void)
+{
+	if (!gt_py.interp_main || gt_py.modules_off < 0)
+		return 0;
+	void *interp = gt_py.interp_main();
+	return interp ? (uint64_t)(uintptr_t)interp + (uint64_t)gt_py.modules_off : 0;
 }

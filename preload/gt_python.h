@@ -29,6 +29,12 @@ struct gt_python {
 	struct gt_cpy_build build; /* version and _PyRuntime, for the layout */
 	int have_layout;
 	struct gt_cpy_layout layout;
+	/* Where the main interpreter's sys.modules is, for the writer's
+	 * thread names: PyInterpreterState_Main() (3.8+) or _Head() (a getter
+	 * of a static, safe to call from a hook) plus this offset (-1: none
+	 * known for this build). */
+	void *(*interp_main)(void);
+	int64_t modules_off;
 };
 
 /* The layout module reads this process's own memory. */
@@ -37,6 +43,8 @@ static const struct gt_cpy_mem gt_py_mem = {gt_cpy_read_self, 0};
 extern struct gt_python gt_py;
 
 void gt_python_detect(void);
+/* &interp->modules of the main interpreter, 0 if not known (yet). */
+uint64_t gt_python_modules_slot(void);
 
 /* Is ret (a return address) inside the interpreter's own code? */
 static inline int gt_python_is_caller(const void *ret)

@@ -25,6 +25,7 @@
 #include "gt_clock.h"
 #include "gt_config.h"
 #include "gt_log.h"
+#include "gt_python.h"
 #include "gt_tracer.h"
 #include "gt_wake.h"
 
@@ -97,6 +98,8 @@ int gt_pool_join(int pid, int fd, uint64_t id)
 		goto out;
 	}
 	use(base, size, 1);
+	/* giltrace tells "no CPython ran" from "CPython made no GIL" by this. */
+	atomic_fetch_add(&gt_pool.v.hdr->pythons, 1);
 	rc = 0;
 out:
 	if (head != MAP_FAILED)
@@ -173,6 +176,14 @@ static int take(uint32_t i)
 	s->tid = gt_tls.sm.tid;
 	s->proc = (uint32_t)gt_pool.proc;
 	s->exit_name[0] = 0;
+	s->ident = (uint64_t)pthread_self();
+	/* A thread starting is the first moment the interpreter surely exists
+	 * (the main thread's first GIL may come before it does): tell the
+	 * writer where sys.modules is, once. */
+	struct gt_shm_proc *e = gt_pool_proc();
+	if (e && !atomic_load_explicit(&e->py_modules_slot, memory_order_relaxed))
+		atomic_store_explicit(&e->py_modules_slot, gt_python_modules_slot(),
+				      memory_order_relaxed);
 	/* Release: a writer that sees ACTIVE sees the owner. */
 	atomic_store_explicit(&s->state, GT_SLOT_ACTIVE, memory_order_release);
 	uint32_t high = atomic_load(&h->high);
@@ -184,6 +195,9 @@ static int take(uint32_t i)
 	gt_tls.head = atomic_load_explicit(&s->head, memory_order_relaxed);
 	gt_tls.headp = &s->head;
 	gt_tracer_bind_thread((void *)(uintptr_t)gt_tls.ring);
+	/* A new thread: the writer looks for its Python name while it is
+	 * young (many threads live for milliseconds), so it should know now. */
+	gt_wake_nudge(h);
 	return 1;
 }
 
@@ -218,9 +232,9 @@ static int claim(void)
 	}
 	gt_tls.no_slot = 1;
 	if (!atomic_flag_test_and_set(&warned))
-		gt_log_error("more than %u threads at once: events of further threads are "
+		gt_log_error("more than %u thread%s at once: events of further threads are "
 			     "dropped (raise GILTRACE_MAX_THREADS)",
-			     h->nslots);
+			     h->nslots, h->nslots == 1 ? "" : "s");
 	return 0;
 }
 

@@ -71,6 +71,7 @@ void gt_tracer_bind_thread(void *slot)
 static void publish_identity(struct gt_shm_proc *p)
 {
 	snprintf(p->python_version, sizeof(p->python_version), "%s", gt_py.version);
+	p->py_minor = gt_py.major == 3 ? (uint32_t)gt_py.minor : 0;
 	p->use_tsc = gt_clock_use_tsc;
 	p->anchor_ticks = gt_clock_anchor();
 	p->anchor_ns = gt_clock_anchor_ns();

@@ -210,7 +210,10 @@ static void *writer_main(void *arg)
 			 * status 0, as the last thread's pthread_exit() would. */
 			return NULL;
 		}
-		sleep_ms(busy || a == 2 ? 1 : gt_cfg.flush_ms);
+		unsigned ms = busy == 1 || a == 2 ? 1 : gt_cfg.flush_ms;
+		if (busy == GT_DRAIN_SOON && ms > GT_DRAIN_SOON_MS)
+			ms = GT_DRAIN_SOON_MS;
+		sleep_ms(ms);
 	}
 	if (atomic_load(&W.finish_req)) {
 		finish_now();

@@ -39,6 +39,17 @@ int gt_cli_bad_option(const char *cmd, int c, char **argv, const struct option *
 /* A whole number 0..1000000; 0 or -1. */
 int gt_cli_count(const char *s, int *out);
 
+/* cli_paths.c: the directory of giltrace's executable (0 or -1); the first
+ * existing of places (formats taking that directory), resolved into out
+ * (PATH_MAX bytes; 0 or -1); the directory of giltrace's documentation
+ * (installed or in the source tree; "docs" if neither is found). */
+int gt_cli_exe_dir(char *out, size_t n);
+int gt_cli_find_beside(const char *const *places, size_t nplaces, char *out);
+const char *gt_cli_docs(void);
+/* Prints a help text on stdout, "docs/" in it replaced by where the docs
+ * really are, so that every page it names can be opened as printed. */
+void gt_cli_help(const char *text);
+
 #define GT_CONVOY_USAGE \
 	"      --convoy-delay X  a re-acquisition is delayed if it waits >= X switch\n" \
 	"                        intervals (default 0.5)\n" \

@@ -219,7 +219,7 @@ static int load_current(const char *path, const struct gt_convoy_opts *co, doubl
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *mem = open_memstream(&buf, &len);
-	struct gt_report_opts o = {.trace_path = path};
+	struct gt_report_opts o = {.trace_path = path, .docs = gt_cli_docs()};
 	int rc = !mem || gt_report_json(mem, &m, &s, &o);
 	if (mem)
 		fclose(mem);
@@ -290,7 +290,7 @@ int cmd_check(int argc, char **argv)
 			}
 			has_max[g] = 1;
 		} else if (c == 'h') {
-			fputs(check_usage, stdout);
+			gt_cli_help(check_usage);
 			return GT_EXIT_OK;
 		} else if (c == OPT_MARKDOWN) {
 			markdown = 1;

@@ -49,7 +49,7 @@ int cmd_report(int argc, char **argv)
 			continue;
 		switch (c) {
 		case 'h':
-			fputs(report_usage, stdout);
+			gt_cli_help(report_usage);
 			return GT_EXIT_OK;
 		case OPT_TOP:
 			if (gt_cli_count(optarg, &top)) {
@@ -103,7 +103,7 @@ int cmd_report(int argc, char **argv)
 		return GT_EXIT_USAGE;
 	}
 	int rc = GT_EXIT_OK;
-	struct gt_report_opts o = {.trace_path = path, .top = top};
+	struct gt_report_opts o = {.trace_path = path, .top = top, .docs = gt_cli_docs()};
 	if (json)
 		rc = gt_report_json(stdout, &m, &s, &o) ? GT_EXIT_USAGE : GT_EXIT_OK;
 	else if (markdown)

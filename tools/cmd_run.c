@@ -28,7 +28,8 @@
 #include "run_summary.h"
 
 static const char run_usage[] =
-	"usage: giltrace run [-o FILE] [-q] [--no-report] [--children] [--] CMD [ARGS...]\n"
+	"usage: giltrace run [-o FILE] [-q] [--no-report] [--children] [--progress] [--]\n"
+	"                    CMD [ARGS...]\n"
 	"\n"
 	"Runs CMD with giltrace's LD_PRELOAD recorder and writes a Perfetto trace of\n"
 	"every GIL wait, hold and handoff, then prints a summary on stderr.\n"
@@ -37,7 +38,8 @@ static const char run_usage[] =
 	"                     it becomes the pid. A regular file (created or\n"
 	"                     truncated), a FIFO being read, or a device such as\n"
 	"                     /dev/null (then no summary); never replaced\n"
-	"  -q, --quiet        print only the trace's path, not the summary\n"
+	"  -q, --quiet        print one line: the trace's path (and how many other\n"
+	"                     processes' traces are beside it), not the summary\n"
 	"      --no-report    only record: no summary and no convoy tracks (giltrace\n"
 	"                     report --annotate FILE adds them later); the summary is\n"
 	"                     read as the trace is written, so it costs the command\n"
@@ -45,6 +47,10 @@ static const char run_usage[] =
 	"      --children     also trace programs CMD executes; fork()ed children\n"
 	"                     always are. Each process gets FILE's name with .<pid>\n"
 	"                     inserted, beside it\n"
+	"      --progress     a status line on stderr while CMD runs: time, events,\n"
+	"                     trace size, processes, drops (redrawn each second on a\n"
+	"                     terminal, where CMD's own output may overwrite it; a\n"
+	"                     line every 10 s elsewhere)\n"
 	"  -h, --help         this help\n"
 	"\n"
 	"Convoy episodes found in the trace are written into it as tracks.\n" GT_CONVOY_USAGE
@@ -92,7 +98,7 @@ static void forward(int sig, siginfo_t *si, void *uc)
 }
 
 /* libgiltrace.so beside this executable, or under its install prefix. */
-static int find_library(char *out, size_t n)
+static int find_library(char *out)
 {
 	const char *env = getenv("GILTRACE_LIB");
 	if (env && *env) {
@@ -100,27 +106,18 @@ static int find_library(char *out, size_t n)
 			gt_err("GILTRACE_LIB=%s: %s", env, strerror(errno));
 			return -1;
 		}
-		snprintf(out, n, "%s", env);
+		snprintf(out, PATH_MAX, "%s", env);
 		return 0;
 	}
+	static const char *const places[] = {"%s/libgiltrace.so", "%s/../lib/giltrace/libgiltrace.so",
+					     "%s/../lib/libgiltrace.so"};
 	char exe[PATH_MAX];
-	ssize_t len = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (len <= 0) {
+	if (gt_cli_exe_dir(exe, sizeof(exe))) {
 		gt_err("cannot find my own executable: %s", strerror(errno));
 		return -1;
 	}
-	exe[len] = 0;
-	char *slash = strrchr(exe, '/');
-	if (slash)
-		*slash = 0;
-	static const char *const places[] = {"%s/libgiltrace.so", "%s/../lib/giltrace/libgiltrace.so",
-					     "%s/../lib/libgiltrace.so"};
-	for (size_t i = 0; i < sizeof(places) / sizeof(places[0]); i++) {
-		char cand[PATH_MAX + 64];
-		snprintf(cand, sizeof(cand), places[i], exe);
-		if (!access(cand, R_OK) && realpath(cand, out))
-			return 0;
-	}
+	if (!gt_cli_find_beside(places, sizeof(places) / sizeof(places[0]), out))
+		return 0;
 	gt_err("cannot find libgiltrace.so next to %s or in ../lib/giltrace (set GILTRACE_LIB)",
 	       exe);
 	return -1;
@@ -129,14 +126,15 @@ static int find_library(char *out, size_t n)
 int cmd_run(int argc, char **argv)
 {
 	const char *output = NULL;
-	int quiet = 0, no_report = 0, children = 0, c;
+	int quiet = 0, no_report = 0, children = 0, progress = 0, c;
 	struct gt_convoy_opts convoy = GT_CONVOY_DEFAULTS;
-	enum { OPT_NO_REPORT = GT_OPT_FIRST_FREE, OPT_CHILDREN };
+	enum { OPT_NO_REPORT = GT_OPT_FIRST_FREE, OPT_CHILDREN, OPT_PROGRESS };
 	static const struct option longopts[] = {
 		{"output", required_argument, NULL, 'o'},
 		{"quiet", no_argument, NULL, 'q'},
 		{"no-report", no_argument, NULL, OPT_NO_REPORT},
 		{"children", no_argument, NULL, OPT_CHILDREN},
+		{"progress", no_argument, NULL, OPT_PROGRESS},
 		{"help", no_argument, NULL, 'h'},
 		GT_CONVOY_LONGOPTS,
 		{NULL, 0, NULL, 0},
@@ -153,13 +151,16 @@ int cmd_run(int argc, char **argv)
 			continue;
 		switch (c) {
 		case 'h':
-			fputs(run_usage, stdout);
+			gt_cli_help(run_usage);
 			return GT_EXIT_OK;
 		case 'q':
 			quiet = 1;
 			break;
 		case OPT_NO_REPORT:
 			no_report = 1;
+			break;
+		case OPT_PROGRESS:
+			progress = 1;
 			break;
 		case OPT_CHILDREN:
 			children = 1;
@@ -181,7 +182,7 @@ int cmd_run(int argc, char **argv)
 		return GT_EXIT_USAGE;
 	}
 	char lib[PATH_MAX];
-	if (find_library(lib, sizeof(lib)))
+	if (find_library(lib))
 		return GT_EXIT_USAGE;
 	struct run_output out;
 	if (run_output_prepare(&out, output ? output : "giltrace-%p.pftrace"))
@@ -274,12 +275,17 @@ int cmd_run(int argc, char **argv)
 	sigprocmask(SIG_SETMASK, &old_mask, NULL);
 
 	int status = -1;
+	struct run_progress_line line = {0};
+	if (progress)
+		run_progress_start(&line, &writer);
 	run_writer_run(&writer, child, &status);
+	run_progress_end(&line);
 	int rc = status == -1		 ? GT_EXIT_USAGE
 		 : WIFEXITED(status)	 ? WEXITSTATUS(status)
 		 : WIFSIGNALED(status) ? 128 + WTERMSIG(status)
 					 : GT_EXIT_USAGE;
-	rc = run_report(&writer, &out, quiet, no_report, &convoy, &streamed, rc);
+	struct run_report_opts ro = {quiet, no_report, children, convoy};
+	rc = run_report(&writer, &out, &ro, &streamed, rc);
 	if (streamed.st) /* not needed after all (no root trace, not a file) */
 		gt_rd_stream_end(streamed.st);
 	gt_metrics_free(&streamed.m);

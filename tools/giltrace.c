@@ -27,7 +27,8 @@ static const char usage[] =
 	"  -h, --help         this help (also: giltrace <command> --help)\n"
 	"  -V, --version      print the version\n"
 	"\n"
-	"Open traces in https://ui.perfetto.dev. Documentation: README.md, docs/.\n";
+	"Open traces in https://ui.perfetto.dev. Documentation: docs/ (README.md,\n"
+	"metrics.md, ci.md, configuration.md, trace-format.md) and man giltrace.\n";
 
 void gt_err(const char *fmt, ...)
 {
@@ -47,7 +48,7 @@ int main(int argc, char **argv)
 	}
 	const char *cmd = argv[1];
 	if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
-		fputs(usage, stdout);
+		gt_cli_help(usage);
 		return GT_EXIT_OK;
 	}
 	if (!strcmp(cmd, "-V") || !strcmp(cmd, "--version")) {

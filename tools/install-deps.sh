@@ -33,6 +33,8 @@ requirements=(
   "cmd:python3        python3"
   "cmd:stress-ng      stress-ng"
   "cmd:mmdebstrap     mmdebstrap"
+  "cmd:help2man       help2man"
+  "cmd:man            man-db"
 )
 # The distro's own interpreter is tested with its own test suite (test_os,
 # test_subprocess, ... under giltrace): Debian ships it separately.

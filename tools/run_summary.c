@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -27,10 +28,11 @@ static const char *ending(const struct run_trace *t)
 	}
 }
 
-/* Says where every trace went; returns the first traced process's, or
- * NULL if it left none. */
-static const struct run_trace *list_traces(const struct run_writer *w)
+/* Says where every trace went (quiet: the root's, and how many others, on
+ * one line); returns the first traced process's, or NULL if it left none. */
+static const struct run_trace *list_traces(const struct run_writer *w, int quiet)
 {
+	size_t others = 0;
 	const struct run_trace *root = NULL;
 	for (size_t i = 0; i < w->ntraces; i++)
 		if (w->traces[i].root)
@@ -55,14 +57,27 @@ static const struct run_trace *list_traces(const struct run_writer *w)
 			       "ring was free); see GILTRACE_RING_EVENTS and GILTRACE_MAX_THREADS",
 			       t->path, (unsigned long long)t->result.dropped,
 			       (unsigned long long)(t->result.dropped + t->result.events));
+		if (t == root && quiet)
+			continue; /* said last, with the count of the others */
 		if (t == root)
 			fprintf(stderr,
 				"giltrace: trace written to %s (open it in https://ui.perfetto.dev)%s\n",
 				t->path, ending(t));
+		else if (quiet)
+			others++;
 		else
 			fprintf(stderr, "giltrace: process %u's trace: %s%s\n", t->pid, t->path,
 				ending(t));
 	}
+	if (quiet && root && !root->error && !root->result.discarded)
+		fprintf(stderr, "giltrace: trace written to %s%s%s%.0zu%s\n", root->path,
+			ending(root), others ? " (and " : "", others,
+			others == 1 ? " other process's beside it)"
+			: others    ? " other processes' beside it)"
+				    : "");
+	else if (quiet && others)
+		fprintf(stderr, "giltrace: %zu traces written beside %s\n", others,
+			w->traces[0].path);
 	return root && !root->error ? root : NULL;
 }
 
@@ -101,21 +116,31 @@ static int stream_end(struct streamed *s)
 	return s->m.oom ? -1 : 0;
 }
 
-int run_report(struct run_writer *w, struct run_output *out, int quiet, int no_report,
-		      struct gt_convoy_opts *convoy, struct streamed *streamed, int rc)
+int run_report(struct run_writer *w, struct run_output *out, const struct run_report_opts *o,
+	       struct streamed *streamed, int rc)
 {
-	const struct run_trace *root = list_traces(w);
+	const struct run_trace *root = list_traces(w, o->quiet);
 	if (!root)
 		run_output_discard_root(out); /* the first process left no trace */
 	if (!w->ntraces) {
 		/* A free-threading build or a 3.6 that never started a thread
-		 * said so above; anything else was not CPython. */
-		gt_err("no trace was written to %s: no CPython process with a GIL ran",
-		       out->root_path);
+		 * said so above. */
+		if (getenv("GILTRACE_DISABLE") && strcmp(getenv("GILTRACE_DISABLE"), "0"))
+			gt_err("no trace was written to %s: GILTRACE_DISABLE is set, nothing was "
+			       "traced",
+			       out->root_path);
+		else if (!atomic_load(&w->v.hdr->pythons))
+			gt_err("no trace was written to %s: the command ran no CPython "
+			       "interpreter%s",
+			       out->root_path,
+			       o->children ? "" : " (the programs it runs are traced with --children)");
+		else
+			gt_err("no trace was written to %s: CPython ran but took no GIL",
+			       out->root_path);
 		run_output_discard_root(out);
 		return rc;
 	}
-	if (!root || no_report)
+	if (!root || o->no_report)
 		return rc;
 	if (out->kind != RUN_OUT_FILE) {
 		gt_err("%s is not a regular file: no summary (giltrace report reads a trace "
@@ -133,7 +158,7 @@ int run_report(struct run_writer *w, struct run_output *out, int quiet, int no_r
 		gt_metrics_init(&streamed->m);
 	} else {
 		gt_metrics_free(&streamed->m);
-		if (gt_report_load(root->path, &m, convoy, 1, err, sizeof(err))) {
+		if (gt_report_load(root->path, &m, &o->convoy, 1, err, sizeof(err))) {
 			gt_err("%s: %s", root->path, err);
 			gt_metrics_free(&m);
 			return rc;
@@ -146,9 +171,9 @@ int run_report(struct run_writer *w, struct run_output *out, int quiet, int no_r
 	}
 	if (gt_report_annotate(root->path, &m, err, sizeof(err)) < 0)
 		gt_err("%s", err);
-	if (!quiet) {
-		struct gt_report_opts o = {.trace_path = root->path, .top = 20};
-		gt_report_text(stderr, &m, &sum, &o);
+	if (!o->quiet) {
+		struct gt_report_opts ro = {.trace_path = root->path, .top = 20, .docs = gt_cli_docs()};
+		gt_report_text(stderr, &m, &sum, &ro);
 	}
 	gt_summary_free(&sum);
 	gt_metrics_free(&m);

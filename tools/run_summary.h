@@ -25,10 +25,25 @@ struct streamed {
 void run_stream_start(struct streamed *s, struct run_writer *w,
 		      const struct gt_convoy_opts *convoy);
 
-/* After the run: says where every trace went, then prints the root's
- * summary on stderr unless quiet or no_report, and adds the convoy tracks.
- * Returns rc, the command's status. */
-int run_report(struct run_writer *w, struct run_output *out, int quiet, int no_report,
-	       struct gt_convoy_opts *convoy, struct streamed *streamed, int rc);
+/* `giltrace run --progress` (run_progress.c). */
+struct run_progress_line {
+	int tty, shown;
+	uint64_t last_s;
+};
+void run_progress_start(struct run_progress_line *l, struct run_writer *w);
+/* Erases the line (on a terminal) before anything else is printed. */
+void run_progress_end(struct run_progress_line *l);
+
+/* How `giltrace run` was asked to report. */
+struct run_report_opts {
+	int quiet, no_report, children;
+	struct gt_convoy_opts convoy;
+};
+
+/* After the run: says where every trace went (or why there is none), then
+ * prints the root's summary on stderr unless quiet or no_report, and adds
+ * the convoy tracks. Returns rc, the command's status. */
+int run_report(struct run_writer *w, struct run_output *out, const struct run_report_opts *o,
+	       struct streamed *streamed, int rc);
 
 #endif

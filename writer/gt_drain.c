@@ -42,7 +42,7 @@ static int my_slot(const struct gt_drain *d, uint32_t i, uint32_t *state)
 	return (*state == GT_SLOT_ACTIVE || *state == GT_SLOT_EXITED) && s->proc == d->proc;
 }
 
-static uint64_t dropped_total(const struct gt_drain *d)
+uint64_t gt_drain_dropped(const struct gt_drain *d)
 {
 	uint64_t n = d->dropped + atomic_load(&gt_drain_entry(d)->no_slot_events);
 	uint32_t high = atomic_load(&d->pool->v.hdr->high);
@@ -66,7 +66,7 @@ static void write_meta(struct gt_drain *d, uint64_t ts, int final)
 		.recorder = d->recorder == GT_RECORDER_BPF ? "bpf" : "preload",
 		.clock = d->use_tsc ? "tsc" : "boottime",
 		.events = d->events,
-		.events_dropped = final ? dropped_total(d) : 0,
+		.events_dropped = final ? gt_drain_dropped(d) : 0,
 		.threads = d->nthreads,
 		.gils_untraced = atomic_load(&gt_drain_entry(d)->gils_untraced),
 		.final = final,
@@ -125,6 +125,7 @@ static void start_thread(struct gt_drain *d, struct gt_drain_thread *w, const st
 		memcpy(name, s->exit_name, sizeof(name));
 	gt_enc_thread_start(&d->enc, &w->th, tid, name, first_ns);
 	w->name_checked_ns = now_ns;
+	w->py_name[0] = 0;
 	w->exited = 0;
 	d->nthreads++;
 }
@@ -137,7 +138,7 @@ static void exit_name(struct gt_drain *d, struct gt_drain_thread *w, const struc
 	memcpy(name, &ev->peer, 16);
 	name[16] = 0;
 	if (name[0])
-		gt_enc_thread_rename(&d->enc, &w->th, name, ts);
+		gt_drain_set_os_name(d, w, name, ts);
 }
 
 /* The slot's thread has exited and everything it wrote is drained: give
@@ -149,7 +150,7 @@ static void finish_slot(struct gt_drain *d, uint32_t i, uint64_t tail, uint64_t 
 	struct gt_drain_thread *w = &d->pool->threads[i];
 	if (w->th.started && !w->exited) { /* its exit event was lost */
 		if (s->exit_name[0] && s->tid == w->th.tid)
-			gt_enc_thread_rename(&d->enc, &w->th, s->exit_name, w->th.last_ts);
+			gt_drain_set_os_name(d, w, s->exit_name, w->th.last_ts);
 		gt_enc_thread_end(&d->enc, &w->th,
 				  w->th.last_ts > now_ns ? w->th.last_ts : now_ns,
 				  GT_END_THREAD_EXIT);
@@ -221,7 +222,7 @@ static uint64_t drain_slot(struct gt_drain *d, uint32_t i, uint64_t now_ns, int 
 		if (!name[0] && final && s->exit_name[0] && s->tid == w->th.tid)
 			memcpy(name, s->exit_name, sizeof(name));
 		if (name[0])
-			gt_enc_thread_rename(&d->enc, &w->th, name, now_ns);
+			gt_drain_set_os_name(d, w, name, now_ns);
 		w->name_checked_ns = now_ns;
 	}
 	return drained;
@@ -245,6 +246,8 @@ static int cycle(struct gt_drain *d, int final)
 	for (uint32_t i = 0; i < high; i++)
 		if (drain_slot(d, i, now, final) > d->pool->v.mask / 8)
 			busy = 1;
+	if (!final && gt_drain_poll_names(d, now) && !busy)
+		busy = GT_DRAIN_SOON;
 	if ((!d->last_disk_ns || now > d->last_disk_ns + DISK_FLUSH_NS) && may_write(d, now)) {
 		gt_enc_flush(&d->enc);
 		d->last_disk_ns = now;
@@ -283,7 +286,7 @@ void gt_drain_close(struct gt_drain *d, uint64_t end_ticks, enum gt_drain_end ho
 		return;
 	cycle(d, 1);
 	r->events = d->events;
-	r->dropped = dropped_total(d);
+	r->dropped = gt_drain_dropped(d);
 	r->threads = d->nthreads;
 	if (how == GT_DRAIN_EXEC && d->lazy && !d->enc.bytes_out && d->nthreads <= 1) {
 		/* A forked child that only ran a moment before exec()ing another

@@ -26,6 +26,7 @@
 
 #include <stdint.h>
 
+#include "gt_cpy_names.h"
 #include "gt_encoder.h"
 #include "gt_shm.h"
 
@@ -33,6 +34,7 @@
 struct gt_drain_thread {
 	struct gt_enc_thread th;
 	uint64_t name_checked_ns; /* when its OS name was last read */
+	char py_name[GT_THREAD_NAME_MAX]; /* threading.Thread.name, "" until read */
 	int exited;               /* th's exit is encoded: the next event is a new thread's */
 };
 
@@ -72,6 +74,10 @@ struct gt_drain {
 	uint64_t dropped; /* from slots already given back */
 	uint32_t nthreads;
 	int open;
+	struct gt_cpy_names names; /* where its threads' Python names are */
+	uint64_t names_ns;         /* when all were last looked up */
+	uint64_t names_quick_ns;   /* when some were last looked up */
+	int names_off;             /* its memory cannot be read: OS names only */
 };
 
 /* How a process image ended, for gt_drain_close(). */
@@ -99,7 +105,11 @@ int gt_drain_open(struct gt_drain *d, struct gt_drain_pool *pool, uint32_t proc,
 		  enum gt_recorder recorder,
 		  struct gt_enc_sink sink);
 /* One pass over the process's rings. Returns 1 if some thread produced a
- * lot since the last pass (come back soon). */
+ * lot since the last pass (come back at once), GT_DRAIN_SOON if a young
+ * thread's Python name is still to be read (come back within
+ * GT_DRAIN_SOON_MS), else 0. */
+#define GT_DRAIN_SOON 2
+#define GT_DRAIN_SOON_MS 10
 int gt_drain_cycle(struct gt_drain *d);
 /* The end: drains everything, closes open slices at end_ticks, writes the
  * final metadata and hands the rest to the sink (or, for a forked child
@@ -118,6 +128,8 @@ int gt_drain_flush(struct gt_drain *d);
  * so that the caller can cut those bytes off again and carry on (an exec()
  * that may fail). 0, -ENOMEM or the sink's error. Allocates. */
 int gt_drain_write_tail(struct gt_drain *d, uint64_t end_ticks);
+/* Events lost so far (full rings, threads that found no ring). */
+uint64_t gt_drain_dropped(const struct gt_drain *d);
 /* Frees what gt_drain_open() allocated without writing (forked child). */
 void gt_drain_forget(struct gt_drain *d);
 

@@ -221,6 +221,11 @@ static void thread_descriptor(struct gt_enc *e, struct gt_enc_thread *th, uint64
 	if (th->name[0])
 		gt_pb_string(&b, PF_THREAD_NAME, th->name);
 	gt_pb_end(&b, t);
+	if (th->os_name[0] && strcmp(th->os_name, th->name)) {
+		char desc[sizeof(GT_THREAD_OS_NAME) + sizeof(th->os_name)];
+		snprintf(desc, sizeof(desc), "%s%s", GT_THREAD_OS_NAME, th->os_name);
+		gt_pb_string(&b, PF_TD_DESCRIPTION, desc);
+	}
 	gt_pb_end(&b, td);
 	gt_enc_emit(e, &b);
 }
@@ -230,7 +235,7 @@ void gt_enc_thread_start(struct gt_enc *e, struct gt_enc_thread *th, uint32_t ti
 {
 	uint8_t buf[GT_ENC_PKT_MAX];
 	struct gt_pb b;
-	char hname[48];
+	char hname[GT_THREAD_NAME_MAX + 16];
 
 	memset(th, 0, sizeof(*th));
 	th->tid = tid;
@@ -241,6 +246,7 @@ void gt_enc_thread_start(struct gt_enc *e, struct gt_enc_thread *th, uint32_t ti
 	th->tmpl_gil = 0xff; /* none built yet */
 	th->interval_gil = 0xff; /* the GILs' declared intervals apply */
 	snprintf(th->name, sizeof(th->name), "%s", name ? name : "");
+	snprintf(th->os_name, sizeof(th->os_name), "%.15s", th->name);
 	holder_name(hname, sizeof(hname), th);
 
 	/* The sequence's first packet: clears incremental state, anchors the
@@ -295,15 +301,20 @@ void gt_enc_thread_start(struct gt_enc *e, struct gt_enc_thread *th, uint32_t ti
 }
 
 void gt_enc_thread_rename(struct gt_enc *e, struct gt_enc_thread *th, const char *name,
-			  uint64_t ts)
+			  const char *os_name, uint64_t ts)
 {
 	uint8_t buf[GT_ENC_PKT_MAX];
 	struct gt_pb b;
-	char hname[48];
+	char hname[GT_THREAD_NAME_MAX + 16];
 
-	if (!th->started || !strncmp(th->name, name, sizeof(th->name) - 1))
+	if (!os_name)
+		os_name = th->os_name;
+	if (!th->started ||
+	    (!strncmp(th->name, name, sizeof(th->name) - 1) && !strcmp(th->os_name, os_name)))
 		return;
 	snprintf(th->name, sizeof(th->name), "%s", name);
+	if (os_name != th->os_name)
+		snprintf(th->os_name, sizeof(th->os_name), "%s", os_name);
 	if (ts < th->last_ts)
 		ts = th->last_ts;
 	thread_descriptor(e, th, ts);

@@ -50,7 +50,8 @@ struct gt_enc_thread {
 	uint8_t in_hold;
 	uint8_t gil;      /* GIL of the open wait or hold */
 	uint32_t name_iid;
-	char name[16];
+	char name[GT_THREAD_NAME_MAX];
+	char os_name[16]; /* said beside name when they differ */
 	/* A release is held back until the thread's next event tells whether
 	 * it was forced (handshake follows) or ended the thread. */
 	uint8_t pending;
@@ -129,10 +130,11 @@ void gt_enc_gil(struct gt_enc *e, uint64_t ts, unsigned slot, int64_t interp_id,
 
 void gt_enc_thread_start(struct gt_enc *e, struct gt_enc_thread *th, uint32_t tid,
 			 const char *name, uint64_t ts);
-/* The OS thread name changed: re-describe the thread and name later holds
+/* The thread's name (its Python name, or else its OS name) or its OS name
+ * (NULL: unchanged) changed: re-describe the thread and name later holds
  * after the new name. */
 void gt_enc_thread_rename(struct gt_enc *e, struct gt_enc_thread *th, const char *name,
-			  uint64_t ts);
+			  const char *os_name, uint64_t ts);
 /* One event of th, in the thread's order. ts is ev->ts converted to ns. */
 void gt_enc_event(struct gt_enc *e, struct gt_enc_thread *th, const struct gt_event *ev,
 		  uint64_t ts);

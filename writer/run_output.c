@@ -284,6 +284,7 @@ int run_sink_write(void *ctx, const void *data, size_t len)
 		}
 		if (s->tee)
 			s->tee(s->tee_ctx, p, (size_t)n);
+		s->out->bytes += (uint64_t)n;
 		p += n;
 		len -= (size_t)n;
 	}

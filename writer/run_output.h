@@ -32,6 +32,7 @@ struct run_output {
 	char root_path[PATH_MAX];
 	char **used;           /* paths given out in this run */
 	size_t nused;
+	uint64_t bytes;        /* written so far, every trace of the run */
 };
 
 /* Checks -o (arg) and, unless it has %p, opens and claims it. Prints the

@@ -240,6 +240,8 @@ static void close_proc(struct run_writer *w, uint32_t i, uint64_t end_ticks, enu
 	struct run_proc *rp = &w->procs[i];
 	struct run_trace t = {.pid = rp->pid, .root = rp->sink.root, .how = how};
 	gt_drain_close(&rp->drain, end_ticks, how, 1, &t.result);
+	w->events_done += t.result.events;
+	w->dropped_done += t.result.dropped;
 	run_sink_close(&rp->sink);
 	t.error = rp->sink.error;
 	snprintf(t.path, sizeof(t.path), "%s", rp->sink.path);
@@ -267,7 +269,8 @@ static void release_proc(struct run_writer *w, uint32_t i)
 	gt_drain_pool_release_proc(&w->pool, i);
 }
 
-/* One pass over the entries; returns 1 if a thread produced a lot. */
+/* One pass over the entries; returns 1 if a thread produced a lot, else
+ * GT_DRAIN_SOON if a drain asked to come back soon. */
 static int pass(struct run_writer *w, int final)
 {
 	int busy = 0;
@@ -282,8 +285,9 @@ static int pass(struct run_writer *w, int final)
 		if (rp->st == RP_NONE)
 			open_proc(w, i);
 		if (rp->st == RP_OPEN) {
-			if (gt_drain_cycle(&rp->drain))
-				busy = 1;
+			int b = gt_drain_cycle(&rp->drain);
+			if (b == 1 || (b && !busy))
+				busy = b;
 			/* Liveness first, then the state: a process seen gone has
 			 * said its last word (it may have finished meanwhile). */
 			int gone = process_gone(rp);
@@ -306,10 +310,33 @@ static int pass(struct run_writer *w, int final)
 	return busy;
 }
 
+/* The progress line's numbers, about once a second. */
+static void tick(struct run_writer *w, uint64_t start, uint64_t *last)
+{
+	uint64_t now = gt_clock_boottime_ns();
+	if (!w->on_tick || now < *last + 1000000000ull)
+		return;
+	*last = now;
+	struct run_progress p = {.elapsed_ns = now - start,
+				 .events = w->events_done,
+				 .dropped = w->dropped_done,
+				 .bytes = w->out->bytes};
+	uint32_t high = atomic_load_explicit(&w->v.hdr->proc_high, memory_order_acquire);
+	for (uint32_t i = 0; i < high; i++) {
+		if (w->procs[i].st != RP_OPEN)
+			continue;
+		p.events += w->procs[i].drain.events;
+		p.dropped += gt_drain_dropped(&w->procs[i].drain);
+		p.traced++;
+	}
+	w->on_tick(w->on_tick_ctx, &p);
+}
+
 void run_writer_run(struct run_writer *w, pid_t root, int *status)
 {
 	w->root = root;
 	*status = -1;
+	uint64_t start = gt_clock_boottime_ns(), last = start;
 	for (;;) {
 		uint32_t seen = gt_wake_sample(w->v.hdr);
 		int busy = 0;
@@ -318,6 +345,7 @@ void run_writer_run(struct run_writer *w, pid_t root, int *status)
 		if (w->calibrated)
 			busy = pass(w, 0);
 		relay_messages(w);
+		tick(w, start, &last);
 		pid_t r = waitpid(root, status, WNOHANG);
 		if (r == root || (r < 0 && errno != EINTR)) {
 			if (r < 0)
@@ -328,7 +356,10 @@ void run_writer_run(struct run_writer *w, pid_t root, int *status)
 			relay_messages(w);
 			return;
 		}
-		gt_wake_sleep(w->v.hdr, seen, busy || !w->calibrated ? 1 : w->v.hdr->flush_ms);
+		unsigned ms = busy == 1 || !w->calibrated ? 1 : w->v.hdr->flush_ms;
+		if (busy == GT_DRAIN_SOON && ms > GT_DRAIN_SOON_MS)
+			ms = GT_DRAIN_SOON_MS;
+		gt_wake_sleep(w->v.hdr, seen, ms);
 	}
 }
 

@@ -36,6 +36,15 @@ struct run_trace {
 
 struct run_proc;
 
+/* How the run is going, for a progress line. */
+struct run_progress {
+	uint64_t elapsed_ns;
+	uint64_t events;  /* recorded so far, all processes */
+	uint64_t dropped; /* lost so far */
+	uint64_t bytes;   /* of traces written so far */
+	uint32_t traced;  /* processes being traced now */
+};
+
 struct run_writer {
 	int memfd;
 	void *map;
@@ -56,6 +65,10 @@ struct run_writer {
 	/* Optional: the root's trace bytes as they are written (run_sink). */
 	int (*root_tee)(void *ctx, const void *data, size_t len);
 	void *root_tee_ctx;
+	/* Optional: called about once a second while the command runs. */
+	void (*on_tick)(void *ctx, const struct run_progress *p);
+	void *on_tick_ctx;
+	uint64_t events_done, dropped_done; /* of the traces already closed */
 };
 
 /* Reads the GILTRACE_* sizes (one line per bad value), creates the memfd

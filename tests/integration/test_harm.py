@@ -133,7 +133,7 @@ def case(tmp, prog):
     untraced = (s0, o0, e0, files_under(dirs["plain"]))
 
     # giltrace run, relative -o (the program may chdir: traces stay put).
-    s1, o1, err = run_in(wrapped(want, [env("GILTRACE"), "run", "-q", "-o", "../traces/t.pftrace",
+    s1, o1, err = run_in(wrapped(want, [env("GILTRACE"), "run", "--no-report", "-o", "../traces/t.pftrace",
                                         "--", PY, prog]), dirs["run"])
     e1, ours = split_giltrace_lines(err)
     compare(name, "giltrace run", (s1, o1, e1, files_under(dirs["run"])), untraced)

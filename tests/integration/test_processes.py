@@ -5,7 +5,8 @@ For each case the program's stdout, stderr (apart from giltrace's own lines)
 and exit status must be what they are without giltrace, and every trace it
 leaves must satisfy the invariants (invariants.py), checked by Perfetto:
   fork       a threaded program forks; the child runs threads and os._exit()s:
-             the parent's and the child's traces are both complete
+             the parent's and the child's traces are both complete, their
+             threads named by their Python names; -q says it in one line
   fork-warn  3.12+: a single-threaded fork must not warn about threads
              (giltrace's writer thread is stopped around fork)
   invisible  the program sees the same threads, descriptors and GILTRACE_SHM
@@ -18,7 +19,8 @@ leaves must satisfy the invariants (invariants.py), checked by Perfetto:
   no-gil     3.6 without threads never creates a GIL: a notice, no trace
   sigkill    SIGKILL: under `giltrace run` a complete trace; by hand no end
              record, but the trace up to the last chunk reads
-  not-python a non-Python threaded program is untouched
+  not-python a non-Python threaded program is untouched; GILTRACE_DISABLE and
+             a command that does not exist each get their own words
   bad-env    bad GILTRACE_* values: one line each, defaults used, still traced
              (by hand with GILTRACE_LOG=stderr; under giltrace run, said once
              by giltrace however many processes read them)
@@ -31,11 +33,16 @@ leaves must satisfy the invariants (invariants.py), checked by Perfetto:
   children   --children: programs the command executes (through sh, through
              subprocess with close_fds) get traces giltrace names; without it
              only the command's own process is traced
+  progress   --progress on a terminal (script(1)): a status line redrawn in
+             place and erased before giltrace's last line, the program's
+             output untouched
   plain      LD_PRELOAD by hand with one GILTRACE_OUTPUT for a program whose
              Python child runs meanwhile: two complete traces, neither
              clobbering the other (also with compression off)
 """
 import os
+import re
+import shlex
 import signal
 import subprocess
 import sys
@@ -75,7 +82,11 @@ def thread_names(facts, prefix):
 
 def case_fork(tmp):
     trace = os.path.join(tmp, "fork.pftrace")
-    same_as_plain([PY, os.path.join(WORKLOADS, "forky.py")], trace)
+    _, _, err = same_as_plain([PY, os.path.join(WORKLOADS, "forky.py")], trace)
+    # -q: one line, whatever the number of processes.
+    mine = [l for l in err.splitlines() if l.startswith(GILTRACE_LINE)]
+    check(mine == ["giltrace: trace written to %s (and 1 other process's beside it)" % trace],
+          "giltrace run -q printed %r" % mine)
     parent = check_trace(trace, max_threads=3)
     check(thread_names(parent, "cpu-") == ["cpu-0", "cpu-1"], "parent threads: %s"
           % parent["threads"])
@@ -253,9 +264,18 @@ def case_not_python(tmp):
     s1, o1, e1 = giltrace_run(trace, cmd)
     check((s1, o1) == (s0, o0), "sort behaves differently under giltrace")
     lines = e1.splitlines()
-    check(lines == ["giltrace: no trace was written to %s: no CPython process with a GIL ran"
+    check(lines == ["giltrace: no trace was written to %s: the command ran no CPython "
+                    "interpreter (the programs it runs are traced with --children)"
                     % trace], "unexpected stderr: %r" % e1)
     check(not os.path.exists(trace), "a non-Python program left a trace")
+    # Each reason for no trace has its own words.
+    s, _, err = giltrace_run(trace, [PY, "-c", WITH_A_THREAD], env_extra={"GILTRACE_DISABLE": "1"})
+    check(s == 0 and err.splitlines() == ["giltrace: no trace was written to %s: "
+                                          "GILTRACE_DISABLE is set, nothing was traced" % trace],
+          "GILTRACE_DISABLE=1: %d %r" % (s, err))
+    s, _, err = giltrace_run(trace, [os.path.join(tmp, "no-such-program")])
+    check(s == 127 and err.splitlines()[0].startswith("giltrace: cannot run "),
+          "a command that does not exist: %d %r" % (s, err))
     # Plain LD_PRELOAD: the exit status kept; the notice at exit only where
     # asked for (stderr is not a terminal here: by default, nothing).
     s, _, err = run(["sh", "-c", "exit 3"], env_extra=preloaded())
@@ -293,7 +313,8 @@ def case_children(tmp):
     for stem, label, cmd, want in [
             ("ch", "via sh", ["sh", "-c", '"$0" -c "$1"; "$0" -c "$1"', PY, child], "child\n" * 2),
             ("py", "from Python", [PY, "-c", code], "child\n")]:
-        s, out, err = giltrace_run(os.path.join(tmp, stem + ".pftrace"), cmd, extra=["--children"])
+        s, out, err = giltrace_run(os.path.join(tmp, stem + ".pftrace"), cmd, extra=["--children"],
+                                   quiet=False)
         check(s == 0 and out == want, "--children %s: %d %r %r" % (label, s, out, err))
         written = sorted(os.path.join(tmp, f) for f in os.listdir(tmp) if f.startswith(stem + "."))
         check(len(written) == 2 and listed_traces(err) == written,
@@ -327,6 +348,21 @@ for name, set_ in (("signal", libc.signal), ("sysv_signal", libc.sysv_signal),
     print(name, "back to default, returns mine:", set_(signal.SIGHUP, None) == want,
           "reads default:", query(signal.SIGHUP) == 0)
 """
+
+
+def case_progress(tmp):
+    """--progress on a terminal: a status line redrawn in place and erased
+    before giltrace's last word; the program's output untouched."""
+    trace = os.path.join(tmp, "progress.pftrace")
+    code = WITH_A_THREAD + "import time\ntime.sleep(2.5)\nprint('out')\n"
+    inner = " ".join(shlex.quote(a) for a in [env("GILTRACE"), "run", "--progress", "-q", "-o",
+                                               trace, "--", PY, "-c", code])
+    s, out, err = run(["script", "-qec", inner, "/dev/null"])
+    check(s == 0, "script + giltrace run --progress: %d %r" % (s, err))
+    check(re.search(r"\rgiltrace: recording for [12]\.\d+ s: \S+ (k )?events, \S+ k?B written, "
+                    r"1 process\x1b\[K", out), "no progress line: %r" % out)
+    check("\r\x1b[Kgiltrace: trace written to %s" % trace in out, "not erased: %r" % out)
+    check("out\r\n" in out, "the program's output: %r" % out)
 
 
 def case_signal_api(tmp):
@@ -378,7 +414,7 @@ def case_after_the_run(tmp):
             "        time.sleep(1.0)\n        os.execv(sys.executable, [sys.executable, '-c', %r])\n"
             "    os._exit(0)\n" % late)
     trace = os.path.join(tmp, "run.pftrace")
-    s, out, err = giltrace_run(trace, [PY, "-c", code], extra=["--children"])
+    s, out, err = giltrace_run(trace, [PY, "-c", code], extra=["--children"], quiet=False)
     deadline = time.time() + 20
     while not os.path.exists(marker) and time.time() < deadline:
         time.sleep(0.1)
@@ -453,7 +489,7 @@ def test():
                          ("sigkill", case_sigkill),
                          ("not-python", case_not_python), ("bad-env", case_bad_env),
                          ("bad-env-run", case_bad_env_run), ("options", case_options),
-                         ("children", case_children),
+                         ("children", case_children), ("progress", case_progress),
                          ("signal-api", case_signal_api), ("reader-gone", case_reader_gone),
                          ("output-removed", case_output_removed),
                          ("after-the-run", case_after_the_run),

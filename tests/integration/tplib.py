@@ -55,11 +55,12 @@ def preloaded(extra=None):
     return e
 
 
-def giltrace_run(trace, cmd, timeout=300, extra=(), env_extra=None):
-    """giltrace run -o trace -- cmd; returns (status, stdout, stderr)."""
+def giltrace_run(trace, cmd, timeout=300, extra=(), env_extra=None, quiet=True):
+    """giltrace run [-q] -o trace -- cmd; returns (status, stdout, stderr).
+    Without quiet, --no-report: every trace is named, with no summary."""
     gt = env("GILTRACE")
-    return run([gt, "run", "-q", "-o", trace] + list(extra) + ["--"] + list(cmd),
-               timeout=timeout, env_extra=env_extra)
+    return run([gt, "run", "-q" if quiet else "--no-report", "-o", trace] + list(extra) + ["--"]
+               + list(cmd), timeout=timeout, env_extra=env_extra)
 
 
 LISTED = re.compile(r"^giltrace: (?:trace written to (\S.*?) \(open it|"

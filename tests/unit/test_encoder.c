@@ -114,7 +114,7 @@ static void many_renames(int level)
 	for (int i = 0; i < RENAMES; i++) {
 		char name[16];
 		snprintf(name, sizeof(name), "name-%d", i);
-		gt_enc_thread_rename(&e, &th, name, T(100 * i));
+		gt_enc_thread_rename(&e, &th, name, NULL, T(100 * i));
 		event(&e, &th, GT_EV_ACQUIRE, T(100 * i + 10), PID, (uint32_t)i);
 		event(&e, &th, GT_EV_RELEASE, T(100 * i + 60), 0, (uint32_t)i + 1);
 	}

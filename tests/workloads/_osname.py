@@ -1,10 +1,13 @@
 """Name the calling OS thread, for tracers that read /proc/*/task/*/comm.
 
-CPython (before 3.14) never names its OS threads, so every thread of a
-workload would show up as "python3.x". Each workload thread calls
-set_os_thread_name(threading.current_thread().name) first thing, so a trace
-can be checked for "cpu-0", "io-echo", ... The name is cut to 15 bytes (the
-kernel's limit); any failure is ignored, since naming is only a convenience.
+giltrace reads the Python names of the main interpreter's threads itself
+(threading.Thread.name), a few times a second. Two workloads need OS names
+instead: subinterp.py (a subinterpreter's threads are in that interpreter's
+own threading module, which giltrace does not read) and many_threads.py
+(threads that live for a millisecond end before their Python name can be
+read; what is checked there is the OS name each leaves at its exit).
+The name is cut to 15 bytes (the kernel's limit); any failure is ignored,
+since naming is only a convenience.
 """
 import ctypes
 

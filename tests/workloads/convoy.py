@@ -37,7 +37,6 @@ import sys
 import threading
 import time
 
-from _osname import set_os_thread_name
 from countdown import cpu_thread, cpu_thread_until
 
 MSG = b"m" * 64
@@ -55,7 +54,6 @@ while True:
 
 
 def io_echo(mine, peer, rounds, result):
-    set_os_thread_name(threading.current_thread().name)
     try:
         start = time.perf_counter()
         for _ in range(rounds):

@@ -21,7 +21,6 @@ import sys
 import threading
 import time
 
-from _osname import set_os_thread_name
 
 CHUNK = 20000   # ~1 ms of counting: how often a timed thread looks at the clock
 
@@ -38,7 +37,6 @@ def count_until(stop):
 
 
 def _named(work, *args):
-    set_os_thread_name(threading.current_thread().name)
     work(*args)
 
 

@@ -13,7 +13,6 @@ import ctypes
 import sys
 import threading
 
-from _osname import set_os_thread_name
 
 try:
     _libc = ctypes.CDLL(None)       # the interpreter itself, libc included
@@ -25,7 +24,6 @@ _usleep.restype = ctypes.c_int
 
 
 def worker(n):
-    set_os_thread_name(threading.current_thread().name)
     for _ in range(n):
         _usleep(1000)               # GIL released inside
 

@@ -11,12 +11,10 @@ printed and CPython exits (3.8+: dies by SIGINT). Never exits by itself.
 import threading
 import time
 
-from _osname import set_os_thread_name
 from countdown import countdown
 
 
 def spin(running):
-    set_os_thread_name(threading.current_thread().name)
     running.release()
     while True:
         countdown(100000)

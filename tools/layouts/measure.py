@@ -111,7 +111,7 @@ def headers(cmd, prefix, tmp):
 # The fields of _Py_DebugOffsets giltrace reads, in the order of
 # measure_layout.c's debug.* lines.
 DEBUG_FIELDS = ("runtime_size", "interpreters_head", "interp_size", "interp_id",
-                "interp_ceval_gil", "interp_gil", "interp_gil_locked")
+                "interp_ceval_gil", "interp_gil", "interp_gil_locked", "interp_modules")
 
 
 def live_debug_offsets(obj, rt, h):
@@ -134,7 +134,7 @@ def main():
     else:
         sid_root = os.environ.get("GILTRACE_SID_ROOT", "/var/cache/giltrace/sid-root")
 
-    rows, debug = [], []
+    rows, debug, objs = [], [], []
     with tempfile.TemporaryDirectory() as tmp:
         found = []
         for tag, cmd, prefix in interpreters(sid_root):
@@ -145,12 +145,19 @@ def main():
                 continue
             found.append((tuple(int(x) for x in v.split(".")), tag, cmd, prefix))
         for v, tag, cmd, prefix in sorted(found):
+            try:
+                h = headers(cmd, prefix, tmp)
+            except RuntimeError as e:
+                objs.append("| %s | %s |" % (tag, e))
+                continue
+            objs.append("| %s | %s | %s |" % (tag, h["version"], " ".join(
+                "%s=%s" % (k[4:], h[k]) for k in sorted(h) if k.startswith("obj.")) +
+                " interp.modules=" + h.get("interp.modules", "-")))
             if v < (3, 7):
                 rows.append("| %s | %d.%d: the GIL is file-scope statics of ceval_gil.h, "
                             "no struct to lay out |" % ((tag,) + v))
                 continue
             try:
-                h = headers(cmd, prefix, tmp)
                 obj = runtime_object(cmd, prefix)
             except RuntimeError as e:
                 rows.append("| %s | %s |" % (tag, e))
@@ -159,11 +166,11 @@ def main():
             gil = "/".join(h.get("gil." + f, "-") for f in
                            ("interval", "locked", "cond", "mutex", "switch_cond",
                             "switch_mutex", "size"))
-            rows.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+            rows.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
                 tag, h["version"], gil, h["runtime.size"], sym[1] if sym else "not exported",
                 h.get("runtime.gil", "-"), h.get("runtime.main_interp", "-"),
                 h.get("interp.gil", "-"), h.get("interp.id", "-"),
-                h.get("interp.ceval_gil", "-")))
+                h.get("interp.ceval_gil", "-"), h.get("interp.modules", "-")))
             if "debug.version" in h:
                 live = live_debug_offsets(obj, sym[0], h) if sym else None
                 where = "/".join(h["debug." + f] for f in ("version", "free_threaded") + DEBUG_FIELDS)
@@ -178,8 +185,9 @@ def main():
     print("### Headers and binaries, 3.7+\n")
     print("| interpreter | version | gil interval/locked/cond/mutex/switch_cond/switch_mutex/size "
           "| sizeof(_PyRuntimeState) (headers) | _PyRuntime st_size (binary) | runtime.ceval.gil "
-          "| runtime._main_interpreter | interp._gil | interp.id | interp.ceval.gil |")
-    print("|" + "---|" * 10)
+          "| runtime._main_interpreter | interp._gil | interp.id | interp.ceval.gil "
+          "| interp.modules (3.12+: .imports.modules) |")
+    print("|" + "---|" * 11)
     print("\n".join(rows))
     print("\n### _Py_DebugOffsets, 3.13+\n")
     print("| interpreter | where in _Py_DebugOffsets: version/free_threaded/" + "/".join(DEBUG_FIELDS) +
@@ -187,6 +195,10 @@ def main():
           " (binary) | interpreters.main - .head |")
     print("|---|---|---|---|---|")
     print("\n".join(debug))
+    print("\n### Objects a thread's Python name is read through, 3.6+\n")
+    print("| interpreter | version | offsets and sizes (bytes), str state bits |")
+    print("|---|---|---|")
+    print("\n".join(objs))
 
 
 main()
