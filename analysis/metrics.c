@@ -249,12 +249,11 @@ static void on_meta(void *ctx, const struct gt_rd_meta *md)
 	copy(m->recorder, sizeof(m->recorder), md->recorder);
 	copy(m->giltrace_version, sizeof(m->giltrace_version), md->giltrace_version);
 	copy(m->clock, sizeof(m->clock), md->clock);
+	gt_metrics_proc_meta(m, md);
 	if (md->final) {
 		m->has_end = 1;
-		m->end_ns = md->ts;
-		m->events = md->events;
-		m->events_dropped = md->events_dropped;
-		m->gils_untraced = md->gils_untraced;
+		if (md->ts > m->end_ns)
+			m->end_ns = md->ts;
 	} else {
 		m->has_start = 1;
 		if (!m->start_ns || md->ts < m->start_ns)
@@ -264,7 +263,8 @@ static void on_meta(void *ctx, const struct gt_rd_meta *md)
 
 struct gt_rd_callbacks gt_metrics_callbacks(struct gt_metrics *m)
 {
-	struct gt_rd_callbacks cb = {m, on_thread, on_gil, on_slice, on_counter, on_meta};
+	struct gt_rd_callbacks cb = {m,	 on_thread, on_gil, on_slice, on_counter,
+				     on_meta, gt_metrics_on_process};
 	return cb;
 }
 
@@ -307,6 +307,7 @@ void gt_metrics_finish(struct gt_metrics *m, const struct gt_rd_summary *sum)
 	if (!m->has_end || sum->last_ts > m->end_ns)
 		m->end_ns = sum->last_ts > m->end_ns ? sum->last_ts : m->end_ns;
 	m->wall_ns = m->end_ns > m->start_ns ? m->end_ns - m->start_ns : 0;
+	gt_metrics_finish_procs(m);
 	m->open_slices = sum->open_slices;
 	m->unmatched_ends = sum->unmatched_ends;
 	/* Threads that never touched the GIL (descriptor only) are dropped. */

@@ -65,6 +65,16 @@ struct gt_gil_stats {
 	uint64_t bucket_holds[GT_HOLD_BUCKETS], bucket_ns[GT_HOLD_BUCKETS];
 };
 
+/* One process of the trace (every image of its pid). */
+struct gt_proc_stats {
+	uint32_t pid;
+	char name[64], cmdline[256], python_version[32];
+	int has_start, has_end;
+	unsigned images, images_ended; /* start and end records (exec()s add) */
+	uint64_t start_ns, end_ns, wall_ns;
+	uint64_t events, events_dropped, gils_untraced;
+};
+
 struct gt_metrics {
 	/* Session */
 	uint64_t start_ns, end_ns, wall_ns;
@@ -84,6 +94,8 @@ struct gt_metrics {
 	size_t last_thread; /* threads[] + 1 of the last lookup: slices come in runs */
 	struct gt_gil_stats *gils;
 	size_t ngils, gils_cap;
+	struct gt_proc_stats *procs; /* in the order the trace names them */
+	size_t nprocs, procs_cap;
 	/* Every wait of every thread; the sum of their squares (ns^2, in a
 	 * double: a 10 s wait squared overflows 64 bits) for the time-weighted
 	 * mean. */
@@ -117,6 +129,16 @@ uint64_t gt_metrics_interval_ns(const struct gt_gil_stats *g);
 /* The interval in force for most of the GIL's held time (µs, 0 = unknown),
  * and the share of held time under other intervals. */
 uint32_t gt_metrics_main_interval_us(const struct gt_gil_stats *g, double *other_share);
+
+/* A process by pid (NULL if the trace has no record of it). */
+const struct gt_proc_stats *gt_metrics_proc(const struct gt_metrics *m, uint32_t pid);
+/* metrics_procs.c, for metrics.c: a process's stats, created on first sight;
+ * its descriptor and its start/end records; the trace-wide totals and
+ * completeness, from every process, at the end. */
+struct gt_proc_stats *gt_metrics_proc_of(struct gt_metrics *m, uint32_t pid);
+void gt_metrics_on_process(void *ctx, const struct gt_rd_process *p);
+void gt_metrics_proc_meta(struct gt_metrics *m, const struct gt_rd_meta *md);
+void gt_metrics_finish_procs(struct gt_metrics *m);
 
 /* For metrics.c and metrics_store.c: the growing array *arr (of *cap
  * elements of size bytes) has room for n + 1; 0 or -1. */

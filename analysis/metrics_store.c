@@ -21,6 +21,7 @@ void gt_metrics_free(struct gt_metrics *m)
 	free(m->threads);
 	free(m->index);
 	free(m->gils);
+	free(m->procs);
 	free(m->convoys);
 	free(m->episodes);
 	free(m->gil_method);

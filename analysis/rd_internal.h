@@ -157,6 +157,8 @@ int rd_parse_interned(struct rd *r, struct seq *s, const uint8_t *p, size_t n);
 struct seq *rd_get_seq(struct rd *r, uint32_t id);
 int rd_parse_defaults(struct rd *r, struct seq *s, const uint8_t *p, size_t n);
 int rd_parse_snapshot(struct rd *r, struct seq *s, const uint8_t *p, size_t n);
+/* data (len bytes, not NUL-terminated) into out, cut at a character. */
+void rd_copy_text(char *out, size_t size, const uint8_t *data, size_t len);
 int rd_parse_descriptor(struct rd *r, const uint8_t *p, size_t n);
 
 /* rd_packet.c: one packet (depth counts nested compressed chunks), and a

@@ -173,6 +173,16 @@ int rd_parse_snapshot(struct rd *r, struct seq *s, const uint8_t *p, size_t n)
 	return 0;
 }
 
+void rd_copy_text(char *out, size_t size, const uint8_t *data, size_t len)
+{
+	size_t l = len < size - 1 ? len : size - 1;
+	/* Never cut a UTF-8 character in two. */
+	while (l < len && l && (data[l] & 0xc0) == 0x80)
+		l--;
+	memcpy(out, data, l);
+	out[l] = 0;
+}
+
 int rd_parse_descriptor(struct rd *r, const uint8_t *p, size_t n)
 {
 	struct gt_pbr d, sub;
@@ -181,6 +191,8 @@ int rd_parse_descriptor(struct rd *r, const uint8_t *p, size_t n)
 	uint32_t pid = 0, tid = 0;
 	int is_thread = 0, is_process = 0, is_counter = 0;
 	char tname[GT_THREAD_NAME_MAX] = "", os_name[16] = "";
+	char pname[64] = "", cmdline[256] = "";
+	size_t cmdlen = 0;
 
 	uint64_t parent = 0;
 	gt_pbr_init(&d, p, n);
@@ -206,14 +218,20 @@ int rd_parse_descriptor(struct rd *r, const uint8_t *p, size_t n)
 				else if (f.num == PF_TD_THREAD && g.num == PF_THREAD_TID &&
 					 g.wire == GT_PB_VARINT)
 					tid = (uint32_t)g.v;
+				else if (f.num == PF_TD_PROCESS && g.num == PF_PROC_NAME &&
+					 g.wire == GT_PB_LEN)
+					rd_copy_text(pname, sizeof(pname), g.data, g.len);
+				else if (f.num == PF_TD_PROCESS && g.num == PF_PROC_CMDLINE &&
+					 g.wire == GT_PB_LEN && cmdlen + 2 < sizeof(cmdline)) {
+					if (cmdlen)
+						cmdline[cmdlen++] = ' ';
+					rd_copy_text(cmdline + cmdlen, sizeof(cmdline) - cmdlen, g.data,
+						     g.len);
+					cmdlen += strlen(cmdline + cmdlen);
+				}
 				else if (f.num == PF_TD_THREAD && g.num == PF_THREAD_NAME &&
 					 g.wire == GT_PB_LEN) {
-					size_t l = g.len < sizeof(tname) - 1 ? g.len : sizeof(tname) - 1;
-					/* Never cut a UTF-8 character in two. */
-					while (l < g.len && l && (g.data[l] & 0xc0) == 0x80)
-						l--;
-					memcpy(tname, g.data, l);
-					tname[l] = 0;
+					rd_copy_text(tname, sizeof(tname), g.data, g.len);
 				}
 			}
 			if (sub.bad)
@@ -247,6 +265,10 @@ int rd_parse_descriptor(struct rd *r, const uint8_t *p, size_t n)
 	}
 	if (is_process) {
 		t->kind = TK_PROCESS;
+		if (r->cb->process && pid) {
+			struct gt_rd_process pr = {pid, pname, cmdline};
+			r->cb->process(r->cb->ctx, &pr);
+		}
 		return 0;
 	}
 	/* giltrace's own tracks: model/gt_schema.h. */

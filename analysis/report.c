@@ -41,14 +41,20 @@ static void cell(FILE *out, const char *s, size_t width, int right)
 			fputc(' ', out);
 }
 
+/* One table row; a column of width 0 is left out. */
 static void row(FILE *out, char c[][GT_THREAD_LABEL_MAX], const size_t *width, int n,
 		int left_cols)
 {
 	fputs("  ", out);
-	for (int k = 0; k < n; k++) {
+	for (int k = 0, first = 1; k < n; k++) {
+		if (!width[k])
+			continue;
+		if (!first)
+			fputc(' ', out);
+		first = 0;
 		cell(out, c[k], width[k], k >= left_cols);
-		fputs(k < n - 1 ? " " : "\n", out);
 	}
+	fputc('\n', out);
 }
 
 static void dur(char *buf, size_t n, double seconds)
@@ -56,6 +62,7 @@ static void dur(char *buf, size_t n, double seconds)
 	gt_fmt_duration(buf, n, (uint64_t)(seconds * 1e9 + 0.5));
 }
 
+/* The GIL's lines, under a heading when there is more than one GIL. */
 static void gil_lines(FILE *out, const struct gt_summary *s, const struct gt_gil_summary *g)
 {
 	char held[16], cont[16], interval[64];
@@ -72,7 +79,10 @@ static void gil_lines(FILE *out, const struct gt_summary *s, const struct gt_gil
 		}
 	} else
 		snprintf(interval, sizeof(interval), "unknown");
-	if (s->ngils > 1)
+	if (s->nprocs > 1)
+		fprintf(out, "  the most contended GIL, process %u's%s:\n", g->g->pid,
+			g->g->interp_id > 0 ? " (a subinterpreter's)" : "");
+	else if (s->ngils > 1)
 		fprintf(out, "  GIL of interpreter %lld:\n", (long long)g->g->interp_id);
 	fprintf(out, "  GIL held %s of the time, contended (a thread waiting) %s, %.2f threads "
 		     "waiting on average\n",
@@ -104,25 +114,72 @@ static void gil_lines(FILE *out, const struct gt_summary *s, const struct gt_gil
 	fputc('\n', out);
 }
 
+/* Several processes: one line each, most waited-for first. */
+static void process_table(FILE *out, const struct gt_summary *s, int top)
+{
+	static const char *const head[] = {"PROCESS", "PID", "THREADS", "WAIT TOTAL",
+					   "HOLD TOTAL", "GIL HELD", "CONTENDED", "LIFE"};
+	enum { NCOL = 8 };
+	size_t width[NCOL] = {24, 7, 7, 10, 10, 8, 9, 9};
+	char c[NCOL][GT_THREAD_LABEL_MAX];
+	for (int k = 0; k < NCOL; k++)
+		snprintf(c[k], sizeof(c[k]), "%s", head[k]);
+	fputc('\n', out);
+	row(out, c, width, NCOL, 1);
+	size_t shown = top && (size_t)top < s->nprocs ? (size_t)top : s->nprocs;
+	for (size_t i = 0; i < shown; i++) {
+		const struct gt_proc_summary *p = &s->procs[i];
+		char name[GT_THREAD_LABEL_MAX];
+		gt_proc_label(p, name, sizeof(name));
+		gt_fmt_cut(c[0], sizeof(c[0]), name, width[0]);
+		snprintf(c[1], sizeof(c[1]), "%u", p->pid);
+		snprintf(c[2], sizeof(c[2]), "%zu", p->nthreads);
+		gt_fmt_duration(c[3], sizeof(c[3]), p->wait_ns);
+		gt_fmt_duration(c[4], sizeof(c[4]), p->hold_ns);
+		if (p->gil) {
+			gt_fmt_percent(c[5], sizeof(c[5]), p->gil->held_ratio);
+			gt_fmt_percent(c[6], sizeof(c[6]), p->gil->contention_ratio);
+		} else {
+			snprintf(c[5], sizeof(c[5]), "-");
+			snprintf(c[6], sizeof(c[6]), "-");
+		}
+		dur(c[7], sizeof(c[7]), p->wall_s);
+		row(out, c, width, NCOL, 1);
+	}
+	if (shown < s->nprocs)
+		fprintf(out, "  ... and %zu more processes (--top)\n", s->nprocs - shown);
+	fputc('\n', out);
+}
+
 void gt_report_text(FILE *out, const struct gt_metrics *m, const struct gt_summary *s,
 		    const struct gt_report_opts *o)
 {
 	char wall[32];
 	dur(wall, sizeof(wall), s->wall_s);
 	fprintf(out, "giltrace report: %s\n", o->trace_path ? o->trace_path : "-");
-	fprintf(out, "  CPython %s, %zu thread%s, wall time %s, %s recorder\n",
-		m->python_version[0] ? m->python_version : "(unknown)", m->nthreads,
+	char procs[48] = "";
+	if (s->nprocs > 1)
+		snprintf(procs, sizeof(procs), "%zu processes, ", s->nprocs);
+	fprintf(out, "  CPython %s, %s%zu thread%s, wall time %s, %s recorder\n",
+		m->python_version[0] ? m->python_version : "(unknown)", procs, m->nthreads,
 		m->nthreads == 1 ? "" : "s", wall, m->recorder[0] ? m->recorder : "?");
-	for (size_t i = 0; i < s->ngils; i++)
-		gil_lines(out, s, &s->gils[i]);
+	if (s->nprocs > 1) {
+		/* One line per process; the GIL lines only for the worst. */
+		process_table(out, s, o->top);
+		if (s->ngils)
+			gil_lines(out, s, &s->gils[0]);
+	} else {
+		for (size_t i = 0; i < s->ngils; i++)
+			gil_lines(out, s, &s->gils[i]);
+	}
 	fprintf(out, "  releases: %llu forced, %llu voluntary, %llu at thread exit\n",
 		(unsigned long long)m->forced, (unsigned long long)m->voluntary,
 		(unsigned long long)m->thread_exits);
 
-	static const char *const head[] = {"THREAD", "TID",     "WAIT TOTAL", "WAITS",  "P50",
+	static const char *const head[] = {"THREAD", "PID", "TID",     "WAIT TOTAL", "WAITS",  "P50",
 					   "P99",    "LONGEST", "HOLD TOTAL", "FORCED", "CAUSED"};
-	enum { NCOL = 10 };
-	size_t width[NCOL] = {16, 8, 10, 6, 9, 9, 9, 10, 6, 6};
+	enum { NCOL = 11 };
+	size_t width[NCOL] = {16, s->nprocs > 1 ? 7 : 0, 8, 10, 6, 9, 9, 9, 10, 6, 6};
 	char c[NCOL][GT_THREAD_LABEL_MAX];
 	size_t shown = o->top && (size_t)o->top < m->nthreads ? (size_t)o->top : m->nthreads;
 	/* Python names are long ("ThreadPoolExecutor-0_12"): the column fits
@@ -139,15 +196,16 @@ void gt_report_text(FILE *out, const struct gt_metrics *m, const struct gt_summa
 	for (size_t i = 0; i < shown; i++) {
 		const struct gt_thread_summary *t = &s->threads[i];
 		gt_fmt_cut(c[0], sizeof(c[0]), t->t->name[0] ? t->t->name : "?", NAME_COLUMN_MAX);
-		snprintf(c[1], sizeof(c[1]), "%u", t->t->tid);
-		gt_fmt_duration(c[2], sizeof(c[2]), t->t->wait_ns);
-		snprintf(c[3], sizeof(c[3]), "%llu", (unsigned long long)t->t->waits);
-		dur(c[4], sizeof(c[4]), t->wait_p50_s);
-		dur(c[5], sizeof(c[5]), t->wait_p99_s);
-		gt_fmt_duration(c[6], sizeof(c[6]), t->t->wait_max);
-		gt_fmt_duration(c[7], sizeof(c[7]), t->t->hold_ns);
-		snprintf(c[8], sizeof(c[8]), "%llu", (unsigned long long)t->t->forced);
-		snprintf(c[9], sizeof(c[9]), "%llu", (unsigned long long)t->t->drop_requests);
+		snprintf(c[1], sizeof(c[1]), "%u", t->t->pid);
+		snprintf(c[2], sizeof(c[2]), "%u", t->t->tid);
+		gt_fmt_duration(c[3], sizeof(c[3]), t->t->wait_ns);
+		snprintf(c[4], sizeof(c[4]), "%llu", (unsigned long long)t->t->waits);
+		dur(c[5], sizeof(c[5]), t->wait_p50_s);
+		dur(c[6], sizeof(c[6]), t->wait_p99_s);
+		gt_fmt_duration(c[7], sizeof(c[7]), t->t->wait_max);
+		gt_fmt_duration(c[8], sizeof(c[8]), t->t->hold_ns);
+		snprintf(c[9], sizeof(c[9]), "%llu", (unsigned long long)t->t->forced);
+		snprintf(c[10], sizeof(c[10]), "%llu", (unsigned long long)t->t->drop_requests);
 		row(out, c, width, NCOL, 1);
 	}
 	if (shown < m->nthreads)

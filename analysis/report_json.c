@@ -26,6 +26,7 @@ static void str(json_t *o, const char *key, const char *v)
 static json_t *gil_json(const struct gt_gil_summary *g)
 {
 	json_t *o = json_object();
+	integer(o, "pid", g->g->pid);
 	json_object_set_new(o, "interp_id", json_integer(g->g->interp_id));
 	num(o, "gil_held_ratio", g->held_ratio);
 	num(o, "contention_ratio", g->contention_ratio);
@@ -54,9 +55,32 @@ static json_t *gil_json(const struct gt_gil_summary *g)
 	return o;
 }
 
+static json_t *proc_json(const struct gt_proc_summary *p)
+{
+	json_t *o = json_object();
+	char label[GT_THREAD_LABEL_MAX];
+	integer(o, "pid", p->pid);
+	str(o, "name", gt_proc_label(p, label, sizeof(label)));
+	str(o, "cmdline", p->p ? p->p->cmdline : "");
+	str(o, "python_version", p->p ? p->p->python_version : "");
+	integer(o, "threads", p->nthreads);
+	num(o, "wall_s", p->wall_s);
+	num(o, "wait_s", (double)p->wait_ns / 1e9);
+	num(o, "hold_s", (double)p->hold_ns / 1e9);
+	if (p->gil) {
+		num(o, "gil_held_ratio", p->gil->held_ratio);
+		num(o, "contention_ratio", p->gil->contention_ratio);
+		num(o, "switches_per_s", p->gil->switches_per_s);
+	}
+	json_object_set_new(o, "complete", json_boolean(p->p && p->p->images &&
+							 p->p->images_ended >= p->p->images));
+	return o;
+}
+
 static json_t *thread_json(const struct gt_thread_summary *t)
 {
 	json_t *o = json_object();
+	integer(o, "pid", t->t->pid);
 	integer(o, "tid", t->t->tid);
 	str(o, "name", t->t->name);
 	if (t->t->os_name[0])
@@ -116,6 +140,10 @@ int gt_report_json(FILE *out, const struct gt_metrics *m, const struct gt_summar
 	for (size_t i = 0; i < m->nthreads; i++)
 		json_array_append_new(threads, thread_json(&s->threads[i]));
 	json_object_set_new(r, "threads", threads);
+	json_t *procs = json_array();
+	for (size_t i = 0; i < s->nprocs; i++)
+		json_array_append_new(procs, proc_json(&s->procs[i]));
+	json_object_set_new(r, "processes", procs);
 	json_t *convoys = json_array();
 	for (size_t i = 0; i < m->nconvoys; i++) {
 		const struct gt_convoy_pair *p = &m->convoys[i];
@@ -179,6 +207,22 @@ void gt_report_markdown(FILE *out, const struct gt_metrics *m, const struct gt_s
 	gt_fmt_duration(a, sizeof(a), (uint64_t)(s->convoy_delay_s * 1e9));
 	fprintf(out, "| convoy delay | %s |\n\n", a);
 
+	if (s->nprocs > 1) {
+		fputs("| process | pid | threads | wait total | GIL held | contended |\n"
+		      "|---|---:|---:|---:|---:|---:|\n",
+		      out);
+		for (size_t i = 0; i < s->nprocs; i++) {
+			const struct gt_proc_summary *p = &s->procs[i];
+			char label[GT_THREAD_LABEL_MAX];
+			gt_fmt_duration(a, sizeof(a), p->wait_ns);
+			gt_fmt_percent(b, sizeof(b), p->gil ? p->gil->held_ratio : 0);
+			gt_fmt_percent(c, sizeof(c), p->gil ? p->gil->contention_ratio : 0);
+			fprintf(out, "| %s | %u | %zu | %s | %s | %s |\n",
+				gt_proc_label(p, label, sizeof(label)), p->pid, p->nthreads, a,
+				p->gil ? b : "-", p->gil ? c : "-");
+		}
+		fputc('\n', out);
+	}
 	fputs("| thread | tid | wait total | waits | p50 | p99 | longest | hold total | forced |\n"
 	      "|---|---:|---:|---:|---:|---:|---:|---:|---:|\n",
 	      out);

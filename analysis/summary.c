@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* summary.c — see summary.h; metric definitions in docs/metrics.md. */
 #include "summary.h"
+#include "summary_internal.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -68,14 +69,14 @@ static int by_double(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* The median of the median waits of threads that waited often enough to
- * be judged. */
-static double typical_wait(const struct gt_summary *s, size_t n)
+/* The median of the median waits of process pid's threads that waited
+ * often enough to be judged. */
+static double typical_wait(const struct gt_summary *s, size_t n, uint32_t pid)
 {
 	double *w = malloc((n ? n : 1) * sizeof(*w));
 	size_t k = 0;
 	for (size_t i = 0; w && i < n; i++)
-		if (s->threads[i].t->waits >= STARVED_WAITS)
+		if (s->threads[i].t->pid == pid && s->threads[i].t->waits >= STARVED_WAITS)
 			w[k++] = s->threads[i].wait_p50_s;
 	double typical = 0;
 	if (k) {
@@ -84,6 +85,51 @@ static double typical_wait(const struct gt_summary *s, size_t n)
 	}
 	free(w);
 	return typical;
+}
+
+/* Contention and starvation, within one process (each has its own GIL).
+ * With several processes each line says which. */
+static void process_findings(const struct gt_metrics *m, struct gt_summary *s,
+			     const struct gt_proc_summary *ps)
+{
+	char who[128] = "", a[GT_THREAD_LABEL_MAX], d[32], p[16];
+	if (s->nprocs > 1)
+		snprintf(who, sizeof(who), "process %u%s%s%s: ", ps->pid,
+			 ps->p && ps->p->name[0] ? " (" : "", ps->p ? ps->p->name : "",
+			 ps->p && ps->p->name[0] ? ")" : "");
+	const struct gt_gil_summary *g = ps->gil;
+	/* Turn-taking needs two threads that each both hold and wait for a
+	 * real share of the process's life (one thread waiting alone is a
+	 * convoy or a starved thread, said above or below). */
+	size_t holders = 0;
+	for (size_t i = 0; i < m->nthreads; i++)
+		holders += m->threads[i].pid == ps->pid && m->threads[i].holds > 0 &&
+			   secs(m->threads[i].wait_ns) >= TURN_TAKER_WAIT * ps->wall_s;
+	int contention_said = g && g->contention_ratio >= CONTENTION_FINDING && holders >= 2;
+	if (contention_said) {
+		gt_fmt_percent(p, sizeof(p), g->contention_ratio);
+		add(s, "contention",
+		    "%sthe GIL was contended %s of the time, %.2f threads waiting on average: %zu "
+		    "threads take turns running Python instead of running in parallel: contention",
+		    who, p, g->mean_waiters, holders);
+	}
+	/* Among threads taking turns each waits (N-1) intervals: the
+	 * contention verdict says so; starved is then only who waits twice as
+	 * long as the typical thread (docs/metrics.md#starvation). */
+	double typical = contention_said ? typical_wait(s, m->nthreads, ps->pid) : 0;
+	double interval = g && g->interval_s > 0 ? g->interval_s : 0.005;
+	for (size_t i = 0; i < m->nthreads; i++) {
+		const struct gt_thread_summary *t = &s->threads[i];
+		if (t->t->pid != ps->pid || t->t->waits < STARVED_WAITS ||
+		    t->wait_p50_s < STARVED_INTERVALS * interval || t->wait_p50_s < STARVED_PEERS * typical)
+			continue;
+		gt_fmt_duration(d, sizeof(d), (uint64_t)(t->wait_p50_s * 1e9));
+		add(s, "starvation",
+		    "%sthread %s typically waited %s for the GIL (median of %llu waits), %.0f "
+		    "switch intervals: starved",
+		    who, gt_thread_label(m, t->t->tid, a, sizeof(a)), d,
+		    (unsigned long long)t->t->waits, t->wait_p50_s / interval);
+	}
 }
 
 static void findings(const struct gt_metrics *m, struct gt_summary *s)
@@ -100,38 +146,8 @@ static void findings(const struct gt_metrics *m, struct gt_summary *s)
 		    gt_thread_label(m, c->victim, a, sizeof(a)), p, (unsigned long long)c->delayed,
 		    gt_thread_label(m, c->culprit, b, sizeof(b)), d);
 	}
-	/* Turn-taking needs two threads that each both hold and wait for a
-	 * real share of the run (one thread waiting alone is a convoy or a
-	 * starved thread, said above or below). */
-	size_t holders = 0;
-	for (size_t i = 0; i < m->nthreads; i++)
-		holders += m->threads[i].holds > 0 &&
-			   (double)m->threads[i].wait_ns >= TURN_TAKER_WAIT * (double)m->wall_ns;
-	int contention_said = s->contention_ratio >= CONTENTION_FINDING && holders >= 2;
-	if (contention_said) {
-		gt_fmt_percent(p, sizeof(p), s->contention_ratio);
-		add(s, "contention",
-		    "the GIL was contended %s of the time, %.2f threads waiting on average: %zu "
-		    "threads take turns running Python instead of running in parallel: contention",
-		    p, s->mean_waiters, holders);
-	}
-	/* Among threads taking turns each waits (N-1) intervals: the
-	 * contention verdict says so; starved is then only who waits twice as
-	 * long as the typical thread (docs/metrics.md#starvation). */
-	double typical = contention_said ? typical_wait(s, m->nthreads) : 0;
-	for (size_t i = 0; i < m->nthreads; i++) {
-		const struct gt_thread_summary *t = &s->threads[i];
-		double interval = s->switch_interval_s > 0 ? s->switch_interval_s : 0.005;
-		if (t->t->waits < STARVED_WAITS || t->wait_p50_s < STARVED_INTERVALS * interval ||
-		    t->wait_p50_s < STARVED_PEERS * typical)
-			continue;
-		gt_fmt_duration(d, sizeof(d), (uint64_t)(t->wait_p50_s * 1e9));
-		add(s, "starvation",
-		    "thread %s typically waited %s for the GIL (median of %llu waits), %.0f "
-		    "switch intervals: starved",
-		    gt_thread_label(m, t->t->tid, a, sizeof(a)), d, (unsigned long long)t->t->waits,
-		    t->wait_p50_s / interval);
-	}
+	for (size_t i = 0; i < s->nprocs; i++)
+		process_findings(m, s, &s->procs[i]);
 	if (m->events_dropped)
 		add(s, "dropped",
 		    "%llu events were dropped while recording: the numbers above are lower bounds",
@@ -153,6 +169,11 @@ static int main_gil_first(const void *x, const void *y)
 	int ma = a->g->interp_id <= 0, mb = b->g->interp_id <= 0;
 	if (ma != mb)
 		return mb - ma;
+	/* Several processes: the most contended main GIL is the headline. */
+	if (a->g->pid != b->g->pid && ma && a->g->contended_ns != b->g->contended_ns)
+		return a->g->contended_ns < b->g->contended_ns ? 1 : -1;
+	if (a->g->pid != b->g->pid)
+		return a->g->pid < b->g->pid ? -1 : 1;
 	return a->g->slot < b->g->slot ? -1 : a->g->slot > b->g->slot;
 }
 
@@ -173,10 +194,13 @@ int gt_summarize(const struct gt_metrics *m, struct gt_summary *s)
 		const struct gt_gil_stats *g = &m->gils[i];
 		struct gt_gil_summary *gs = &s->gils[i];
 		gs->g = g;
-		gs->held_ratio = ratio(secs(g->held_ns), wall);
-		gs->contention_ratio = ratio(secs(g->contended_ns), wall);
-		gs->mean_waiters = ratio(secs(g->wait_ns), wall);
-		gs->switches_per_s = ratio((double)g->switches, wall);
+		/* Of its own process's life: a worker that lived a second of a
+		 * ten-second run is not 90% idle. */
+		double pw = gt_summary_proc_wall(m, g->pid, wall);
+		gs->held_ratio = ratio(secs(g->held_ns), pw);
+		gs->contention_ratio = ratio(secs(g->contended_ns), pw);
+		gs->mean_waiters = ratio(secs(g->wait_ns), pw);
+		gs->switches_per_s = ratio((double)g->switches, pw);
 		gs->interval_s = gt_metrics_main_interval_us(g, &gs->interval_other_share) / 1e6;
 		gs->hold_p50_s = secs(gt_hist_quantile(&g->hold_hist, 0.5));
 		gs->hold_p99_s = secs(gt_hist_quantile(&g->hold_hist, 0.99));
@@ -221,6 +245,10 @@ int gt_summarize(const struct gt_metrics *m, struct gt_summary *s)
 		}
 		ts->wait_max_s = secs(t->wait_max);
 	}
+	if (gt_summary_procs(m, s)) {
+		gt_summary_free(s);
+		return -1;
+	}
 	findings(m, s);
 	return 0;
 }
@@ -228,7 +256,9 @@ int gt_summarize(const struct gt_metrics *m, struct gt_summary *s)
 void gt_summary_free(struct gt_summary *s)
 {
 	free(s->gils);
+	free(s->procs);
 	free(s->threads);
+	s->procs = NULL;
 	s->gils = NULL;
 	s->threads = NULL;
 }

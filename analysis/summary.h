@@ -28,7 +28,22 @@ struct gt_thread_summary {
 	double wait_p50_s, wait_p90_s, wait_p99_s, wait_max_s;
 };
 
-#define GT_MAX_FINDINGS 8
+/* One process of the trace (giltrace run puts every process of a run in
+ * one trace). Ratios are of the process's own lifetime. */
+struct gt_proc_summary {
+	uint32_t pid;
+	const struct gt_proc_stats *p;    /* NULL: no record of it in the trace */
+	const struct gt_gil_summary *gil; /* its main interpreter's GIL, NULL if none */
+	size_t nthreads;
+	uint64_t wait_ns, hold_ns;        /* over its threads */
+	double wall_s;
+};
+
+/* A process as people know it: its command line with the directories of
+ * paths left out ("python3.12 pool.py spawn"), else its name, else "?". */
+const char *gt_proc_label(const struct gt_proc_summary *p, char *buf, size_t n);
+
+#define GT_MAX_FINDINGS 12
 
 struct gt_finding {
 	char text[320];
@@ -37,7 +52,9 @@ struct gt_finding {
 
 struct gt_summary {
 	/* Headline numbers: of the main interpreter's GIL (the first, if the
-	 * trace does not say which), except where they sum over threads. */
+	 * trace does not say which; with several processes, of the process
+	 * whose main GIL was contended longest), except where they sum over
+	 * threads. */
 	double wall_s, gil_held_ratio, contention_ratio, mean_waiters, switches_per_s;
 	double switch_interval_s; /* 0 = unknown */
 	double forced_per_s, convoy_delay_s, convoy_delay_ratio;
@@ -48,6 +65,8 @@ struct gt_summary {
 	size_t ngils;
 	struct gt_gil_summary *gils; /* main GIL first */
 	struct gt_thread_summary *threads; /* m->threads' order: worst waits first */
+	size_t nprocs;
+	struct gt_proc_summary *procs;     /* most waited-for first */
 	size_t nfindings;
 	struct gt_finding findings[GT_MAX_FINDINGS];
 };

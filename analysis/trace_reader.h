@@ -49,6 +49,14 @@ struct gt_rd_thread {
 	const char *os_name; /* its OS name when that differs, else "" */
 };
 
+/* A process descriptor: its name and command line (arguments joined by
+ * spaces, cut to fit). Strings live until the next callback. */
+struct gt_rd_process {
+	uint32_t pid;
+	const char *name;
+	const char *cmdline;
+};
+
 struct gt_rd_gil {
 	uint32_t pid;
 	unsigned slot;
@@ -82,6 +90,7 @@ struct gt_rd_callbacks {
 	void (*slice)(void *ctx, const struct gt_rd_slice *s);
 	void (*counter)(void *ctx, const struct gt_rd_counter *c);
 	void (*meta)(void *ctx, const struct gt_rd_meta *m);
+	void (*process)(void *ctx, const struct gt_rd_process *p); /* may be NULL */
 };
 
 /* What the reader noticed but could read past. */

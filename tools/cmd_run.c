@@ -28,7 +28,7 @@
 #include "run_summary.h"
 
 static const char run_usage[] =
-	"usage: giltrace run [-o FILE] [-q] [--no-report] [--children] [--progress] [--]\n"
+	"usage: giltrace run [-o FILE] [-q] [--no-report] [--no-children] [--progress] [--]\n"
 	"                    CMD [ARGS...]\n"
 	"\n"
 	"Runs CMD with giltrace's LD_PRELOAD recorder and writes a Perfetto trace of\n"
@@ -38,15 +38,17 @@ static const char run_usage[] =
 	"                     it becomes the pid. A regular file (created or\n"
 	"                     truncated), a FIFO being read, or a device such as\n"
 	"                     /dev/null (then no summary); never replaced\n"
-	"  -q, --quiet        print one line: the trace's path (and how many other\n"
-	"                     processes' traces are beside it), not the summary\n"
+	"  -q, --quiet        print one line, the trace's path (and how many\n"
+	"                     processes it holds), not the summary\n"
 	"      --no-report    only record: no summary and no convoy tracks (giltrace\n"
 	"                     report --annotate FILE adds them later); the summary is\n"
 	"                     read as the trace is written, so it costs the command\n"
 	"                     next to nothing either way\n"
-	"      --children     also trace programs CMD executes; fork()ed children\n"
-	"                     always are. Each process gets FILE's name with .<pid>\n"
-	"                     inserted, beside it\n"
+	"      --no-children  trace only CMD's own process and the children it\n"
+	"                     fork()s, not the programs they execute. By default every\n"
+	"                     CPython process CMD starts is traced (fork, spawn,\n"
+	"                     forkserver, subprocess, through shell scripts), all in\n"
+	"                     FILE, each under its own pid (--children is accepted)\n"
 	"      --progress     a status line on stderr while CMD runs: time, events,\n"
 	"                     trace size, processes, drops (redrawn each second on a\n"
 	"                     terminal, where CMD's own output may overwrite it; a\n"
@@ -126,14 +128,15 @@ static int find_library(char *out)
 int cmd_run(int argc, char **argv)
 {
 	const char *output = NULL;
-	int quiet = 0, no_report = 0, children = 0, progress = 0, c;
+	int quiet = 0, no_report = 0, children = 1, progress = 0, c;
 	struct gt_convoy_opts convoy = GT_CONVOY_DEFAULTS;
-	enum { OPT_NO_REPORT = GT_OPT_FIRST_FREE, OPT_CHILDREN, OPT_PROGRESS };
+	enum { OPT_NO_REPORT = GT_OPT_FIRST_FREE, OPT_CHILDREN, OPT_NO_CHILDREN, OPT_PROGRESS };
 	static const struct option longopts[] = {
 		{"output", required_argument, NULL, 'o'},
 		{"quiet", no_argument, NULL, 'q'},
 		{"no-report", no_argument, NULL, OPT_NO_REPORT},
 		{"children", no_argument, NULL, OPT_CHILDREN},
+		{"no-children", no_argument, NULL, OPT_NO_CHILDREN},
 		{"progress", no_argument, NULL, OPT_PROGRESS},
 		{"help", no_argument, NULL, 'h'},
 		GT_CONVOY_LONGOPTS,
@@ -161,6 +164,9 @@ int cmd_run(int argc, char **argv)
 			break;
 		case OPT_PROGRESS:
 			progress = 1;
+			break;
+		case OPT_NO_CHILDREN:
+			children = 0;
 			break;
 		case OPT_CHILDREN:
 			children = 1;

@@ -15,7 +15,7 @@ static const char usage[] =
 	"Shows how the threads of an unmodified CPython program contend for the GIL.\n"
 	"\n"
 	"commands:\n"
-	"  run [-o FILE] [-q] [--children] -- CMD [ARGS...]\n"
+	"  run [-o FILE] [-q] [--no-children] -- CMD [ARGS...]\n"
 	"                     run CMD with the GIL recorder; write a Perfetto trace and\n"
 	"                     print a summary\n"
 	"  report FILE [--json | --markdown] [--top N] [--annotate]\n"

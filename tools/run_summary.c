@@ -14,71 +14,65 @@
 
 #include "cli.h"
 
-/* How a trace's process ended, for its line. */
+/* How a process image ended, when that is worth a word. */
 static const char *ending(const struct run_trace *t)
 {
 	switch (t->how) {
 	case GT_DRAIN_GONE:
-		return " (the process was killed: its trace ends where giltrace saw it gone)";
+		return "was killed: its part of the trace ends where giltrace saw it gone";
 	case GT_DRAIN_RUNNING:
-		return " (the process was still running when the command ended: its trace "
-		       "ends there)";
+		return "was still running when the command ended: its part of the trace ends "
+		       "there";
 	default:
-		return "";
+		return NULL;
 	}
 }
 
-/* Says where every trace went (quiet: the root's, and how many others, on
- * one line); returns the first traced process's, or NULL if it left none. */
-static const struct run_trace *list_traces(const struct run_writer *w, int quiet)
+/* Says what the run wrote: the trace, how many processes are in it, and
+ * what went wrong for any of them (also with -q: one line unless something
+ * did). Returns 1 if the trace holds at least one process. */
+static int list_traces(const struct run_writer *w, int quiet)
 {
-	size_t others = 0;
-	const struct run_trace *root = NULL;
+	const struct run_sink *s = &w->sink;
+	size_t n = 0;
 	for (size_t i = 0; i < w->ntraces; i++)
-		if (w->traces[i].root)
-			root = &w->traces[i];
+		n += !w->traces[i].result.discarded;
+	if (!n || (!s->error && !s->path[0])) /* nothing reached the file */
+		return 0;
+	if (s->error == ESTALE) {
+		gt_err("the trace is lost: %s was removed or replaced while giltrace wrote it",
+		       s->path);
+		return 0;
+	}
+	if (s->error) {
+		gt_err("cannot write the trace%s%s: %s", s->path[0] ? " to " : "", s->path,
+		       strerror(s->error));
+		return 0;
+	}
 	for (size_t i = 0; i < w->ntraces; i++) {
 		const struct run_trace *t = &w->traces[i];
 		if (t->result.discarded)
 			continue;
-		if (t->error == ESTALE) {
-			gt_err("the trace of process %u is lost: %s was removed or replaced while "
-			       "giltrace wrote it",
-			       t->pid, t->path);
-			continue;
-		}
-		if (t->error) {
-			gt_err("cannot write the trace of process %u%s%s: %s", t->pid,
-			       t->path[0] ? " to " : "", t->path, strerror(t->error));
-			continue;
-		}
 		if (t->result.dropped)
-			gt_err("%s: %llu of %llu GIL events were dropped (a ring was full or no "
-			       "ring was free); see GILTRACE_RING_EVENTS and GILTRACE_MAX_THREADS",
-			       t->path, (unsigned long long)t->result.dropped,
+			gt_err("process %u: %llu of %llu GIL events were dropped (a ring was full or "
+			       "no ring was free); see GILTRACE_RING_EVENTS and GILTRACE_MAX_THREADS",
+			       t->pid, (unsigned long long)t->result.dropped,
 			       (unsigned long long)(t->result.dropped + t->result.events));
-		if (t == root && quiet)
-			continue; /* said last, with the count of the others */
-		if (t == root)
-			fprintf(stderr,
-				"giltrace: trace written to %s (open it in https://ui.perfetto.dev)%s\n",
-				t->path, ending(t));
-		else if (quiet)
-			others++;
-		else
-			fprintf(stderr, "giltrace: process %u's trace: %s%s\n", t->pid, t->path,
-				ending(t));
+		/* Helpers that outlive the command (multiprocessing's resource
+		 * tracker) are worth a word, but -q promised one line. */
+		if (ending(t) && (!quiet || t->how == GT_DRAIN_GONE))
+			gt_err("process %u %s", t->pid, ending(t));
 	}
-	if (quiet && root && !root->error && !root->result.discarded)
-		fprintf(stderr, "giltrace: trace written to %s%s%s%.0zu%s\n", root->path,
-			ending(root), others ? " (and " : "", others,
-			others == 1 ? " other process's beside it)"
-			: others    ? " other processes' beside it)"
-				    : "");
-	else if (quiet && others)
-		fprintf(stderr, "giltrace: %zu traces written beside %s\n", others,
-			w->traces[0].path);
-	return root && !root->error ? root : NULL;
+	char procs[48] = "";
+	if (n > 1)
+		snprintf(procs, sizeof(procs), "%zu processes%s", n, quiet ? "" : "; ");
+	if (quiet)
+		fprintf(stderr, "giltrace: trace written to %s%s%s%s\n", s->path, n > 1 ? " (" : "",
+			procs, n > 1 ? ")" : "");
+	else
+		fprintf(stderr, "giltrace: trace written to %s (%sopen it in https://ui.perfetto.dev)\n",
+			s->path, procs);
+	return 1;
 }
 
 
@@ -98,8 +92,8 @@ void run_stream_start(struct streamed *s, struct run_writer *w,
 	s->m.keep_episodes = 1;
 	s->cb = gt_metrics_callbacks(&s->m);
 	s->st = gt_rd_stream_open(&s->cb, &s->sum, s->err, sizeof(s->err));
-	w->root_tee = tee_feed;
-	w->root_tee_ctx = s;
+	w->sink.tee = tee_feed;
+	w->sink.tee_ctx = s;
 }
 
 /* The metrics of what was streamed: 0, or -1 if they cannot stand for the
@@ -119,10 +113,10 @@ static int stream_end(struct streamed *s)
 int run_report(struct run_writer *w, struct run_output *out, const struct run_report_opts *o,
 	       struct streamed *streamed, int rc)
 {
-	const struct run_trace *root = list_traces(w, o->quiet);
-	if (!root)
-		run_output_discard_root(out); /* the first process left no trace */
-	if (!w->ntraces) {
+	int written = list_traces(w, o->quiet);
+	if (!written)
+		run_output_discard_root(out); /* no process left anything */
+	if (!written && !w->sink.error) {
 		/* A free-threading build or a 3.6 that never started a thread
 		 * said so above. */
 		if (getenv("GILTRACE_DISABLE") && strcmp(getenv("GILTRACE_DISABLE"), "0"))
@@ -133,19 +127,20 @@ int run_report(struct run_writer *w, struct run_output *out, const struct run_re
 			gt_err("no trace was written to %s: the command ran no CPython "
 			       "interpreter%s",
 			       out->root_path,
-			       o->children ? "" : " (the programs it runs are traced with --children)");
+			       o->children ? "" : " (--no-children: the programs it ran were not traced)");
 		else
 			gt_err("no trace was written to %s: CPython ran but took no GIL",
 			       out->root_path);
 		run_output_discard_root(out);
 		return rc;
 	}
-	if (!root || o->no_report)
+	const char *path = w->sink.path;
+	if (!written || o->no_report)
 		return rc;
 	if (out->kind != RUN_OUT_FILE) {
 		gt_err("%s is not a regular file: no summary (giltrace report reads a trace "
 		       "from a file)",
-		       root->path);
+		       path);
 		return rc;
 	}
 	/* The convoys go into the trace, and the summary is the report's:
@@ -158,8 +153,8 @@ int run_report(struct run_writer *w, struct run_output *out, const struct run_re
 		gt_metrics_init(&streamed->m);
 	} else {
 		gt_metrics_free(&streamed->m);
-		if (gt_report_load(root->path, &m, &o->convoy, 1, err, sizeof(err))) {
-			gt_err("%s: %s", root->path, err);
+		if (gt_report_load(path, &m, &o->convoy, 1, err, sizeof(err))) {
+			gt_err("%s: %s", path, err);
 			gt_metrics_free(&m);
 			return rc;
 		}
@@ -169,10 +164,10 @@ int run_report(struct run_writer *w, struct run_output *out, const struct run_re
 		gt_metrics_free(&m);
 		return rc;
 	}
-	if (gt_report_annotate(root->path, &m, err, sizeof(err)) < 0)
+	if (gt_report_annotate(path, &m, err, sizeof(err)) < 0)
 		gt_err("%s", err);
 	if (!o->quiet) {
-		struct gt_report_opts ro = {.trace_path = root->path, .top = 20, .docs = gt_cli_docs()};
+		struct gt_report_opts ro = {.trace_path = path, .top = 20, .docs = gt_cli_docs()};
 		gt_report_text(stderr, &m, &sum, &ro);
 	}
 	gt_summary_free(&sum);

@@ -98,6 +98,7 @@ int gt_drain_open(struct gt_drain *d, struct gt_drain_pool *pool, uint32_t proc,
 		.compress_level = pool->v.hdr->compress,
 		.chunk_size = 256 * 1024,
 		.monotonic_offset = e->monotonic_offset,
+		.seq_ids = &pool->seq_ids,
 	};
 	if (gt_enc_init(&d->enc, &opt, sink, d->pid))
 		return -ENOMEM;

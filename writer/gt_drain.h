@@ -42,6 +42,9 @@ struct gt_drain_thread {
 struct gt_drain_pool {
 	struct gt_shm v;
 	struct gt_drain_thread *threads; /* one per slot */
+	/* Sequence ids for every drain of the pool: giltrace run writes all
+	 * of a run's processes into one trace, where no two may share one. */
+	uint32_t seq_ids;
 };
 
 /* 0 or -ENOMEM. */

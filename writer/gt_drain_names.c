@@ -132,9 +132,10 @@ int gt_drain_poll_names(struct gt_drain *d, uint64_t now_ns)
 		starting |= u == 2;
 	}
 	/* A process that never ran a second thread needs no names (its main
-	 * thread may not even have an interpreter yet); a second may be
+	 * thread may not even have an interpreter yet; a forked child's has,
+	 * and is MainThread or the thread that forked); a second may be
 	 * starting. */
-	if (d->nthreads < 2)
+	if (d->nthreads < (d->lazy ? 1 : 2))
 		return d->nthreads && starting;
 	/* Everyone now and then; in between, often, only the young unnamed. */
 	uint64_t pace = d->names.active ? NAMES_REFRESH_NS

@@ -15,6 +15,7 @@
 int gt_drain_pool_init(struct gt_drain_pool *p, const struct gt_shm *v)
 {
 	p->v = *v;
+	p->seq_ids = 1;
 	p->threads = calloc(v->hdr->nslots ? v->hdr->nslots : 1, sizeof(*p->threads));
 	return p->threads ? 0 : -ENOMEM;
 }

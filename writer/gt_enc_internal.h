@@ -14,8 +14,10 @@
 enum { NAME_WAIT = 1, NAME_HOLD, NAME_DROP_REQUEST, NAME_CONTENDED, NAME_THREAD_FIRST = 8 };
 enum { AN_HOLDER = 1, AN_TIMEOUTS, AN_ENDED, AN_REQUESTED_BY, AN_PREV_HOLDER };
 
-/* The metadata sequence: process, GIL tracks, start and end records. */
-#define GT_ENC_META_SEQ_ID 1u
+/* A new trusted_packet_sequence_id (opt.seq_ids, or the encoder's own).
+ * The first is the metadata sequence (e->meta_seq_id): process, GIL
+ * tracks, start and end records. */
+uint32_t gt_enc_new_seq(struct gt_enc *e);
 /* A packet is built on the stack in a buffer this size, which fits every
  * event packet; one that outgrows it (a long command line, many GILs' worth
  * of metadata) moves to the heap (gt_enc_pkt_init()). */

@@ -40,6 +40,15 @@ static void holder_name(char *out, size_t n, const struct gt_enc_thread *th)
 
 /* ---- setup -------------------------------------------------------------- */
 
+uint32_t gt_enc_new_seq(struct gt_enc *e)
+{
+	uint32_t *next = e->opt.seq_ids ? e->opt.seq_ids : &e->next_seq_id;
+	uint32_t id = (*next)++;
+	if (id == GT_ANNOTATION_SEQ_ID || !id) /* the convoy tracks' own; 0 is none */
+		id = (*next)++;
+	return id;
+}
+
 int gt_enc_init(struct gt_enc *e, const struct gt_enc_options *opt, struct gt_enc_sink sink,
 		uint32_t pid)
 {
@@ -47,7 +56,8 @@ int gt_enc_init(struct gt_enc *e, const struct gt_enc_options *opt, struct gt_en
 	e->sink = sink;
 	e->opt = *opt;
 	e->pid = pid;
-	e->next_seq_id = GT_ENC_META_SEQ_ID + 1;
+	e->next_seq_id = 1;
+	e->meta_seq_id = gt_enc_new_seq(e);
 	if (e->opt.chunk_size < 4096)
 		e->opt.chunk_size = 4096;
 	if (e->opt.chunk_size > 480 * 1024) /* Perfetto wants < 512 KB per chunk */
@@ -94,7 +104,7 @@ void gt_enc_process(struct gt_enc *e, uint64_t ts, const char *name, const char 
 	/* The metadata sequence: absolute timestamps only, no interning. */
 	gt_enc_pkt_init(e, &b, buf, sizeof(buf));
 	gt_enc_ts_absolute(&b, ts);
-	gt_pb_uint(&b, PF_PKT_SEQUENCE_ID, GT_ENC_META_SEQ_ID);
+	gt_pb_uint(&b, PF_PKT_SEQUENCE_ID, e->meta_seq_id);
 	gt_pb_uint(&b, PF_PKT_SEQUENCE_FLAGS, PF_SEQ_INCREMENTAL_STATE_CLEARED);
 	size_t td = gt_pb_begin(&b, PF_PKT_TRACK_DESCRIPTOR);
 	gt_pb_uint(&b, PF_TD_UUID, gt_uuid_process(e->pid));
@@ -110,7 +120,7 @@ void gt_enc_process(struct gt_enc *e, uint64_t ts, const char *name, const char 
 
 	gt_enc_pkt_init(e, &b, buf, sizeof(buf));
 	gt_enc_ts_absolute(&b, ts);
-	gt_pb_uint(&b, PF_PKT_SEQUENCE_ID, GT_ENC_META_SEQ_ID);
+	gt_pb_uint(&b, PF_PKT_SEQUENCE_ID, e->meta_seq_id);
 	td = gt_pb_begin(&b, PF_PKT_TRACK_DESCRIPTOR);
 	gt_pb_uint(&b, PF_TD_UUID, gt_uuid_meta(e->pid));
 	gt_pb_uint(&b, PF_TD_PARENT_UUID, gt_uuid_process(e->pid));
@@ -128,7 +138,7 @@ static size_t meta_instant(struct gt_enc *e, struct gt_pb *b, uint8_t *buf, size
 {
 	gt_enc_pkt_init(e, b, buf, cap);
 	gt_enc_ts_absolute(b, ts);
-	gt_pb_uint(b, PF_PKT_SEQUENCE_ID, GT_ENC_META_SEQ_ID);
+	gt_pb_uint(b, PF_PKT_SEQUENCE_ID, e->meta_seq_id);
 	size_t te = gt_pb_begin(b, PF_PKT_TRACK_EVENT);
 	gt_pb_uint(b, PF_TE_TYPE, PF_TE_INSTANT);
 	gt_pb_uint(b, PF_TE_TRACK_UUID, gt_uuid_meta(e->pid));
@@ -150,7 +160,7 @@ static void gil_track(struct gt_enc *e, uint64_t ts, unsigned slot, enum gt_gil_
 		snprintf(name, sizeof(name), "%s", what);
 	gt_enc_pkt_init(e, &b, buf, sizeof(buf));
 	gt_enc_ts_absolute(&b, ts);
-	gt_pb_uint(&b, PF_PKT_SEQUENCE_ID, GT_ENC_META_SEQ_ID);
+	gt_pb_uint(&b, PF_PKT_SEQUENCE_ID, e->meta_seq_id);
 	size_t td = gt_pb_begin(&b, PF_PKT_TRACK_DESCRIPTOR);
 	gt_pb_uint(&b, PF_TD_UUID, gt_uuid_gil(e->pid, slot, kind));
 	gt_pb_uint(&b, PF_TD_PARENT_UUID, gt_uuid_process(e->pid));
@@ -196,7 +206,7 @@ void gt_enc_gil(struct gt_enc *e, uint64_t ts, unsigned slot, int64_t interp_id,
 	e->gils[slot].interval_us = interval_us;
 	gt_enc_pkt_init(e, &b, buf, sizeof(buf));
 	gt_enc_ts_absolute(&b, ts);
-	gt_pb_uint(&b, PF_PKT_SEQUENCE_ID, GT_ENC_META_SEQ_ID);
+	gt_pb_uint(&b, PF_PKT_SEQUENCE_ID, e->meta_seq_id);
 	size_t m = gt_pb_begin(&b, PF_PKT_TRACK_EVENT);
 	gt_pb_uint(&b, PF_TE_TYPE, PF_TE_COUNTER);
 	gt_pb_uint(&b, PF_TE_TRACK_UUID, gt_uuid_gil(e->pid, slot, GT_TRACK_INTERVAL));
@@ -239,7 +249,7 @@ void gt_enc_thread_start(struct gt_enc *e, struct gt_enc_thread *th, uint32_t ti
 
 	memset(th, 0, sizeof(*th));
 	th->tid = tid;
-	th->seq_id = e->next_seq_id++;
+	th->seq_id = gt_enc_new_seq(e);
 	th->first_ts = ts;
 	th->last_ts = ts;
 	th->name_iid = NAME_THREAD_FIRST;

@@ -36,6 +36,10 @@ struct gt_enc_options {
 	int compress_level;        /* 0 = plain packets, 1..12 = deflate level */
 	size_t chunk_size;         /* bytes of packets per compressed chunk */
 	int64_t monotonic_offset;  /* BOOTTIME - MONOTONIC in ns, for the snapshot */
+	/* Where sequence ids come from when several encoders write one trace
+	 * (giltrace run: every process of the run in one file); NULL: this
+	 * encoder's own count. Ids must never repeat within a file. */
+	uint32_t *seq_ids;
 };
 
 /* Per-thread encoder state. The caller owns the storage (the preload writer
@@ -86,6 +90,7 @@ struct gt_enc {
 	struct gt_enc_options opt;
 	uint32_t pid;
 	uint32_t next_seq_id;
+	uint32_t meta_seq_id; /* the process's metadata sequence */
 	uint8_t *chunk;
 	size_t chunk_len;
 	size_t chunk_cap;

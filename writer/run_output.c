@@ -32,35 +32,6 @@ static void expand(const char *tmpl, long pid, char *out, size_t n)
 	out[o] = 0;
 }
 
-/* trace.pftrace -> trace.<tag>.pftrace */
-static int insert(const char *in, const char *tag, char *out, size_t size)
-{
-	const char *slash = strrchr(in, '/');
-	const char *dot = strrchr(in, '.');
-	if (!dot || (slash && dot < slash))
-		dot = in + strlen(in);
-	int w = snprintf(out, size, "%.*s.%s%s", (int)(dot - in), in, tag, dot);
-	return w < 0 || (size_t)w >= size ? -ENAMETOOLONG : 0;
-}
-
-static int used(const struct run_output *o, const char *path)
-{
-	for (size_t i = 0; i < o->nused; i++)
-		if (!strcmp(o->used[i], path))
-			return 1;
-	return 0;
-}
-
-static void remember(struct run_output *o, const char *path)
-{
-	char **more = realloc(o->used, (o->nused + 1) * sizeof(*more));
-	if (!more)
-		return;
-	o->used = more;
-	if ((o->used[o->nused] = strdup(path)))
-		o->nused++;
-}
-
 /* Opens path for writing a trace: created if missing, never unlinked or
  * replaced; a regular file is claimed (a second writer gets -EBUSY) and
  * then truncated; a FIFO needs a reader. Sets *kind. */
@@ -133,7 +104,6 @@ static int open_root(struct run_output *o, const char *path)
 	}
 	o->root_fd = fd;
 	snprintf(o->root_path, sizeof(o->root_path), "%s", path);
-	remember(o, path);
 	return 0;
 }
 
@@ -184,47 +154,6 @@ int run_output_open_root(struct run_output *o, pid_t pid)
 	return open_root(o, path);
 }
 
-int run_output_open_other(struct run_output *o, uint32_t pid, char *path, size_t size)
-{
-	if (o->kind == RUN_OUT_FIFO)
-		return -ENOTSUP;
-	if (o->kind == RUN_OUT_DEVICE) {
-		/* /dev/null and the like: every trace goes there too. */
-		snprintf(path, size, "%s", o->root_path);
-		enum run_out_kind kind;
-		int created;
-		return open_trace_file(path, &kind, &created);
-	}
-	char base[PATH_MAX], tag[32];
-	if (o->has_pid)
-		expand(o->tmpl, pid, base, sizeof(base));
-	int rc = -EEXIST;
-	for (int n = o->has_pid ? 0 : 1; n < 1000 && (rc == -EEXIST || rc == -EBUSY); n++) {
-		if (o->has_pid && n == 0)
-			snprintf(path, size, "%s", base);
-		else if (o->has_pid)
-			snprintf(tag, sizeof(tag), "%d", n + 1), rc = insert(base, tag, path, size);
-		else if (n == 1)
-			snprintf(tag, sizeof(tag), "%u", pid), rc = insert(o->root_path, tag, path, size);
-		else
-			snprintf(tag, sizeof(tag), "%u.%d", pid, n), rc = insert(o->root_path, tag, path, size);
-		if (rc == -ENAMETOOLONG)
-			return rc;
-		if (used(o, path)) {
-			rc = -EEXIST;
-			continue;
-		}
-		/* A name derived from -o is only ever a new file: one already
-		 * there (an earlier run's, whose pid this one reuses) is kept. */
-		rc = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOCTTY, 0644);
-		if (rc < 0)
-			rc = -errno;
-	}
-	if (rc >= 0)
-		remember(o, path);
-	return rc;
-}
-
 void run_output_discard_root(struct run_output *o)
 {
 	if (o->root_fd < 0)
@@ -241,11 +170,6 @@ void run_output_free(struct run_output *o)
 	if (o->root_fd >= 0)
 		close(o->root_fd);
 	o->root_fd = -1;
-	for (size_t i = 0; i < o->nused; i++)
-		free(o->used[i]);
-	free(o->used);
-	o->used = NULL;
-	o->nused = 0;
 }
 
 /* ---- one trace's sink --------------------------------------------------- */
@@ -256,13 +180,9 @@ int run_sink_write(void *ctx, const void *data, size_t len)
 	if (s->error)
 		return -s->error;
 	if (s->fd < 0) {
-		if (s->root) {
-			s->fd = s->out->root_fd;
-			s->out->root_fd = -1;
-			snprintf(s->path, sizeof(s->path), "%s", s->out->root_path);
-		} else {
-			s->fd = run_output_open_other(s->out, s->pid, s->path, sizeof(s->path));
-		}
+		s->fd = s->out->root_fd;
+		s->out->root_fd = -1;
+		snprintf(s->path, sizeof(s->path), "%s", s->out->root_path);
 		if (s->fd < 0) {
 			s->error = -s->fd;
 			s->fd = -1;

@@ -43,7 +43,7 @@ struct run_proc {
 	uint32_t pid;
 	int pidfd; /* -1: use kill(pid, 0) */
 	struct gt_drain drain;
-	struct run_sink sink;
+	int root; /* the command's own process, first image */
 };
 
 /* ---- settings ----------------------------------------------------------- */
@@ -69,6 +69,7 @@ int run_writer_create(struct run_writer *w, struct run_output *out)
 	memset(w, 0, sizeof(*w));
 	w->out = out;
 	w->memfd = -1;
+	w->sink = (struct run_sink){.out = out, .fd = -1};
 	unsigned ring = env_uint("GILTRACE_RING_EVENTS", 65536, 1024, 1u << 22);
 	if (ring & (ring - 1)) {
 		unsigned p = 1024;
@@ -217,17 +218,13 @@ static void open_proc(struct run_writer *w, uint32_t i)
 	memset(rp, 0, sizeof(*rp));
 	rp->pid = e->pid;
 	rp->pidfd = (int)syscall(SYS_pidfd_open, (pid_t)e->pid, 0);
-	rp->sink.out = w->out;
-	rp->sink.pid = e->pid;
-	rp->sink.fd = -1;
-	rp->sink.root = e->pid == (uint32_t)w->root && !(e->flags & GT_PROC_FORKED) && !w->root_taken;
-	if (rp->sink.root) {
+	rp->root = e->pid == (uint32_t)w->root && !(e->flags & GT_PROC_FORKED) && !w->root_taken;
+	if (rp->root)
 		w->root_taken = 1;
-		rp->sink.tee = w->root_tee;
-		rp->sink.tee_ctx = w->root_tee_ctx;
-	}
+	/* Every process of the run, one trace: each under its own pid, on
+	 * sequences of its own (the pool hands out their ids). */
 	if (gt_drain_open(&rp->drain, &w->pool, i, GT_RECORDER_PRELOAD,
-			  (struct gt_enc_sink){run_sink_write, &rp->sink})) {
+			  (struct gt_enc_sink){run_sink_write, &w->sink})) {
 		gt_err("out of memory: process %u is not traced", e->pid);
 		rp->st = RP_CLOSED;
 		return;
@@ -238,21 +235,11 @@ static void open_proc(struct run_writer *w, uint32_t i)
 static void close_proc(struct run_writer *w, uint32_t i, uint64_t end_ticks, enum gt_drain_end how)
 {
 	struct run_proc *rp = &w->procs[i];
-	struct run_trace t = {.pid = rp->pid, .root = rp->sink.root, .how = how};
+	struct run_trace t = {.pid = rp->pid, .root = rp->root, .how = how};
 	gt_drain_close(&rp->drain, end_ticks, how, 1, &t.result);
 	w->events_done += t.result.events;
 	w->dropped_done += t.result.dropped;
-	run_sink_close(&rp->sink);
-	t.error = rp->sink.error;
-	snprintf(t.path, sizeof(t.path), "%s", rp->sink.path);
 	rp->st = RP_CLOSED;
-	if (t.error == ENOTSUP) {
-		if (!w->fifo_said)
-			gt_err("the traces of other processes than the first are not written: "
-			       "the output is a FIFO, which carries one trace");
-		w->fifo_said = 1;
-		return;
-	}
 	struct run_trace *more = realloc(w->traces, (w->ntraces + 1) * sizeof(*more));
 	if (more) {
 		w->traces = more;
@@ -354,6 +341,8 @@ void run_writer_run(struct run_writer *w, pid_t root, int *status)
 				gt_wake_sleep(w->v.hdr, gt_wake_sample(w->v.hdr), 1);
 			pass(w, 1);
 			relay_messages(w);
+			/* Every process's trace is complete: the file is. */
+			run_sink_close(&w->sink);
 			return;
 		}
 		unsigned ms = busy == 1 || !w->calibrated ? 1 : w->v.hdr->flush_ms;

@@ -6,7 +6,8 @@
  * starts the command; every traced process of the run records into it (the
  * command's process, the children it fork()s, with --children the programs
  * they exec()) and giltrace drains it with the same code a writer thread
- * would run (writer/gt_drain.c), one trace per process image. The traced
+ * would run (writer/gt_drain.c) into one trace, where each process image
+ * has its own pid, sequences and metadata records. The traced
  * programs so gain no thread, no descriptor and no file of ours, and a
  * process that is killed, even with SIGKILL, still leaves everything it
  * recorded. The end of each image is told through its pool entry (exit,
@@ -24,9 +25,8 @@
 #include "gt_drain.h"
 #include "run_output.h"
 
-/* One trace the run wrote (or a process that left none). */
+/* One process image the run traced (or that left nothing). */
 struct run_trace {
-	char path[PATH_MAX];
 	uint32_t pid;
 	int root;               /* the command's own process, first image */
 	enum gt_drain_end how;  /* how the image ended */
@@ -59,12 +59,9 @@ struct run_writer {
 	uint32_t msg_cursor;
 	char **said;            /* messages printed (each is said once) */
 	size_t nsaid;
-	int fifo_said;
+	struct run_sink sink;   /* the trace, every process's */
 	struct run_trace *traces;
 	size_t ntraces;
-	/* Optional: the root's trace bytes as they are written (run_sink). */
-	int (*root_tee)(void *ctx, const void *data, size_t len);
-	void *root_tee_ctx;
 	/* Optional: called about once a second while the command runs. */
 	void (*on_tick)(void *ctx, const struct run_progress *p);
 	void *on_tick_ctx;

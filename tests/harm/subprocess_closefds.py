@@ -1,6 +1,6 @@
 # harm: subprocess with close_fds and a preexec_fn, capturing a Python
 # child's output, while threads of the parent run
-# traces: run=1 plain=5
+# traces: run=5 plain=5
 import os
 import subprocess
 import sys

@@ -10,7 +10,9 @@ problems allowed) and checks, in SQL:
   - the waiter counter stays between 0 and the number of threads;
   - a hold during which a drop request was made never ends "voluntary"
     (CPython makes that release a forced switch, or the thread exits).
-It returns a dict of facts for the caller's own assertions.
+It returns a dict of facts for the caller's own assertions. A trace may hold
+several processes (`giltrace run` writes a run's processes into one): each
+image has its own start and end record, and the facts say which pids it has.
 """
 from tplib import check, tp_query
 
@@ -23,11 +25,12 @@ SELECT count(*) AS n FROM (
   WHERE t.name LIKE 'GIL holder%' AND s.depth = 0)
 WHERE prev_end IS NOT NULL AND ts <= prev_end"""
 Q_HELD = """
-SELECT t.name AS track, sum(s.dur) AS held, count(*) AS holds
+SELECT t.name || ' #' || t.id AS track, sum(s.dur) AS held, count(*) AS holds
 FROM slice s JOIN track t ON s.track_id = t.id
-WHERE t.name LIKE 'GIL holder%' AND s.depth = 0 GROUP BY t.name"""
+WHERE t.name LIKE 'GIL holder%' AND s.depth = 0 GROUP BY t.id"""
 Q_WALL = """
-SELECT max(ts) - min(ts) AS wall, count(*) AS n FROM slice
+SELECT max(ts) - min(ts) AS wall, sum(name = 'giltrace start') AS starts,
+       sum(name = 'giltrace end') AS ends FROM slice
 WHERE name IN ('giltrace start', 'giltrace end')"""
 Q_WAIT_ENDS = """
 SELECT count(*) AS n FROM slice w JOIN thread_track tt ON w.track_id = tt.id
@@ -66,9 +69,10 @@ JOIN slice h ON h.track_id = tt.id AND h.name = 'GIL hold'
 JOIN args ae ON ae.arg_set_id = h.arg_set_id AND ae.key = 'debug.ended'
 WHERE d.name = 'drop request' AND ae.string_value = 'voluntary'"""
 Q_META = """
-SELECT a.key AS key, coalesce(a.string_value, cast(a.int_value AS text)) AS value
+SELECT s.id AS record, a.key AS key,
+       coalesce(a.string_value, cast(a.int_value AS text)) AS value
 FROM slice s JOIN args a ON a.arg_set_id = s.arg_set_id
-WHERE s.name = 'giltrace end'"""
+WHERE s.name = 'giltrace end' ORDER BY s.ts, s.id"""
 
 
 def check_trace(trace, max_threads=None, lossy=False):
@@ -83,7 +87,10 @@ def check_trace(trace, max_threads=None, lossy=False):
     check(open_[0]["n"] == 0, "%d slices were never closed" % open_[0]["n"])
     check(lossy or overlap[0]["n"] == 0,
           "%d holds overlap or touch the previous hold" % overlap[0]["n"])
-    check(wall[0]["n"] == 2, "the trace lacks its start or end record")
+    # One start and one end record per process image (giltrace run puts
+    # every process of a run in one trace).
+    check(wall[0]["starts"] >= 1 and wall[0]["starts"] == wall[0]["ends"],
+          "the trace lacks a start or end record: %s" % wall[0])
     w = wall[0]["wall"]
     for g in held:
         check(g["held"] <= w, "%s: held %d ns > wall %d ns" % (g["track"], g["held"], w))
@@ -97,6 +104,10 @@ def check_trace(trace, max_threads=None, lossy=False):
         check(waiters[0]["lo"] >= 0, "waiter count below 0")
         if max_threads:
             check(waiters[0]["hi"] <= max_threads, "waiter count %s > threads" % waiters[0]["hi"])
+    records = {}
+    for r in meta:
+        records.setdefault(r["record"], {})[r["key"]] = r["value"]
+    metas = list(records.values())
     return {
         "slices": {r["name"]: r for r in slices},
         "held": held,
@@ -105,5 +116,8 @@ def check_trace(trace, max_threads=None, lossy=False):
         "ended": {r["ended"]: r["n"] for r in ended},
         "flows": flows[0]["n"],
         "waiters": waiters[0],
-        "meta": {r["key"]: r["value"] for r in meta},
+        "meta": metas[0] if metas else {},  # the first process image's end record
+        "metas": metas,
+        "images": wall[0]["starts"],  # process images (exec() starts another)
+        "pids": sorted({t["pid"] for t in threads if t["pid"] is not None}),
     }

@@ -9,8 +9,9 @@ given a *relative* output path. The program's exit status, stdout, stderr
 and every file it wrote must be byte-identical to the untraced run — apart
 from `giltrace run`'s own lines ("giltrace: ..."), and with nothing at all
 added under LD_PRELOAD. giltrace must leave exactly the traces the program's
-header announces (`# traces: run=N plain=M`), `giltrace run` must name every
-one it wrote (and say which processes were killed: `# killed: N`), and each must read: Perfetto's trace processor with zero
+header announces (`# traces: run=N plain=M`: `giltrace run` writes one trace
+holding N process images, plain LD_PRELOAD M traces), `giltrace run` must
+name it (and say which processes were killed: `# killed: N`), and each must read: Perfetto's trace processor with zero
 import problems and the invariants (invariants.py), or — for a process
 killed outright, which leaves a trace without an end record — zero problems
 and our reader saying so.
@@ -142,8 +143,13 @@ def case(tmp, prog):
     listed = listed_traces("".join(ours))
     check(listed == written, "%s: giltrace run named %s, wrote %s (its lines: %s)"
           % (name, listed, written, ours))
-    check(len(written) == want["run"], "%s: giltrace run wrote %d traces, expected %d: %s"
-          % (name, len(written), want["run"], written))
+    # One trace for the run, holding every process image (run=N).
+    check(written == [os.path.join(tdir, "t.pftrace")], "%s: giltrace run wrote %s"
+          % (name, written))
+    images = tp_query(written[0], "SELECT count(*) AS n FROM slice "
+                                   "WHERE name = 'giltrace start'")[0][0]["n"]
+    check(images == want["run"], "%s: the trace holds %d process images, expected %d"
+          % (name, images, want["run"]))
     killed = [l for l in ours if "was killed" in l]
     check(len(killed) == want.get("killed", 0), "%s: %d traces said killed, expected %d: %s"
           % (name, len(killed), want.get("killed", 0), ours))

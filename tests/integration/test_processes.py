@@ -85,18 +85,19 @@ def case_fork(tmp):
     _, _, err = same_as_plain([PY, os.path.join(WORKLOADS, "forky.py")], trace)
     # -q: one line, whatever the number of processes.
     mine = [l for l in err.splitlines() if l.startswith(GILTRACE_LINE)]
-    check(mine == ["giltrace: trace written to %s (and 1 other process's beside it)" % trace],
+    check(mine == ["giltrace: trace written to %s (2 processes)" % trace],
           "giltrace run -q printed %r" % mine)
-    parent = check_trace(trace, max_threads=3)
-    check(thread_names(parent, "cpu-") == ["cpu-0", "cpu-1"], "parent threads: %s"
-          % parent["threads"])
-    children = [f for f in os.listdir(tmp) if f.startswith("fork.") and f != "fork.pftrace"]
-    check(len(children) == 1, "expected one child trace, found %s" % children)
-    child = check_trace(os.path.join(tmp, children[0]), max_threads=3)
-    names = thread_names(child, "child-")
-    check(names == ["child-0", "child-1"], "child threads: %s" % child["threads"])
-    check(all(t["pid"] != parent["threads"][0]["pid"] for t in child["threads"]),
-          "the child's trace carries the parent's pid")
+    check(os.listdir(tmp) == ["fork.pftrace"], "files beside the trace: %s" % os.listdir(tmp))
+    facts = check_trace(trace, max_threads=3)
+    check(len(facts["pids"]) == 2, "pids in the trace: %s" % facts["pids"])
+    by_pid = {pid: [t for t in facts["threads"] if t["pid"] == pid] for pid in facts["pids"]}
+    parent = [ts for ts in by_pid.values() if thread_names({"threads": ts}, "cpu-")]
+    child = [ts for ts in by_pid.values() if thread_names({"threads": ts}, "child-")]
+    check(len(parent) == 1 and thread_names({"threads": parent[0]}, "cpu-") == ["cpu-0", "cpu-1"],
+          "parent threads: %s" % facts["threads"])
+    check(len(child) == 1 and parent[0] is not child[0] and
+          thread_names({"threads": child[0]}, "child-") == ["child-0", "child-1"],
+          "child threads: %s" % facts["threads"])
 
 
 def case_fork_warn(tmp):
@@ -265,8 +266,7 @@ def case_not_python(tmp):
     check((s1, o1) == (s0, o0), "sort behaves differently under giltrace")
     lines = e1.splitlines()
     check(lines == ["giltrace: no trace was written to %s: the command ran no CPython "
-                    "interpreter (the programs it runs are traced with --children)"
-                    % trace], "unexpected stderr: %r" % e1)
+                    "interpreter" % trace], "unexpected stderr: %r" % e1)
     check(not os.path.exists(trace), "a non-Python program left a trace")
     # Each reason for no trace has its own words.
     s, _, err = giltrace_run(trace, [PY, "-c", WITH_A_THREAD], env_extra={"GILTRACE_DISABLE": "1"})
@@ -302,9 +302,10 @@ def case_bad_env(tmp):
 
 
 def case_children(tmp):
-    """--children: programs the command executes join the run (through
-    giltrace's own descriptor table: close_fds leaves them nothing), each
-    with a trace giltrace names; the command itself need not be Python."""
+    """Programs the command executes join the run by default (through
+    giltrace's own descriptor table: close_fds leaves them nothing), all in
+    the one trace giltrace names; the command itself need not be Python.
+    --no-children: only the command's own process."""
     child = ("import threading; t = threading.Thread(target=sum, args=(range(10**6),)); "
              "t.start(); t.join(); print('child')")
     code = (WITH_A_THREAD + "import subprocess, sys\n"
@@ -313,18 +314,25 @@ def case_children(tmp):
     for stem, label, cmd, want in [
             ("ch", "via sh", ["sh", "-c", '"$0" -c "$1"; "$0" -c "$1"', PY, child], "child\n" * 2),
             ("py", "from Python", [PY, "-c", code], "child\n")]:
-        s, out, err = giltrace_run(os.path.join(tmp, stem + ".pftrace"), cmd, extra=["--children"],
-                                   quiet=False)
-        check(s == 0 and out == want, "--children %s: %d %r %r" % (label, s, out, err))
+        trace = os.path.join(tmp, stem + ".pftrace")
+        s, out, err = giltrace_run(trace, cmd, quiet=False)
+        check(s == 0 and out == want, "children %s: %d %r %r" % (label, s, out, err))
         written = sorted(os.path.join(tmp, f) for f in os.listdir(tmp) if f.startswith(stem + "."))
-        check(len(written) == 2 and listed_traces(err) == written,
-              "--children %s: wrote %s, named %s" % (label, written, listed_traces(err)))
-        for t in written:
-            check_trace(t)
-    # Without --children, only the command's own process.
-    s, out, err = giltrace_run(os.path.join(tmp, "no.pftrace"), [PY, "-c", code])
+        check(written == [trace] and listed_traces(err) == written,
+              "children %s: wrote %s, named %s" % (label, written, listed_traces(err)))
+        check("(2 processes;" in err, "children %s: %r" % (label, err))
+        facts = check_trace(trace)
+        check(len(facts["pids"]) == 2, "children %s: pids %s" % (label, facts["pids"]))
+    # --no-children: only the command's own process.
+    trace = os.path.join(tmp, "no.pftrace")
+    s, out, err = giltrace_run(trace, [PY, "-c", code], extra=["--no-children"])
     written = [f for f in os.listdir(tmp) if f.startswith("no.")]
-    check(s == 0 and written == ["no.pftrace"], "without --children: %s" % written)
+    check(s == 0 and written == ["no.pftrace"], "--no-children: %s" % written)
+    check(len(check_trace(trace)["pids"]) == 1, "--no-children traced the child too")
+    s, out, err = giltrace_run(os.path.join(tmp, "nosh.pftrace"),
+                               ["sh", "-c", '"$0" -c "$1"', PY, child], extra=["--no-children"])
+    check(s == 0 and "(--no-children: the programs it ran were not traced)" in err,
+          "--no-children through sh: %d %r" % (s, err))
 
 
 SIGNAL_API = WITH_A_THREAD + """
@@ -405,8 +413,8 @@ def case_output_removed(tmp):
 
 
 def case_after_the_run(tmp):
-    """A daemon that outlives the run and starts Python later (with
-    --children) is not traced: nobody would name or read its trace."""
+    """A daemon that outlives the run and starts Python later is not traced:
+    the run's trace is complete by then."""
     marker = os.path.join(tmp, "daemon-ran")
     late = "import threading; t = threading.Thread(target=len, args=((),)); t.start(); t.join(); open(%r, 'w')" % marker
     code = (WITH_A_THREAD + "import os, sys, time\n"

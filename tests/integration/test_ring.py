@@ -30,7 +30,7 @@ FAKEGIL = sys.argv[1]
 # Rings of 1024 events, and fakegil checking that no take or drop changes
 # errno: with rings this small the hooks wake the writer all the time.
 TINY = {"GILTRACE_RING_EVENTS": "1024", "FAKEGIL_CHECK_ERRNO": "1"}
-DROPPED = re.compile(r"^giltrace: \S+: (\d+) of (\d+) GIL events were dropped", re.M)
+DROPPED = re.compile(r"^giltrace: (?:process \d+|\S+): (\d+) of (\d+) GIL events were dropped", re.M)
 
 
 def test():

@@ -63,13 +63,12 @@ def giltrace_run(trace, cmd, timeout=300, extra=(), env_extra=None, quiet=True):
                + list(cmd), timeout=timeout, env_extra=env_extra)
 
 
-LISTED = re.compile(r"^giltrace: (?:trace written to (\S.*?) \(open it|"
-                    r"process \d+'s trace: (\S.*?)(?: \(|$))")
+LISTED = re.compile(r"^giltrace: trace written to (\S.*?)(?: \([^()]*\))?$")
 
 
 def listed_traces(err):
     """The traces `giltrace run` says it wrote, from its stderr."""
-    return sorted(m.group(1) or m.group(2) for m in map(LISTED.match, err.splitlines()) if m)
+    return sorted(m.group(1) for m in map(LISTED.match, err.splitlines()) if m)
 
 
 def traced_workload(tmp, name, py, args):
