@@ -102,5 +102,9 @@ const char *gt_proc_label(const struct gt_proc_summary *p, char *buf, size_t n)
 	} else {
 		snprintf(buf, n, "%s", p->p && p->p->name[0] ? p->p->name : "?");
 	}
+	/* `python -c 'many\nlines'`: one line in a table. */
+	for (char *c = buf; *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			*c = ' ';
 	return buf;
 }
