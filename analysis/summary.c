@@ -44,8 +44,11 @@ static void add(struct gt_summary *s, const char *anchor, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 static void add(struct gt_summary *s, const char *anchor, const char *fmt, ...)
 {
-	if (s->nfindings >= GT_MAX_FINDINGS)
+	if (gt_metrics_reserve((void **)&s->findings, &s->findings_cap, s->nfindings,
+			       sizeof(*s->findings))) {
+		s->oom = 1;
 		return;
+	}
 	struct gt_finding *f = &s->findings[s->nfindings++];
 	va_list ap;
 	va_start(ap, fmt);
@@ -250,6 +253,10 @@ int gt_summarize(const struct gt_metrics *m, struct gt_summary *s)
 		return -1;
 	}
 	findings(m, s);
+	if (s->oom) { /* never a report that silently lacks a verdict */
+		gt_summary_free(s);
+		return -1;
+	}
 	return 0;
 }
 
@@ -258,6 +265,9 @@ void gt_summary_free(struct gt_summary *s)
 	free(s->gils);
 	free(s->procs);
 	free(s->threads);
+	free(s->findings);
+	s->findings = NULL;
+	s->nfindings = s->findings_cap = 0;
 	s->procs = NULL;
 	s->gils = NULL;
 	s->threads = NULL;

@@ -43,7 +43,6 @@ struct gt_proc_summary {
  * paths left out ("python3.12 pool.py spawn"), else its name, else "?". */
 const char *gt_proc_label(const struct gt_proc_summary *p, char *buf, size_t n);
 
-#define GT_MAX_FINDINGS 12
 
 struct gt_finding {
 	char text[320];
@@ -62,13 +61,14 @@ struct gt_summary {
 	double wait_weighted_mean_s; /* sum of squares / sum: see docs/metrics.md */
 	uint64_t drop_requests;
 	int complete; /* has an end record */
+	int oom;      /* a verdict was lost for want of memory (gt_summarize fails) */
 	size_t ngils;
 	struct gt_gil_summary *gils; /* main GIL first */
 	struct gt_thread_summary *threads; /* m->threads' order: worst waits first */
 	size_t nprocs;
 	struct gt_proc_summary *procs;     /* most waited-for first */
-	size_t nfindings;
-	struct gt_finding findings[GT_MAX_FINDINGS];
+	size_t nfindings, findings_cap;
+	struct gt_finding *findings; /* as many as there are (a verdict per process) */
 };
 
 /* Fills s from finished metrics; 0, or -1 if out of memory. */

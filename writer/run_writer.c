@@ -43,7 +43,6 @@ struct run_proc {
 	uint32_t pid;
 	int pidfd; /* -1: use kill(pid, 0) */
 	struct gt_drain drain;
-	int root; /* the command's own process, first image */
 };
 
 /* ---- settings ----------------------------------------------------------- */
@@ -218,9 +217,6 @@ static void open_proc(struct run_writer *w, uint32_t i)
 	memset(rp, 0, sizeof(*rp));
 	rp->pid = e->pid;
 	rp->pidfd = (int)syscall(SYS_pidfd_open, (pid_t)e->pid, 0);
-	rp->root = e->pid == (uint32_t)w->root && !(e->flags & GT_PROC_FORKED) && !w->root_taken;
-	if (rp->root)
-		w->root_taken = 1;
 	/* Every process of the run, one trace: each under its own pid, on
 	 * sequences of its own (the pool hands out their ids). */
 	if (gt_drain_open(&rp->drain, &w->pool, i, GT_RECORDER_PRELOAD,
@@ -235,7 +231,7 @@ static void open_proc(struct run_writer *w, uint32_t i)
 static void close_proc(struct run_writer *w, uint32_t i, uint64_t end_ticks, enum gt_drain_end how)
 {
 	struct run_proc *rp = &w->procs[i];
-	struct run_trace t = {.pid = rp->pid, .root = rp->root, .how = how};
+	struct run_trace t = {.pid = rp->pid, .how = how};
 	gt_drain_close(&rp->drain, end_ticks, how, 1, &t.result);
 	w->events_done += t.result.events;
 	w->dropped_done += t.result.dropped;

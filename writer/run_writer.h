@@ -28,7 +28,6 @@
 /* One process image the run traced (or that left nothing). */
 struct run_trace {
 	uint32_t pid;
-	int root;               /* the command's own process, first image */
 	enum gt_drain_end how;  /* how the image ended */
 	struct gt_drain_result result;
 	int error;              /* errno: the trace could not be written */
@@ -54,7 +53,6 @@ struct run_writer {
 	struct run_proc *procs; /* one per pool entry */
 	struct run_output *out;
 	pid_t root;
-	int root_taken;         /* the -o file went to the root's first image */
 	int calibrated;
 	uint32_t msg_cursor;
 	char **said;            /* messages printed (each is said once) */
