@@ -91,26 +91,51 @@ static int parse_number(const char *s, double *v, const char **rest)
 	return 0;
 }
 
-int gt_parse_duration(const char *s, double *seconds)
+struct unit {
+	const char *name;
+	double scale;
+};
+
+/* A number followed by one of n units, scaled: 0, -1, or GT_PARSE_NO_UNIT. */
+static int parse_with_unit(const char *s, const struct unit *units, size_t n, double *out)
 {
-	static const struct {
-		const char *unit;
-		double scale;
-	} units[] = {{"s", 1}, {"ms", 1e-3}, {"us", 1e-6}, {"µs", 1e-6}, {"ns", 1e-9},
-		     {"min", 60}};
 	double v;
 	const char *rest;
 	if (parse_number(s, &v, &rest))
 		return -1;
 	if (!*rest)
 		return GT_PARSE_NO_UNIT;
-	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-		if (!strcmp(rest, units[i].unit)) {
-			*seconds = v * units[i].scale;
+	for (size_t i = 0; i < n; i++) {
+		if (!strcmp(rest, units[i].name)) {
+			*out = v * units[i].scale;
 			return 0;
 		}
 	}
 	return -1;
+}
+
+int gt_parse_duration(const char *s, double *seconds)
+{
+	static const struct unit units[] = {{"s", 1},	 {"ms", 1e-3}, {"us", 1e-6}, {"µs", 1e-6},
+					    {"ns", 1e-9}, {"min", 60},	{"m", 60},    {"h", 3600}};
+	return parse_with_unit(s, units, sizeof(units) / sizeof(units[0]), seconds);
+}
+
+int gt_parse_size(const char *s, uint64_t *bytes)
+{
+	static const struct unit units[] = {
+		{"B", 1},	 {"k", 1024},	  {"K", 1024},		    {"KiB", 1024},
+		{"KB", 1e3},	 {"M", 1 << 20},  {"MiB", 1 << 20},	    {"MB", 1e6},
+		{"G", 1 << 30},	 {"GiB", 1 << 30}, {"GB", 1e9},		    {"T", 1099511627776.0},
+		{"TiB", 1099511627776.0}, {"TB", 1e12}};
+	double v;
+	int rc = parse_with_unit(s, units, sizeof(units) / sizeof(units[0]), &v);
+	if (rc)
+		return rc;
+	if (v >= 1.8e19)
+		return -1;
+	*bytes = (uint64_t)v;
+	return 0;
 }
 
 int gt_parse_ratio(const char *s, double *ratio)

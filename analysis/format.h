@@ -13,13 +13,16 @@ void gt_fmt_percent(char *buf, size_t n, double ratio);
 /* Parsing what users type. 0, or -1 if s is not one whole valid value,
  * or one of the codes below for values that are readable but ambiguous:
  * a guess there would make a limit that silently means something else.
- * A duration is a number with its unit (ns, us, µs, ms, s, min): "5ms",
+ * A duration is a number with its unit (ns, us, µs, ms, s, m or min, h): "5ms",
  * "0.2s"; a bare "5" is GT_PARSE_NO_UNIT. A ratio is "0.2" or "20%"; a bare
  * number above 1 ("20") is GT_PARSE_ABOVE_ONE: write "20%" or "2000%". */
 #define GT_PARSE_NO_UNIT (-2)
 #define GT_PARSE_ABOVE_ONE (-3)
 int gt_parse_duration(const char *s, double *seconds);
 int gt_parse_ratio(const char *s, double *ratio);
+/* A size with its unit: "500M", "2G", "1.5GiB" (K, M, G, T and KiB... are
+ * powers of 1024; KB, MB... of 1000); a bare number is GT_PARSE_NO_UNIT. */
+int gt_parse_size(const char *s, uint64_t *bytes);
 int gt_parse_number(const char *s, double *v);
 /* Number of terminal columns a UTF-8 string takes (each code point = 1). */
 size_t gt_fmt_width(const char *s);

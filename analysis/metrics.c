@@ -258,6 +258,12 @@ static void on_meta(void *ctx, const struct gt_rd_meta *md)
 		m->has_start = 1;
 		if (!m->start_ns || md->ts < m->start_ns)
 			m->start_ns = md->ts;
+		if (md->run_start) {
+			if (!m->run_start_ns || md->run_start < m->run_start_ns)
+				m->run_start_ns = md->run_start;
+			if (md->ts > m->window_ns)
+				m->window_ns = md->ts;
+		}
 	}
 }
 
@@ -304,6 +310,10 @@ void gt_metrics_finish(struct gt_metrics *m, const struct gt_rd_summary *sum)
 		qsort(m->episodes, m->nepisodes, sizeof(*m->episodes), by_time);
 	if (!m->start_ns || (sum->first_ts && sum->first_ts < m->start_ns))
 		m->start_ns = sum->first_ts;
+	/* A window: what came before it (the descriptors said again at its
+	 * head keep their first timestamps) is not in it. */
+	if (m->window_ns && m->start_ns < m->window_ns)
+		m->start_ns = m->window_ns;
 	if (!m->has_end || sum->last_ts > m->end_ns)
 		m->end_ns = sum->last_ts > m->end_ns ? sum->last_ts : m->end_ns;
 	m->wall_ns = m->end_ns > m->start_ns ? m->end_ns - m->start_ns : 0;

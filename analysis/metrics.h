@@ -72,12 +72,18 @@ struct gt_proc_stats {
 	int has_start, has_end;
 	unsigned images, images_ended; /* start and end records (exec()s add) */
 	uint64_t start_ns, end_ns, wall_ns;
+	uint64_t run_start_ns; /* its trace is the last part from start_ns of
+				* a recording that began then (0: all of it) */
 	uint64_t events, events_dropped, gils_untraced;
 };
 
 struct gt_metrics {
 	/* Session */
 	uint64_t start_ns, end_ns, wall_ns;
+	/* The trace keeps only the last part, from start_ns, of a recording
+	 * that began at run_start_ns (giltrace run --keep / --max-size);
+	 * 0: it holds everything recorded. */
+	uint64_t run_start_ns, window_ns;
 	char python_version[32], recorder[16], giltrace_version[32], clock[16];
 	char *gil_method; /* how each GIL was found, whole; NULL if not said */
 	uint64_t events, events_dropped;

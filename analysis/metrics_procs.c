@@ -68,6 +68,8 @@ void gt_metrics_proc_meta(struct gt_metrics *m, const struct gt_rd_meta *md)
 	} else {
 		p->has_start = 1;
 		p->images++;
+		if (md->run_start)
+			p->run_start_ns = md->run_start;
 		if (!p->start_ns || md->ts < p->start_ns)
 			p->start_ns = md->ts;
 	}

@@ -15,8 +15,8 @@
 #include "rd_internal.h"
 
 enum { MS_VERSION, MS_RECORDER, MS_CLOCK, MS_PYTHON, MS_METHOD, MS_NOTES };
-enum { MN_FORMAT, MN_EVENTS, MN_DROPPED, MN_THREADS, MN_UNTRACED };
-_Static_assert(AK_NOTES - AK_VERSION == MS_NOTES && AK_UNTRACED - AK_FORMAT == MN_UNTRACED,
+enum { MN_FORMAT, MN_EVENTS, MN_DROPPED, MN_THREADS, MN_UNTRACED, MN_RUN_START };
+_Static_assert(AK_NOTES - AK_VERSION == MS_NOTES && AK_RUN_START - AK_FORMAT == MN_RUN_START,
 	       "enum akey lists the metadata in the order of MS_* and MN_*");
 
 static int reason_from_name(const uint8_t *p, size_t n)
@@ -97,6 +97,7 @@ static int parse_annotation(struct rd *r, struct seq *s, const uint8_t *p, size_
 		case AK_DROPPED:
 		case AK_THREADS:
 		case AK_UNTRACED:
+		case AK_RUN_START:
 			a->num[key - AK_FORMAT] = u;
 			break;
 		default:
@@ -116,17 +117,47 @@ static int parse_annotation(struct rd *r, struct seq *s, const uint8_t *p, size_
 	return 0;
 }
 
+/* Process pid's trace is a window of a longer recording from ts on. */
+static int window_at(struct rd *r, uint32_t pid, uint64_t ts)
+{
+	for (size_t i = 0; i < r->nwindows; i++)
+		if (r->windows[i].pid == pid) {
+			r->windows[i].ts = ts;
+			return 0;
+		}
+	struct rd_window *w = realloc(r->windows, (r->nwindows + 1) * sizeof(*w));
+	if (!w)
+		return -1;
+	r->windows = w;
+	r->windows[r->nwindows++] = (struct rd_window){pid, ts};
+	return 0;
+}
+
+/* Where pid's window begins (0: it has none). */
+static uint64_t window_of(const struct rd *r, uint32_t pid)
+{
+	for (size_t i = 0; i < r->nwindows; i++)
+		if (r->windows[i].pid == pid)
+			return r->windows[i].ts;
+	return 0;
+}
+
 void rd_emit_slice(struct rd *r, enum gt_rd_kind kind, const struct track *t, uint32_t tid,
 		       const struct open_slice *o, uint64_t end, const struct annotations *a,
 		       int flow_out, int open)
 {
+	/* In a window, a contention span written when it ended may have
+	 * begun before the window: only its part inside counts. */
+	uint64_t from = r->nwindows ? window_of(r, t->pid) : 0;
+	if (from && end <= from)
+		return;
 	struct gt_rd_slice sl = {
 		.kind = kind,
 		.pid = t->pid,
 		.tid = tid,
 		.gil = t->gil >= 0 ? t->gil : o->gil,
-		.ts = o->ts,
-		.dur = end >= o->ts ? end - o->ts : 0,
+		.ts = o->ts > from ? o->ts : from,
+		.dur = end >= o->ts ? end - (o->ts > from ? o->ts : from) : 0,
 		.open = open,
 		.holder_tid = o->holder_tid,
 		.timeouts = a ? a->timeouts : 0,
@@ -306,8 +337,9 @@ int rd_parse_track_event(struct rd *r, struct seq *s, uint64_t ts, const uint8_t
 				str[i] = at;
 				at += a.str_len[i] + 1;
 			}
+			int m_final = !strcmp(name, GT_NAME_END);
 			struct gt_rd_meta m = {
-				.final = !strcmp(name, GT_NAME_END),
+				.final = m_final,
 				.pid = t->pid,
 				.ts = ts,
 				.giltrace_version = str[MS_VERSION],
@@ -321,11 +353,14 @@ int rd_parse_track_event(struct rd *r, struct seq *s, uint64_t ts, const uint8_t
 				.events_dropped = a.num[MN_DROPPED],
 				.threads = a.num[MN_THREADS],
 				.gils_untraced = a.num[MN_UNTRACED],
+				.run_start = m_final ? 0 : a.num[MN_RUN_START],
 			};
 			if (m.final)
 				r->sum->has_end = 1;
 			else
 				r->sum->has_start = 1;
+			if (m.run_start && window_at(r, t->pid, ts))
+				return rd_fail(r, "out of memory");
 			if (r->cb->meta)
 				r->cb->meta(r->cb->ctx, &m);
 			free(text);

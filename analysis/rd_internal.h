@@ -118,6 +118,13 @@ struct rd {
 	size_t inflated_cap;
 	struct libdeflate_decompressor *inflater;
 	int giltrace_seen;      /* metadata or GIL tracks */
+	/* Processes whose start record opens a window of a longer recording
+	 * (run_start): nothing of theirs is before it (rd_emit_slice()). */
+	struct rd_window {
+		uint32_t pid;
+		uint64_t ts;
+	} *windows;
+	size_t nwindows;
 };
 
 
@@ -132,7 +139,7 @@ enum akey {
 	AK_NONE,
 	AK_HOLDER_TID, AK_TIMEOUTS, AK_REQUESTED_BY, AK_PREV_HOLDER, AK_ENDED, AK_GIL,
 	AK_INTERP_ID,
-	AK_FORMAT, AK_EVENTS, AK_DROPPED, AK_THREADS, AK_UNTRACED, /* = MN_* + AK_FORMAT */
+	AK_FORMAT, AK_EVENTS, AK_DROPPED, AK_THREADS, AK_UNTRACED, AK_RUN_START, /* MN_* */
 	AK_VERSION, AK_RECORDER, AK_CLOCK, AK_PYTHON, AK_METHOD, AK_NOTES, /* MS_* */
 	AK_MAX
 };
@@ -143,6 +150,7 @@ static const char *const akey_names[AK_MAX] = {
 	[AK_ENDED] = GT_AN_ENDED, [AK_GIL] = GT_AN_GIL, [AK_INTERP_ID] = GT_AN_INTERP_ID,
 	[AK_FORMAT] = GT_AN_FORMAT, [AK_EVENTS] = GT_AN_EVENTS, [AK_DROPPED] = GT_AN_DROPPED,
 	[AK_THREADS] = GT_AN_THREADS, [AK_UNTRACED] = GT_AN_UNTRACED,
+	[AK_RUN_START] = GT_AN_RUN_START,
 	[AK_VERSION] = GT_AN_VERSION, [AK_RECORDER] = GT_AN_RECORDER, [AK_CLOCK] = GT_AN_CLOCK,
 	[AK_PYTHON] = GT_AN_PYTHON, [AK_METHOD] = GT_AN_METHOD, [AK_NOTES] = GT_AN_NOTES,
 };

@@ -156,13 +156,21 @@ void gt_report_text(FILE *out, const struct gt_metrics *m, const struct gt_summa
 {
 	char wall[32];
 	dur(wall, sizeof(wall), s->wall_s);
-	fprintf(out, "giltrace report: %s\n", o->trace_path ? o->trace_path : "-");
+	fprintf(out, "giltrace report: %s%s%s\n", o->trace_path ? o->trace_path : "-",
+		o->process ? ", only process " : "", o->process ? o->process : "");
 	char procs[48] = "";
 	if (s->nprocs > 1)
 		snprintf(procs, sizeof(procs), "%zu processes, ", s->nprocs);
 	fprintf(out, "  CPython %s, %s%zu thread%s, wall time %s, %s recorder\n",
 		m->python_version[0] ? m->python_version : "(unknown)", procs, m->nthreads,
 		m->nthreads == 1 ? "" : "s", wall, m->recorder[0] ? m->recorder : "?");
+	if (m->run_start_ns && m->end_ns > m->run_start_ns) {
+		char all[32];
+		dur(all, sizeof(all), (double)(m->end_ns - m->run_start_ns) / 1e9);
+		fprintf(out, "  the last %s of a %s recording: the earlier part was dropped "
+			     "(giltrace run --keep / --max-size)\n",
+			wall, all);
+	}
 	if (s->nprocs > 1) {
 		/* One line per process; the GIL lines only for the worst. */
 		process_table(out, s, o->top);

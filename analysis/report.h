@@ -20,6 +20,7 @@ struct gt_report_opts {
 	const char *trace_path;
 	int top;          /* threads listed; 0 = all */
 	const char *docs; /* where metrics.md is (NULL: "docs"): verdicts link there */
+	const char *process; /* the report covers only these (--process), or NULL */
 };
 
 /* Reads path into m (initialised here, with these convoy thresholds; NULL
@@ -27,6 +28,15 @@ struct gt_report_opts {
  * the trace). Returns 0 or -1 with a one-line message in err. */
 int gt_report_load(const char *path, struct gt_metrics *m, const struct gt_convoy_opts *convoy,
 		   int keep_episodes, char *err, size_t errlen);
+
+/* The same for some of the trace's processes only (report_select.c): which
+ * is a pid, or a name that selects every process whose name is it, or a
+ * word of whose command line is it or ends in /it ("worker.py",
+ * "gunicorn"); NULL: all. Every metric is then computed as if the trace
+ * held only those. -1 with a message if none matches. */
+int gt_report_load_processes(const char *path, struct gt_metrics *m,
+			     const struct gt_convoy_opts *convoy, int keep_episodes,
+			     const char *which, char *err, size_t errlen);
 
 void gt_report_text(FILE *out, const struct gt_metrics *m, const struct gt_summary *s,
 		    const struct gt_report_opts *o);

@@ -105,6 +105,8 @@ int gt_report_json(FILE *out, const struct gt_metrics *m, const struct gt_summar
 	json_t *r = json_object();
 	integer(r, "schema_version", GT_REPORT_SCHEMA_VERSION);
 	str(r, "trace", o->trace_path);
+	if (o->process) /* the processes it covers (--process) */
+		str(r, "process", o->process);
 	str(r, "giltrace_version", GT_VERSION);
 	str(r, "python_version", m->python_version);
 	str(r, "recorder", m->recorder);
@@ -113,6 +115,9 @@ int gt_report_json(FILE *out, const struct gt_metrics *m, const struct gt_summar
 	integer(r, "events", m->events);
 	integer(r, "events_dropped", m->events_dropped);
 	num(r, "wall_s", s->wall_s);
+	/* The trace is the last wall_s of a longer recording (--keep). */
+	if (m->run_start_ns && m->end_ns > m->run_start_ns)
+		num(r, "recorded_s", (double)(m->end_ns - m->run_start_ns) / 1e9);
 	num(r, "gil_held_ratio", s->gil_held_ratio);
 	num(r, "contention_ratio", s->contention_ratio);
 	num(r, "mean_waiters", s->mean_waiters);
@@ -190,10 +195,17 @@ void gt_report_markdown(FILE *out, const struct gt_metrics *m, const struct gt_s
 			const struct gt_report_opts *o)
 {
 	char a[32], b[32], c[32], d[32];
-	fprintf(out, "### giltrace: `%s`\n\n", o->trace_path ? o->trace_path : "-");
+	fprintf(out, "### giltrace: `%s`%s%s%s\n\n", o->trace_path ? o->trace_path : "-",
+		o->process ? ", only process `" : "", o->process ? o->process : "",
+		o->process ? "`" : "");
 	gt_fmt_duration(a, sizeof(a), (uint64_t)(s->wall_s * 1e9));
-	fprintf(out, "CPython %s, %zu threads, wall time %s.\n\n",
+	fprintf(out, "CPython %s, %zu threads, wall time %s",
 		m->python_version[0] ? m->python_version : "(unknown)", m->nthreads, a);
+	if (m->run_start_ns && m->end_ns > m->run_start_ns) {
+		gt_fmt_duration(b, sizeof(b), m->end_ns - m->run_start_ns);
+		fprintf(out, " (the last part of a %s recording)", b);
+	}
+	fputs(".\n\n", out);
 	fputs("| metric | value |\n|---|---:|\n", out);
 	gt_fmt_percent(a, sizeof(a), s->gil_held_ratio);
 	fprintf(out, "| GIL held | %s |\n", a);

@@ -31,6 +31,7 @@ static void rd_free(struct rd *r)
 	free(r->seqs.slots);
 	free(r->tracks.slots);
 	free(r->stacks.slots);
+	free(r->windows);
 	free(r->inflated);
 	if (r->inflater)
 		libdeflate_free_decompressor(r->inflater);

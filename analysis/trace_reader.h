@@ -72,6 +72,10 @@ struct gt_rd_meta {
 	const char *giltrace_version, *recorder, *clock, *python_version, *gil_method, *notes;
 	uint64_t trace_format, events, events_dropped, threads;
 	uint64_t gils_untraced; /* GILs beyond the recorder's table, not traced */
+	/* A start record that opens the last part of a longer recording
+	 * (giltrace run --keep / --max-size): when recording began. The
+	 * reader clips what the process has before ts to ts. */
+	uint64_t run_start;
 };
 
 struct gt_rd_counter {

@@ -117,6 +117,9 @@ static inline __u64 gt_flow_id(__u32 pid, unsigned slot, __u32 seq)
 #define GT_AN_DROPPED "events_dropped"    /* end only */
 #define GT_AN_THREADS "threads"           /* end only */
 #define GT_AN_UNTRACED "gils_untraced"    /* end only, when not 0 */
+/* start only, when the trace is the last part of a longer recording
+ * (giltrace run --keep / --max-size): when recording began, ns BOOTTIME. */
+#define GT_AN_RUN_START "run_start"
 
 /* How a hold (or an abandoned wait) ended: GT_AN_ENDED's value. */
 enum gt_end_reason {

@@ -79,7 +79,7 @@ int gt_writer_prepare(void)
 	int rc = gt_drain_pool_init(&W.pool, &gt_pool.v);
 	if (!rc)
 		rc = gt_drain_open(&W.drain, &W.pool, (uint32_t)gt_pool.proc, GT_RECORDER_PRELOAD,
-				   (struct gt_enc_sink){gt_out_write, &gt_out});
+				   (struct gt_enc_sink){gt_out_write, &gt_out}, 0);
 	if (rc) {
 		gt_drain_pool_free(&W.pool);
 		return rc;

@@ -51,7 +51,8 @@ static const struct gate gates[] = {
 
 static const char check_usage[] =
 	"usage: giltrace check FILE [--baseline BASE.json] [--max-METRIC VALUE]...\n"
-	"                            [--tolerance METRIC=REL[,ABS]]... [--markdown]\n"
+	"                            [--tolerance METRIC=REL[,ABS]]... [--process PID|NAME]\n"
+	"                            [--markdown]\n"
 	"\n"
 	"Compares the GIL metrics of FILE (a trace, or the JSON of giltrace report\n"
 	"--json) with a baseline written by giltrace report --json, and/or with\n"
@@ -76,6 +77,10 @@ static const char check_usage[] =
 	"                       --max-wait-p99 5ms (ratios also as 20%; a duration\n"
 	"                       needs its unit, a ratio above 1 needs %)\n"
 	"  --tolerance METRIC=REL[,ABS]  e.g. wait-p99=50%,2ms\n"
+	"  --process PID|NAME   gate only that process of FILE, or every process whose\n"
+	"                       name or a word of whose command line is NAME (e.g.\n"
+	"                       worker.py); its baseline: giltrace report --json\n"
+	"                       --process NAME\n"
 	"  --markdown           print the table as markdown (for a CI job summary)\n" GT_CONVOY_USAGE
 	"  -h, --help           this help\n"
 	"\n"
@@ -143,8 +148,10 @@ static void show(char *buf, size_t n, int g, double v)
 	}
 }
 
-/* Reads the gate metrics of a report JSON. */
-static int from_json(json_t *doc, const char *path, double *v, char *err, size_t errlen)
+/* Reads the gate metrics of a report JSON, and which processes it covers
+ * (its "process", "" for all) into proc. */
+static int from_json(json_t *doc, const char *path, double *v, char *proc, size_t procn,
+		     char *err, size_t errlen)
 {
 	json_t *sv = json_object_get(doc, "schema_version");
 	if (!json_is_object(doc) || !json_is_integer(sv)) {
@@ -168,10 +175,13 @@ static int from_json(json_t *doc, const char *path, double *v, char *err, size_t
 			return -1;
 		}
 	}
+	const char *p = json_string_value(json_object_get(doc, "process"));
+	snprintf(proc, procn, "%s", p ? p : "");
 	return 0;
 }
 
-static int load_json_file(const char *path, double *v, char *err, size_t errlen)
+static int load_json_file(const char *path, double *v, char *proc, size_t procn, char *err,
+			  size_t errlen)
 {
 	json_error_t je;
 	json_t *doc = json_load_file(path, 0, &je);
@@ -179,7 +189,7 @@ static int load_json_file(const char *path, double *v, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: %s (line %d)", path, je.text, je.line);
 		return -1;
 	}
-	int rc = from_json(doc, path, v, err, errlen);
+	int rc = from_json(doc, path, v, proc, procn, err, errlen);
 	json_decref(doc);
 	return rc;
 }
@@ -197,15 +207,24 @@ static int looks_like_json(const char *path)
 	return c == '{';
 }
 
-static int load_current(const char *path, const struct gt_convoy_opts *co, double *v,
-			int *warn_dropped, int *warn_incomplete, char *err, size_t errlen)
+static int load_current(const char *path, const char *process, const struct gt_convoy_opts *co,
+			double *v, char *proc, size_t procn, int *warn_dropped,
+			int *warn_incomplete, char *err, size_t errlen)
 {
-	if (looks_like_json(path))
-		return load_json_file(path, v, err, errlen);
+	if (looks_like_json(path)) {
+		if (process) {
+			snprintf(err, errlen,
+				 "%s is JSON: --process selects the processes of a trace (write "
+				 "the JSON with giltrace report --json --process %s)",
+				 path, process);
+			return -1;
+		}
+		return load_json_file(path, v, proc, procn, err, errlen);
+	}
 	struct gt_metrics m;
 	struct gt_summary s;
 	char e2[400];
-	if (gt_report_load(path, &m, co, 0, e2, sizeof(e2))) {
+	if (gt_report_load_processes(path, &m, co, 0, process, e2, sizeof(e2))) {
 		snprintf(err, errlen, "%s: %s", path, e2);
 		gt_metrics_free(&m);
 		return -1;
@@ -219,7 +238,7 @@ static int load_current(const char *path, const struct gt_convoy_opts *co, doubl
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *mem = open_memstream(&buf, &len);
-	struct gt_report_opts o = {.trace_path = path, .docs = gt_cli_docs()};
+	struct gt_report_opts o = {.trace_path = path, .docs = gt_cli_docs(), .process = process};
 	int rc = !mem || gt_report_json(mem, &m, &s, &o);
 	if (mem)
 		fclose(mem);
@@ -235,7 +254,7 @@ static int load_current(const char *path, const struct gt_convoy_opts *co, doubl
 	json_error_t je;
 	json_t *doc = json_loadb(buf, len, 0, &je);
 	free(buf);
-	rc = doc ? from_json(doc, path, v, err, errlen) : -1;
+	rc = doc ? from_json(doc, path, v, proc, procn, err, errlen) : -1;
 	if (!doc)
 		snprintf(err, errlen, "internal error: %s", je.text);
 	json_decref(doc);
@@ -244,7 +263,7 @@ static int load_current(const char *path, const struct gt_convoy_opts *co, doubl
 
 int cmd_check(int argc, char **argv)
 {
-	const char *path = NULL, *baseline = NULL;
+	const char *path = NULL, *baseline = NULL, *process = NULL;
 	int markdown = 0;
 	double max[NGATES], rel[NGATES], abs_tol[NGATES];
 	int has_max[NGATES] = {0}, has_tol[NGATES] = {0};
@@ -252,9 +271,9 @@ int cmd_check(int argc, char **argv)
 	for (size_t g = 0; g < NGATES; g++)
 		rel[g] = gates[g].rel, abs_tol[g] = gates[g].abs;
 	/* --max-METRIC for every gate, then the fixed options. */
-	enum { OPT_MARKDOWN = GT_OPT_FIRST_FREE, OPT_BASELINE, OPT_TOLERANCE, OPT_MAX };
+	enum { OPT_MARKDOWN = GT_OPT_FIRST_FREE, OPT_BASELINE, OPT_TOLERANCE, OPT_PROCESS, OPT_MAX };
 	static char max_names[NGATES][48];
-	static struct option longopts[NGATES + 8];
+	static struct option longopts[NGATES + 9];
 	size_t n = 0;
 	for (size_t g = 0; g < NGATES; g++) {
 		snprintf(max_names[g], sizeof(max_names[g]), "max-%s", gates[g].name);
@@ -264,6 +283,7 @@ int cmd_check(int argc, char **argv)
 	longopts[n++] = (struct option){"markdown", no_argument, NULL, OPT_MARKDOWN};
 	longopts[n++] = (struct option){"baseline", required_argument, NULL, OPT_BASELINE};
 	longopts[n++] = (struct option){"tolerance", required_argument, NULL, OPT_TOLERANCE};
+	longopts[n++] = (struct option){"process", required_argument, NULL, OPT_PROCESS};
 	longopts[n++] = (struct option){"help", no_argument, NULL, 'h'};
 	const struct option convoy_opts[] = {GT_CONVOY_LONGOPTS};
 	for (size_t k = 0; k < 3; k++)
@@ -296,6 +316,12 @@ int cmd_check(int argc, char **argv)
 			markdown = 1;
 		} else if (c == OPT_BASELINE) {
 			baseline = optarg;
+		} else if (c == OPT_PROCESS) {
+			if (!optarg[0]) {
+				gt_err("check: --process needs a pid or a name");
+				return GT_EXIT_USAGE;
+			}
+			process = optarg;
 		} else if (c == OPT_TOLERANCE) {
 			const char *t = optarg;
 			const char *eq = strchr(t, '=');
@@ -351,16 +377,20 @@ int cmd_check(int argc, char **argv)
 		return GT_EXIT_USAGE;
 	}
 	double cur[NGATES], base[NGATES];
-	char err[600];
+	char err[600], base_proc[256] = "", cur_proc[256] = "";
 	int dropped = 0, incomplete = 0;
-	if (baseline && load_json_file(baseline, base, err, sizeof(err))) {
+	if (baseline && load_json_file(baseline, base, base_proc, sizeof(base_proc), err,
+				       sizeof(err))) {
 		gt_err("check: baseline %s", err);
 		return GT_EXIT_USAGE;
 	}
-	if (load_current(path, &co, cur, &dropped, &incomplete, err, sizeof(err))) {
+	if (load_current(path, process, &co, cur, cur_proc, sizeof(cur_proc), &dropped,
+			 &incomplete, err, sizeof(err))) {
 		gt_err("check: %s", err);
 		return GT_EXIT_USAGE;
 	}
+	if (process)
+		snprintf(cur_proc, sizeof(cur_proc), "%s", process);
 
 	int regressions = 0;
 	if (markdown)
@@ -368,9 +398,10 @@ int cmd_check(int argc, char **argv)
 		      "|---|---:|---:|---:|---:|---|\n",
 		      stdout);
 	else
-		printf("giltrace check: %s%s%s\n\n  %-19s %10s %10s %9s %10s  %s\n", path,
-		       baseline ? " against " : "", baseline ? baseline : "", "METRIC", "BASELINE",
-		       "CURRENT", "CHANGE", "LIMIT", "VERDICT");
+		printf("giltrace check: %s%s%s%s%s\n\n  %-19s %10s %10s %9s %10s  %s\n", path,
+		       cur_proc[0] ? ", process " : "", cur_proc, baseline ? " against " : "",
+		       baseline ? baseline : "", "METRIC", "BASELINE", "CURRENT", "CHANGE", "LIMIT",
+		       "VERDICT");
 	for (size_t g = 0; g < NGATES; g++) {
 		char b[32] = "-", c[32], ch[32] = "-", lim[32] = "-";
 		const char *verdict = "ok";
@@ -415,6 +446,12 @@ int cmd_check(int argc, char **argv)
 		       pre);
 	if (incomplete)
 		printf("%swarning: the trace has no end record (the program was killed?)\n", pre);
+	/* Apples and oranges: a whole run against one process, or two
+	 * different processes. */
+	if (baseline && strcmp(base_proc, cur_proc))
+		printf("%swarning: the baseline covers %s%s, this run %s%s\n", pre,
+		       base_proc[0] ? "process " : "every process", base_proc,
+		       cur_proc[0] ? "process " : "every process", cur_proc);
 	printf("%s%s\n", pre,
 	       regressions ? "GIL contention regressed (see docs/ci.md)" : "within limits");
 	fflush(stdout);

@@ -9,7 +9,8 @@
 #include "report.h"
 
 static const char report_usage[] =
-	"usage: giltrace report FILE [--json | --markdown] [--top N] [--annotate]\n"
+	"usage: giltrace report FILE [--json | --markdown] [--top N] [--process PID|NAME]\n"
+	"                            [--annotate]\n"
 	"\n"
 	"Summarises a giltrace trace: GIL held and contended time, switches, per\n"
 	"thread waits and holds (worst first), convoys, and a verdict per problem\n"
@@ -18,6 +19,9 @@ static const char report_usage[] =
 	"      --json        the same as JSON (a baseline for giltrace check)\n"
 	"      --markdown    a markdown summary, e.g. for a CI job summary\n"
 	"      --top N       list at most N threads (default 20; 0 = all)\n"
+	"      --process PID|NAME  only that process, or every process whose name or a\n"
+	"                    word of whose command line is NAME (e.g. worker.py): every\n"
+	"                    number as if the trace held nothing else\n"
 	"      --annotate    also write the convoy episodes into the trace, as tracks\n"
 	"                    for ui.perfetto.dev (giltrace run does this itself)\n" GT_CONVOY_USAGE
 	"  -h, --help        this help\n"
@@ -27,14 +31,16 @@ static const char report_usage[] =
 int cmd_report(int argc, char **argv)
 {
 	const char *path = NULL;
+	const char *process = NULL;
 	int top = 20, json = 0, markdown = 0, annotate = 0, c;
 	struct gt_convoy_opts convoy = GT_CONVOY_DEFAULTS;
-	enum { OPT_TOP = GT_OPT_FIRST_FREE, OPT_JSON, OPT_MARKDOWN, OPT_ANNOTATE };
+	enum { OPT_TOP = GT_OPT_FIRST_FREE, OPT_JSON, OPT_MARKDOWN, OPT_ANNOTATE, OPT_PROCESS };
 	static const struct option longopts[] = {
 		{"top", required_argument, NULL, OPT_TOP},
 		{"json", no_argument, NULL, OPT_JSON},
 		{"markdown", no_argument, NULL, OPT_MARKDOWN},
 		{"annotate", no_argument, NULL, OPT_ANNOTATE},
+		{"process", required_argument, NULL, OPT_PROCESS},
 		{"help", no_argument, NULL, 'h'},
 		GT_CONVOY_LONGOPTS,
 		{NULL, 0, NULL, 0},
@@ -66,6 +72,13 @@ int cmd_report(int argc, char **argv)
 		case OPT_ANNOTATE:
 			annotate = 1;
 			break;
+		case OPT_PROCESS:
+			if (!optarg[0]) {
+				gt_err("report: --process needs a pid or a name");
+				return GT_EXIT_USAGE;
+			}
+			process = optarg;
+			break;
 		default:
 			return gt_cli_bad_option("report", c, argv, longopts);
 		}
@@ -89,10 +102,18 @@ int cmd_report(int argc, char **argv)
 		gt_err("report: --annotate needs a file, not stdin");
 		return GT_EXIT_USAGE;
 	}
+	if (process && !strcmp(path, "-")) {
+		gt_err("report: --process needs a file, not stdin (the trace is read twice)");
+		return GT_EXIT_USAGE;
+	}
+	if (process && annotate) {
+		gt_err("report: --annotate writes every process's convoys: not with --process");
+		return GT_EXIT_USAGE;
+	}
 	struct gt_metrics m;
 	struct gt_summary s;
 	char err[512];
-	if (gt_report_load(path, &m, &convoy, annotate, err, sizeof(err))) {
+	if (gt_report_load_processes(path, &m, &convoy, annotate, process, err, sizeof(err))) {
 		gt_err("%s: %s", path, err);
 		gt_metrics_free(&m);
 		return GT_EXIT_USAGE;
@@ -103,7 +124,8 @@ int cmd_report(int argc, char **argv)
 		return GT_EXIT_USAGE;
 	}
 	int rc = GT_EXIT_OK;
-	struct gt_report_opts o = {.trace_path = path, .top = top, .docs = gt_cli_docs()};
+	struct gt_report_opts o = {.trace_path = path, .top = top, .docs = gt_cli_docs(),
+				   .process = process};
 	if (json)
 		rc = gt_report_json(stdout, &m, &s, &o) ? GT_EXIT_USAGE : GT_EXIT_OK;
 	else if (markdown)

@@ -24,12 +24,13 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "format.h"
 #include "gt_procfs.h"
 #include "run_summary.h"
 
 static const char run_usage[] =
-	"usage: giltrace run [-o FILE] [-q] [--no-report] [--no-children] [--progress] [--]\n"
-	"                    CMD [ARGS...]\n"
+	"usage: giltrace run [-o FILE] [-q] [--no-report] [--no-children] [--progress]\n"
+	"                    [--keep DURATION] [--max-size SIZE] [--] CMD [ARGS...]\n"
 	"\n"
 	"Runs CMD with giltrace's LD_PRELOAD recorder and writes a Perfetto trace of\n"
 	"every GIL wait, hold and handoff, then prints a summary on stderr.\n"
@@ -53,6 +54,14 @@ static const char run_usage[] =
 	"                     trace size, processes, drops (redrawn each second on a\n"
 	"                     terminal, where CMD's own output may overwrite it; a\n"
 	"                     line every 10 s elsewhere)\n"
+	"      --keep DURATION  keep only the last DURATION of the run in FILE (e.g.\n"
+	"                     10m, 2h; at least 4s): the trace is written in parts\n"
+	"                     beside FILE and the older ones dropped, so a service can\n"
+	"                     run under giltrace all day. FILE covers DURATION to a\n"
+	"                     quarter more, and is written when CMD ends\n"
+	"      --max-size SIZE  FILE never outgrows SIZE (e.g. 500M, 2G; at least 1M):\n"
+	"                     the oldest parts go first, as with --keep (both may be\n"
+	"                     given: the tighter wins)\n"
 	"  -h, --help         this help\n"
 	"\n"
 	"Convoy episodes found in the trace are written into it as tracks.\n" GT_CONVOY_USAGE
@@ -125,12 +134,47 @@ static int find_library(char *out)
 	return -1;
 }
 
+/* --keep's value: a duration with its unit, long enough for parts. */
+static int parse_keep(const char *s, uint64_t *ns)
+{
+	double sec;
+	int rc = gt_parse_duration(s, &sec);
+	if (rc == GT_PARSE_NO_UNIT)
+		gt_err("run: --keep %s has no unit: write %ss, %sm or %sh", s, s, s, s);
+	else if (rc || sec > 1e9)
+		gt_err("run: --keep needs a duration, e.g. 10m or 2h (got '%s')", s);
+	else if (sec * 1e9 < (double)RUN_RING_MIN_NS)
+		gt_err("run: --keep %s is too short: at least %llus", s,
+		       (unsigned long long)(RUN_RING_MIN_NS / 1000000000ull));
+	else {
+		*ns = (uint64_t)(sec * 1e9);
+		return 0;
+	}
+	return -1;
+}
+
+static int parse_max_size(const char *s, uint64_t *bytes)
+{
+	int rc = gt_parse_size(s, bytes);
+	if (rc == GT_PARSE_NO_UNIT)
+		gt_err("run: --max-size %s has no unit: write %sM or %sG", s, s, s);
+	else if (rc)
+		gt_err("run: --max-size needs a size, e.g. 500M or 2G (got '%s')", s);
+	else if (*bytes < RUN_RING_MIN_BYTES)
+		gt_err("run: --max-size %s is too small: at least 1M", s);
+	else
+		return 0;
+	return -1;
+}
+
 int cmd_run(int argc, char **argv)
 {
 	const char *output = NULL;
 	int quiet = 0, no_report = 0, children = 1, progress = 0, c;
+	uint64_t keep_ns = 0, max_bytes = 0;
 	struct gt_convoy_opts convoy = GT_CONVOY_DEFAULTS;
-	enum { OPT_NO_REPORT = GT_OPT_FIRST_FREE, OPT_CHILDREN, OPT_NO_CHILDREN, OPT_PROGRESS };
+	enum { OPT_NO_REPORT = GT_OPT_FIRST_FREE, OPT_CHILDREN, OPT_NO_CHILDREN, OPT_PROGRESS,
+	       OPT_KEEP, OPT_MAX_SIZE };
 	static const struct option longopts[] = {
 		{"output", required_argument, NULL, 'o'},
 		{"quiet", no_argument, NULL, 'q'},
@@ -138,6 +182,8 @@ int cmd_run(int argc, char **argv)
 		{"children", no_argument, NULL, OPT_CHILDREN},
 		{"no-children", no_argument, NULL, OPT_NO_CHILDREN},
 		{"progress", no_argument, NULL, OPT_PROGRESS},
+		{"keep", required_argument, NULL, OPT_KEEP},
+		{"max-size", required_argument, NULL, OPT_MAX_SIZE},
 		{"help", no_argument, NULL, 'h'},
 		GT_CONVOY_LONGOPTS,
 		{NULL, 0, NULL, 0},
@@ -167,6 +213,14 @@ int cmd_run(int argc, char **argv)
 			break;
 		case OPT_NO_CHILDREN:
 			children = 0;
+			break;
+		case OPT_KEEP:
+			if (parse_keep(optarg, &keep_ns))
+				return GT_EXIT_USAGE;
+			break;
+		case OPT_MAX_SIZE:
+			if (parse_max_size(optarg, &max_bytes))
+				return GT_EXIT_USAGE;
 			break;
 		case OPT_CHILDREN:
 			children = 1;
@@ -207,6 +261,8 @@ int cmd_run(int argc, char **argv)
 		return GT_EXIT_USAGE;
 	}
 	if (run_writer_create(&writer, &out))
+		return GT_EXIT_USAGE;
+	if ((keep_ns || max_bytes) && run_writer_keep(&writer, keep_ns, max_bytes))
 		return GT_EXIT_USAGE;
 	struct streamed streamed = {.st = NULL};
 	if (!no_report)

@@ -32,8 +32,9 @@ static void tick(void *ctx, const struct run_progress *p)
 		gt_fmt_count(d, sizeof(d), p->dropped);
 		snprintf(drop, sizeof(drop), ", %s dropped", d);
 	}
-	fprintf(stderr, "%sgiltrace: recording for %s: %s events, %s written, %u process%s%s%s",
-		l->tty ? "\r" : "", t, ev, size, p->traced, p->traced == 1 ? "" : "es", drop,
+	fprintf(stderr, "%sgiltrace: recording for %s: %s events, %s %s, %u process%s%s%s",
+		l->tty ? "\r" : "", t, ev, size, p->ring ? "kept" : "written", p->traced,
+		p->traced == 1 ? "" : "es", drop,
 		l->tty ? "\033[K" : "\n");
 	fflush(stderr);
 	l->shown = 1;

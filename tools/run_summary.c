@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -36,7 +38,7 @@ static int list_traces(const struct run_writer *w, int quiet)
 	const struct run_sink *s = &w->sink;
 	size_t n = 0;
 	for (size_t i = 0; i < w->ntraces; i++)
-		n += !w->traces[i].result.discarded;
+		n += run_writer_in_trace(w, &w->traces[i]);
 	if (!n || (!s->error && !s->path[0])) /* nothing reached the file */
 		return 0;
 	if (s->error == ESTALE) {
@@ -49,9 +51,15 @@ static int list_traces(const struct run_writer *w, int quiet)
 		       strerror(s->error));
 		return 0;
 	}
+	int ring_err = w->ring_on ? (w->ring.error ? w->ring.error : w->ring_error) : 0;
+	if (ring_err) {
+		gt_err("the trace is lost: its parts could not be kept in %s: %s", w->ring.dir,
+		       strerror(ring_err));
+		return 0;
+	}
 	for (size_t i = 0; i < w->ntraces; i++) {
 		const struct run_trace *t = &w->traces[i];
-		if (t->result.discarded)
+		if (!run_writer_in_trace(w, t))
 			continue;
 		if (t->result.dropped)
 			gt_err("process %u: %llu of %llu GIL events were dropped (a ring was full or "
@@ -110,6 +118,28 @@ static int stream_end(struct streamed *s)
 	return s->m.oom ? -1 : 0;
 }
 
+/* The convoy tracks go into the trace, unless they would take it past
+ * --max-size: then they are taken off again (giltrace wrote those bytes). */
+static void annotate(const struct run_writer *w, const char *path, const struct gt_metrics *m)
+{
+	char err[512];
+	struct stat st;
+	off_t before = stat(path, &st) ? -1 : st.st_size;
+	if (gt_report_annotate(path, m, err, sizeof(err)) < 0) {
+		gt_err("%s", err);
+		return;
+	}
+	uint64_t max = w->ring_on ? w->ring.max_bytes : 0;
+	if (!max || before < 0 || stat(path, &st) || (uint64_t)st.st_size <= max)
+		return;
+	if (truncate(path, before))
+		gt_err("%s: the convoy tracks take it past --max-size: %s", path, strerror(errno));
+	else
+		gt_err("the convoy tracks would take the trace past --max-size: not written "
+		       "(giltrace report --annotate %s adds them)",
+		       path);
+}
+
 int run_report(struct run_writer *w, struct run_output *out, const struct run_report_opts *o,
 	       struct streamed *streamed, int rc)
 {
@@ -119,7 +149,14 @@ int run_report(struct run_writer *w, struct run_output *out, const struct run_re
 	if (!written && !w->sink.error) {
 		/* A free-threading build or a 3.6 that never started a thread
 		 * said so above. */
-		if (getenv("GILTRACE_DISABLE") && strcmp(getenv("GILTRACE_DISABLE"), "0"))
+		size_t ran = 0;
+		for (size_t i = 0; i < w->ntraces; i++)
+			ran += !w->traces[i].result.discarded;
+		if (ran)
+			gt_err("no trace was written to %s: every traced process ended in a part of "
+			       "the run that --keep / --max-size dropped",
+			       out->root_path);
+		else if (getenv("GILTRACE_DISABLE") && strcmp(getenv("GILTRACE_DISABLE"), "0"))
 			gt_err("no trace was written to %s: GILTRACE_DISABLE is set, nothing was "
 			       "traced",
 			       out->root_path);
@@ -164,8 +201,7 @@ int run_report(struct run_writer *w, struct run_output *out, const struct run_re
 		gt_metrics_free(&m);
 		return rc;
 	}
-	if (gt_report_annotate(path, &m, err, sizeof(err)) < 0)
-		gt_err("%s", err);
+	annotate(w, path, &m);
 	if (!o->quiet) {
 		struct gt_report_opts ro = {.trace_path = path, .top = 20, .docs = gt_cli_docs()};
 		gt_report_text(stderr, &m, &sum, &ro);

@@ -52,7 +52,7 @@ uint64_t gt_drain_dropped(const struct gt_drain *d)
 	return n;
 }
 
-static void write_meta(struct gt_drain *d, uint64_t ts, int final)
+static void write_meta(struct gt_drain *d, uint64_t ts, int final, uint64_t run_start)
 {
 	/* Room for every GIL's description: never cut short. */
 	char method[GT_MAX_GILS * (48 + GT_METHOD_TEXT_MAX)];
@@ -70,6 +70,7 @@ static void write_meta(struct gt_drain *d, uint64_t ts, int final)
 		.threads = d->nthreads,
 		.gils_untraced = atomic_load(&gt_drain_entry(d)->gils_untraced),
 		.final = final,
+		.run_start = run_start,
 	};
 	gt_enc_meta(&d->enc, ts, &m);
 }
@@ -83,8 +84,7 @@ static int may_write(const struct gt_drain *d, uint64_t now_ns)
 }
 
 int gt_drain_open(struct gt_drain *d, struct gt_drain_pool *pool, uint32_t proc,
-		  enum gt_recorder recorder,
-		  struct gt_enc_sink sink)
+		  enum gt_recorder recorder, struct gt_enc_sink sink, int keep_preamble)
 {
 	const struct gt_shm_proc *e = &pool->v.procs[proc];
 	memset(d, 0, sizeof(*d));
@@ -99,6 +99,7 @@ int gt_drain_open(struct gt_drain *d, struct gt_drain_pool *pool, uint32_t proc,
 		.chunk_size = 256 * 1024,
 		.monotonic_offset = e->monotonic_offset,
 		.seq_ids = &pool->seq_ids,
+		.keep_preamble = keep_preamble,
 	};
 	if (gt_enc_init(&d->enc, &opt, sink, d->pid))
 		return -ENOMEM;
@@ -107,7 +108,7 @@ int gt_drain_open(struct gt_drain *d, struct gt_drain_pool *pool, uint32_t proc,
 	 * the writer first ran. */
 	d->start_ns = e->anchor_ns;
 	gt_drain_start_trace(d, d->start_ns);
-	write_meta(d, d->start_ns, 0);
+	write_meta(d, d->start_ns, 0, 0);
 	/* Nothing reaches the sink yet (the caller may be a hook, and the
 	 * file is opened where it is written): the first cycle flushes. */
 	d->last_disk_ns = 0;
@@ -170,8 +171,10 @@ static void finish_slot(struct gt_drain *d, uint32_t i, uint64_t tail, uint64_t 
 	gt_drain_pool_free_slot(d->pool, i);
 }
 
-/* Returns the number of events drained. */
-static uint64_t drain_slot(struct gt_drain *d, uint32_t i, uint64_t now_ns, int final)
+/* Returns the number of events drained; those after until (ns, 0: none)
+ * stay in the ring. */
+static uint64_t drain_slot(struct gt_drain *d, uint32_t i, uint64_t now_ns, int final,
+			   uint64_t until)
 {
 	uint32_t state;
 	if (!my_slot(d, i, &state))
@@ -182,10 +185,12 @@ static uint64_t drain_slot(struct gt_drain *d, uint32_t i, uint64_t now_ns, int 
 	uint32_t mask = d->pool->v.mask;
 	uint64_t head = atomic_load_explicit(&s->head, memory_order_acquire);
 	uint64_t tail = atomic_load_explicit(&s->tail, memory_order_relaxed);
-	uint64_t drained = head - tail;
+	uint64_t first = tail;
 	for (; tail < head; tail++) {
 		const struct gt_event *ev = &ring[tail & mask];
 		uint64_t ts = to_ns(d, ev->ts);
+		if (until && ts > until)
+			break;
 		/* Threads share a ring one after the other (claim() in
 		 * preload/gt_ring.c): a new one starts after its predecessor's
 		 * exit, or at the first event with another thread id. */
@@ -203,7 +208,8 @@ static uint64_t drain_slot(struct gt_drain *d, uint32_t i, uint64_t now_ns, int 
 	}
 	/* Release: the producer may reuse these entries now. */
 	atomic_store_explicit(&s->tail, tail, memory_order_release);
-	if (!w->th.started)
+	uint64_t drained = tail - first;
+	if (!w->th.started || tail < head)
 		return drained;
 
 	if (w->th.pending && (final || now_ns > w->th.pending_ts + SETTLE_NS))
@@ -238,14 +244,14 @@ static void declare_gils(struct gt_drain *d)
 			   e->gils[d->gils_declared].interval_us);
 }
 
-static int cycle(struct gt_drain *d, int final)
+static int cycle(struct gt_drain *d, int final, uint64_t until)
 {
 	uint64_t now = now_ns(d);
 	declare_gils(d);
 	uint32_t high = atomic_load_explicit(&d->pool->v.hdr->high, memory_order_acquire);
 	int busy = 0;
 	for (uint32_t i = 0; i < high; i++)
-		if (drain_slot(d, i, now, final) > d->pool->v.mask / 8)
+		if (drain_slot(d, i, now, final, until) > d->pool->v.mask / 8)
 			busy = 1;
 	if (!final && gt_drain_poll_names(d, now) && !busy)
 		busy = GT_DRAIN_SOON;
@@ -256,7 +262,7 @@ static int cycle(struct gt_drain *d, int final)
 	return busy;
 }
 
-int gt_drain_cycle(struct gt_drain *d) { return cycle(d, 0); }
+int gt_drain_cycle(struct gt_drain *d) { return cycle(d, 0, 0); }
 
 /* Closes every thread the process still has open at end_ns (or later, if
  * a thread's last event is later). */
@@ -285,7 +291,7 @@ void gt_drain_close(struct gt_drain *d, uint64_t end_ticks, enum gt_drain_end ho
 	memset(r, 0, sizeof(*r));
 	if (!d->open)
 		return;
-	cycle(d, 1);
+	cycle(d, 1, 0);
 	r->events = d->events;
 	r->dropped = gt_drain_dropped(d);
 	r->threads = d->nthreads;
@@ -295,7 +301,7 @@ void gt_drain_close(struct gt_drain *d, uint64_t end_ticks, enum gt_drain_end ho
 		r->discarded = 1;
 	} else {
 		uint64_t end_ns = end_threads(d, to_ns(d, end_ticks));
-		write_meta(d, end_ns, 1);
+		write_meta(d, end_ns, 1, 0);
 		gt_enc_flush(&d->enc);
 		r->error = d->enc.error < 0 ? -d->enc.error : d->enc.error;
 	}
@@ -311,11 +317,49 @@ void gt_drain_close(struct gt_drain *d, uint64_t end_ticks, enum gt_drain_end ho
 		gt_enc_free(&d->enc);
 }
 
+void gt_drain_cut(struct gt_drain *d, enum gt_drain_cut phase)
+{
+	if (!d->open)
+		return;
+	if (phase == GT_CUT_CLOSE) {
+		/* The cut, on the clock of the process's events: what they
+		 * recorded up to it goes before it, the rest stays in the rings
+		 * for after it. */
+		d->cut_ns = now_ns(d);
+		cycle(d, 0, d->cut_ns);
+		d->cut_skip = !may_write(d, d->cut_ns);
+	}
+	if (d->cut_skip) /* all of it is still in its chunk: it goes on there */
+		return;
+	uint64_t ts = d->cut_ns;
+	if (phase == GT_CUT_HEAD) {
+		gt_enc_preamble(&d->enc);
+		write_meta(d, ts, 0, d->start_ns);
+	}
+	uint32_t high = atomic_load(&d->pool->v.hdr->high);
+	for (uint32_t i = 0, st; i < high; i++) {
+		struct gt_drain_thread *w = &d->pool->threads[i];
+		if (!my_slot(d, i, &st) || !w->th.started || w->exited)
+			continue;
+		if (phase == GT_CUT_CLOSE)
+			gt_enc_thread_settle(&d->enc, &w->th); /* its END goes before */
+		else if (phase == GT_CUT_HEAD)
+			gt_enc_thread_resume(&d->enc, &w->th, ts);
+		else
+			gt_enc_thread_restate(&d->enc, &w->th, ts);
+	}
+	if (phase == GT_CUT_CLOSE)
+		gt_enc_cut_flows(&d->enc);
+	if (phase != GT_CUT_OPEN)
+		gt_enc_flush(&d->enc);
+	d->last_disk_ns = ts;
+}
+
 int gt_drain_flush(struct gt_drain *d)
 {
 	if (!d->open)
 		return 1;
-	cycle(d, 0);
+	cycle(d, 0, 0);
 	if (!may_write(d, now_ns(d)))
 		return 1;
 	return gt_enc_flush(&d->enc);
@@ -332,7 +376,7 @@ int gt_drain_write_tail(struct gt_drain *d, uint64_t end_ticks)
 	memcpy(saved, d->pool->threads, n * sizeof(*saved));
 	struct gt_drain before = *d; /* the encoder's state, by value */
 	uint64_t end_ns = end_threads(d, to_ns(d, end_ticks));
-	write_meta(d, end_ns, 1);
+	write_meta(d, end_ns, 1, 0);
 	int rc = gt_enc_flush(&d->enc);
 	/* Undo: the encoder's chunk is empty again, its buffers unchanged in
 	 * meaning (libdeflate keeps no state between chunks). */

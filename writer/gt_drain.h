@@ -81,6 +81,8 @@ struct gt_drain {
 	uint64_t names_ns;         /* when all were last looked up */
 	uint64_t names_quick_ns;   /* when some were last looked up */
 	int names_off;             /* its memory cannot be read: OS names only */
+	int cut_skip;              /* held back at the last cut (gt_drain_cut()) */
+	uint64_t cut_ns;           /* the last cut, on the trace's clock */
 };
 
 /* How a process image ended, for gt_drain_close(). */
@@ -103,10 +105,22 @@ struct gt_drain_result {
 /* Starts the trace of process entry proc (TRACING or later) into sink:
  * encodes the process descriptor and the metadata, which the first cycle
  * hands to the sink (unless the process is a forked child, see above).
+ * keep_preamble: the trace will be cut into windows (gt_drain_cut()).
  * Allocates; never calls the sink. 0 or -errno. */
 int gt_drain_open(struct gt_drain *d, struct gt_drain_pool *pool, uint32_t proc,
-		  enum gt_recorder recorder,
-		  struct gt_enc_sink sink);
+		  enum gt_recorder recorder, struct gt_enc_sink sink, int keep_preamble);
+/* A window cut now (giltrace run --keep, writer/run_ring.h), in three
+ * phases, each done for every drain before the next, the sink pointed at:
+ * CLOSE the old window (the cut's time taken on the clock of the
+ * process's events; what the rings hold up to it drained, what is later
+ * left there; releases settled; the chunk flushed into it); the
+ * new window's HEAD (gt_enc_preamble(), a start record saying when the
+ * recording began, each live thread resumed with its open slices); OPEN
+ * the new window (each live thread's sequence restated). A drain whose
+ * trace is still held back at CLOSE sits the cut out: its chunk goes on
+ * into the new window whole. */
+enum gt_drain_cut { GT_CUT_CLOSE, GT_CUT_HEAD, GT_CUT_OPEN };
+void gt_drain_cut(struct gt_drain *d, enum gt_drain_cut phase);
 /* One pass over the process's rings. Returns 1 if some thread produced a
  * lot since the last pass (come back at once), GT_DRAIN_SOON if a young
  * thread's Python name is still to be read (come back within

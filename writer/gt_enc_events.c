@@ -127,21 +127,12 @@ void gt_enc_thread_settle(struct gt_enc *e, struct gt_enc_thread *th)
 	settle(e, th, GT_END_VOLUNTARY);
 }
 
-/* The switch interval in force for this thread's waits and holds on gil,
- * said on the thread's own sequence whenever it differs from what the
- * sequence said last (or, before that, from the GIL's declared interval):
- * a reader that applies each thread's counters to that thread's slices gets
- * every hold's interval in time order, however the threads' packets are
- * interleaved in the file. */
-static void gil_interval(struct gt_enc *e, struct gt_enc_thread *th, unsigned gil, uint64_t ts,
+void gt_enc_say_interval(struct gt_enc *e, struct gt_enc_thread *th, unsigned gil, uint64_t ts,
 			 uint32_t us)
 {
 	uint8_t buf[GT_ENC_PKT_MAX];
 	struct gt_pb b;
-	uint32_t known = th->interval_gil == gil ? th->interval_us : e->gils[gil].interval_us;
 
-	if (!us || us == known)
-		return;
 	gt_enc_interval_track(e, ts, gil);
 	th->interval_gil = (uint8_t)gil;
 	th->interval_us = us;
@@ -151,6 +142,21 @@ static void gil_interval(struct gt_enc *e, struct gt_enc_thread *th, unsigned gi
 	gt_pb_uint(&b, PF_TE_COUNTER_VALUE, us);
 	gt_pb_end(&b, m);
 	gt_enc_emit(e, &b);
+}
+
+/* The switch interval in force for this thread's waits and holds on gil,
+ * said on the thread's own sequence whenever it differs from what the
+ * sequence said last (or, before that, from the GIL's declared interval):
+ * a reader that applies each thread's counters to that thread's slices gets
+ * every hold's interval in time order, however the threads' packets are
+ * interleaved in the file. */
+static void gil_interval(struct gt_enc *e, struct gt_enc_thread *th, unsigned gil, uint64_t ts,
+			 uint32_t us)
+{
+	uint32_t known = th->interval_gil == gil ? th->interval_us : e->gils[gil].interval_us;
+
+	if (us && us != known)
+		gt_enc_say_interval(e, th, gil, ts, us);
 }
 
 static void on_wait(struct gt_enc *e, struct gt_enc_thread *th, const struct gt_event *ev,
@@ -172,6 +178,7 @@ static void on_wait(struct gt_enc *e, struct gt_enc_thread *th, const struct gt_
 	gt_pb_end(&b, m);
 	gt_enc_emit(e, &b);
 	th->in_wait = 1;
+	th->wait_peer = ev->peer;
 }
 
 static void contended_span(struct gt_enc *e, struct gt_enc_thread *th, unsigned gil, uint64_t t0,
@@ -206,6 +213,10 @@ static void on_acquire(struct gt_enc *e, struct gt_enc_thread *th, const struct 
 	settle(e, th, GT_END_VOLUNTARY);
 	if (th->in_hold) /* a lost release; keep the slices balanced */
 		end_hold(e, th, ts, th->gil, GT_END_VOLUNTARY, 0, 0);
+	/* (Release numbers wrap after 2^32 handoffs; a flow across a cut
+	 * right then only loses its arrow.) */
+	const struct gt_enc_gil *g = &e->gils[ev->gil];
+	int flow_in = (ev->flags & GT_F_FLOW_IN) && (!g->cut || (int32_t)(ev->seq - g->cut_seq) > 0);
 	if (th->in_wait)
 		end_wait(e, th, ts, ev->arg, ev->count, 0);
 	if (ev->flags & GT_F_CONTENTION_END)
@@ -214,12 +225,12 @@ static void on_acquire(struct gt_enc *e, struct gt_enc_thread *th, const struct 
 	th->in_hold = 1;
 	templates_for(e, th, ev->gil);
 
-	if (!(ev->flags & GT_F_FLOW_IN) && gt_enc_emit_fast(e, th, ts, TMPL_HOLD_BEGIN)) {
+	if (!flow_in && gt_enc_emit_fast(e, th, ts, TMPL_HOLD_BEGIN)) {
 	} else {
 		gt_enc_pkt_init(e, &b, buf, sizeof(buf));
 		size_t m = gt_enc_thread_event_begin(&b, th, ts, PF_TE_SLICE_BEGIN);
 		gt_pb_uint(&b, PF_TE_NAME_IID, NAME_HOLD);
-		if (ev->flags & GT_F_FLOW_IN)
+		if (flow_in)
 			gt_pb_fixed64(&b, PF_TE_TERMINATING_FLOW_IDS,
 				      gt_flow_id(e->pid, ev->gil, ev->seq));
 		gt_pb_end(&b, m);
@@ -287,6 +298,8 @@ void gt_enc_event(struct gt_enc *e, struct gt_enc_thread *th, const struct gt_ev
 		th->pending_ts = ts;
 		th->pending_seq = ev->seq;
 		th->pending_count = ev->count;
+		if ((int32_t)(ev->seq - e->gils[ev->gil].rel_seq) > 0)
+			e->gils[ev->gil].rel_seq = ev->seq;
 		break;
 	case GT_EV_FORCED:
 		if (th->pending) {
@@ -309,6 +322,14 @@ void gt_enc_event(struct gt_enc *e, struct gt_enc_thread *th, const struct gt_ev
 		break;
 	default:
 		break;
+	}
+}
+
+void gt_enc_cut_flows(struct gt_enc *e)
+{
+	for (unsigned g = 0; g < GT_MAX_GILS; g++) {
+		e->gils[g].cut_seq = e->gils[g].rel_seq;
+		e->gils[g].cut = 1;
 	}
 }
 

@@ -48,6 +48,9 @@ void gt_enc_an_uint_named(struct gt_pb *b, const char *name, uint64_t v);
 /* Starts a thread-sequence packet with a track event; returns its mark. */
 size_t gt_enc_thread_event_begin(struct gt_pb *b, struct gt_enc_thread *th, uint64_t ts,
 				 unsigned type);
+/* Says on th's sequence that gil's switch interval is us from ts on. */
+void gt_enc_say_interval(struct gt_enc *e, struct gt_enc_thread *th, unsigned gil, uint64_t ts,
+			 uint32_t us);
 /* Declares GIL slot's switch-interval counter track, once. */
 void gt_enc_interval_track(struct gt_enc *e, uint64_t ts, unsigned slot);
 

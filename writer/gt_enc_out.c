@@ -127,6 +127,24 @@ static int chunk_fit(struct gt_enc *e, size_t need)
 	return 0;
 }
 
+/* A copy of a framed packet for gt_enc_preamble(). Out of memory loses
+ * the copy, which is an error of the trace: a window's head would lack it. */
+static void keep(struct gt_enc *e, const uint8_t *p, size_t n)
+{
+	if (e->pre_len + n > e->pre_cap) {
+		size_t cap = 2 * (e->pre_len + n) + 1024;
+		uint8_t *np = realloc(e->pre, cap);
+		if (!np) {
+			set_error(e, -ENOMEM);
+			return;
+		}
+		e->pre = np;
+		e->pre_cap = cap;
+	}
+	memcpy(e->pre + e->pre_len, p, n);
+	e->pre_len += n;
+}
+
 /* Appends one finished TracePacket to the current chunk. */
 void gt_enc_emit(struct gt_enc *e, struct gt_pb *b)
 {
@@ -147,8 +165,20 @@ void gt_enc_emit(struct gt_enc *e, struct gt_pb *b)
 	*p++ = (PF_TRACE_PACKET << 3) | GT_PB_LEN;
 	p += gt_pb_put_varint(p, len);
 	memcpy(p, b->buf, len);
+	if (e->capturing && e->opt.keep_preamble)
+		keep(e, e->chunk + e->chunk_len, need);
 	e->chunk_len += need;
 	e->packets++;
+}
+
+/* The descriptors said again, as they were (absolute timestamps, a
+ * sequence of their own that interns nothing): plain packets after the
+ * chunk so far. */
+void gt_enc_preamble(struct gt_enc *e)
+{
+	gt_enc_flush(e);
+	if (e->pre_len)
+		sink_write(e, e->pre, e->pre_len);
 }
 
 /* The fast path: a packet made of a timestamp delta, the sequence id and a
@@ -180,8 +210,6 @@ int gt_enc_emit_fast(struct gt_enc *e, struct gt_enc_thread *th, uint64_t ts, un
 	th->last_ts = ts;
 	return 1;
 }
-
-/* ---- packet helpers ----------------------------------------------------- */
 
 /* ---- packet helpers ----------------------------------------------------- */
 

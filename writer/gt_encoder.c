@@ -89,6 +89,9 @@ void gt_enc_free(struct gt_enc *e)
 	free(e->zout);
 	free(e->chunk);
 	free(e->spill);
+	free(e->pre);
+	e->pre = NULL;
+	e->pre_len = e->pre_cap = 0;
 	e->spill = NULL;
 	e->z = NULL;
 	e->zout = NULL;
@@ -102,6 +105,7 @@ void gt_enc_process(struct gt_enc *e, uint64_t ts, const char *name, const char 
 	struct gt_pb b;
 
 	/* The metadata sequence: absolute timestamps only, no interning. */
+	e->capturing = 1;
 	gt_enc_pkt_init(e, &b, buf, sizeof(buf));
 	gt_enc_ts_absolute(&b, ts);
 	gt_pb_uint(&b, PF_PKT_SEQUENCE_ID, e->meta_seq_id);
@@ -128,6 +132,7 @@ void gt_enc_process(struct gt_enc *e, uint64_t ts, const char *name, const char 
 	gt_pb_string(&b, PF_TD_DESCRIPTION, "giltrace session metadata");
 	gt_pb_end(&b, td);
 	gt_enc_emit(e, &b);
+	e->capturing = 0;
 }
 
 /* Opens an instant on the process's metadata track (the GIL identities,
@@ -185,6 +190,7 @@ void gt_enc_gil(struct gt_enc *e, uint64_t ts, unsigned slot, int64_t interp_id,
 		return;
 	e->gils[slot].declared = 1;
 	e->gils[slot].interp_id = interp_id;
+	e->capturing = 1;
 	gil_track(e, ts, slot, GT_TRACK_HOLDER, GT_NAME_TRACK_HOLDER,
 		  "Which thread holds this GIL; instants mark drop requests", 0);
 	gil_track(e, ts, slot, GT_TRACK_WAITERS, GT_NAME_TRACK_WAITERS,
@@ -200,9 +206,12 @@ void gt_enc_gil(struct gt_enc *e, uint64_t ts, unsigned slot, int64_t interp_id,
 		gt_enc_an_uint_named(&b, GT_AN_INTERP_ID, (uint64_t)interp_id);
 	gt_pb_end(&b, te);
 	gt_enc_emit(e, &b);
-	if (!interval_us)
+	if (!interval_us) {
+		e->capturing = 0;
 		return;
+	}
 	gt_enc_interval_track(e, ts, slot);
+	e->capturing = 1;
 	e->gils[slot].interval_us = interval_us;
 	gt_enc_pkt_init(e, &b, buf, sizeof(buf));
 	gt_enc_ts_absolute(&b, ts);
@@ -213,6 +222,7 @@ void gt_enc_gil(struct gt_enc *e, uint64_t ts, unsigned slot, int64_t interp_id,
 	gt_pb_uint(&b, PF_TE_COUNTER_VALUE, interval_us);
 	gt_pb_end(&b, m);
 	gt_enc_emit(e, &b);
+	e->capturing = 0;
 }
 
 static void thread_descriptor(struct gt_enc *e, struct gt_enc_thread *th, uint64_t ts)
@@ -240,28 +250,17 @@ static void thread_descriptor(struct gt_enc *e, struct gt_enc_thread *th, uint64
 	gt_enc_emit(e, &b);
 }
 
-void gt_enc_thread_start(struct gt_enc *e, struct gt_enc_thread *th, uint32_t tid,
-			 const char *name, uint64_t ts)
+/* A sequence's state said from scratch at ts: clears incremental state,
+ * anchors the incremental clock 64 to BOOTTIME, sets the defaults (clock
+ * 64, this thread's track) and interns every name the sequence uses. The
+ * first packet of every thread sequence, and again at a window cut. */
+static void restate(struct gt_enc *e, struct gt_enc_thread *th, uint64_t ts)
 {
 	uint8_t buf[GT_ENC_PKT_MAX];
 	struct gt_pb b;
 	char hname[GT_THREAD_NAME_MAX + 16];
 
-	memset(th, 0, sizeof(*th));
-	th->tid = tid;
-	th->seq_id = gt_enc_new_seq(e);
-	th->first_ts = ts;
-	th->last_ts = ts;
-	th->name_iid = NAME_THREAD_FIRST;
-	th->tmpl_gil = 0xff; /* none built yet */
-	th->interval_gil = 0xff; /* the GILs' declared intervals apply */
-	snprintf(th->name, sizeof(th->name), "%s", name ? name : "");
-	snprintf(th->os_name, sizeof(th->os_name), "%.15s", th->name);
 	holder_name(hname, sizeof(hname), th);
-
-	/* The sequence's first packet: clears incremental state, anchors the
-	 * incremental clock 64 to BOOTTIME, sets the defaults (clock 64, this
-	 * thread's track) and interns every name the sequence uses. */
 	gt_enc_pkt_init(e, &b, buf, sizeof(buf));
 	gt_enc_ts_absolute(&b, ts);
 	gt_pb_uint(&b, PF_PKT_SEQUENCE_ID, th->seq_id);
@@ -287,7 +286,7 @@ void gt_enc_thread_start(struct gt_enc *e, struct gt_enc_thread *th, uint32_t ti
 	size_t d = gt_pb_begin(&b, PF_PKT_DEFAULTS);
 	gt_pb_uint(&b, PF_DEFAULTS_CLOCK_ID, PF_CLOCK_SEQ_FIRST);
 	size_t ted = gt_pb_begin(&b, PF_DEFAULTS_TRACK_EVENT);
-	gt_pb_uint(&b, PF_TE_DEFAULTS_TRACK_UUID, gt_uuid_thread(e->pid, tid));
+	gt_pb_uint(&b, PF_TE_DEFAULTS_TRACK_UUID, gt_uuid_thread(e->pid, th->tid));
 	gt_pb_end(&b, ted);
 	gt_pb_end(&b, d);
 	size_t in = gt_pb_begin(&b, PF_PKT_INTERNED_DATA);
@@ -305,9 +304,68 @@ void gt_enc_thread_start(struct gt_enc *e, struct gt_enc_thread *th, uint32_t ti
 		interned(&b, PF_INTERN_ANNOTATION_STRINGS, (uint64_t)r, gt_end_reason_name((enum gt_end_reason)r));
 	gt_pb_end(&b, in);
 	gt_enc_emit(e, &b);
+	th->last_ts = ts;
+}
 
+void gt_enc_thread_start(struct gt_enc *e, struct gt_enc_thread *th, uint32_t tid,
+			 const char *name, uint64_t ts)
+{
+	memset(th, 0, sizeof(*th));
+	th->tid = tid;
+	th->seq_id = gt_enc_new_seq(e);
+	th->first_ts = ts;
+	th->name_iid = NAME_THREAD_FIRST;
+	th->tmpl_gil = 0xff; /* none built yet */
+	th->interval_gil = 0xff; /* the GILs' declared intervals apply */
+	snprintf(th->name, sizeof(th->name), "%s", name ? name : "");
+	snprintf(th->os_name, sizeof(th->os_name), "%.15s", th->name);
+	restate(e, th, ts);
 	thread_descriptor(e, th, ts);
 	th->started = 1;
+}
+
+void gt_enc_thread_restate(struct gt_enc *e, struct gt_enc_thread *th, uint64_t ts)
+{
+	if (th->started)
+		restate(e, th, ts > th->last_ts ? ts : th->last_ts);
+}
+
+void gt_enc_thread_resume(struct gt_enc *e, struct gt_enc_thread *th, uint64_t ts)
+{
+	uint8_t buf[GT_ENC_PKT_MAX];
+	struct gt_pb b;
+
+	if (!th->started)
+		return;
+	if (ts < th->last_ts)
+		ts = th->last_ts;
+	restate(e, th, ts);
+	thread_descriptor(e, th, ts);
+	/* What the sequence said last of the switch interval, said again. */
+	if (th->interval_gil != 0xff)
+		gt_enc_say_interval(e, th, th->interval_gil, ts, th->interval_us);
+	/* The slices under way: begun at the window's start. */
+	if (th->in_wait) {
+		gt_enc_pkt_init(e, &b, buf, sizeof(buf));
+		size_t m = gt_enc_thread_event_begin(&b, th, ts, PF_TE_SLICE_BEGIN);
+		gt_pb_uint(&b, PF_TE_NAME_IID, NAME_WAIT);
+		gt_enc_an_uint(&b, AN_HOLDER, th->wait_peer);
+		gt_pb_end(&b, m);
+		gt_enc_emit(e, &b);
+	}
+	if (th->in_hold) {
+		gt_enc_pkt_init(e, &b, buf, sizeof(buf));
+		size_t m = gt_enc_thread_event_begin(&b, th, ts, PF_TE_SLICE_BEGIN);
+		gt_pb_uint(&b, PF_TE_NAME_IID, NAME_HOLD);
+		gt_pb_end(&b, m);
+		gt_enc_emit(e, &b);
+		gt_enc_pkt_init(e, &b, buf, sizeof(buf));
+		m = gt_enc_thread_event_begin(&b, th, ts, PF_TE_SLICE_BEGIN);
+		gt_pb_uint(&b, PF_TE_TRACK_UUID, gt_uuid_gil(e->pid, th->gil, GT_TRACK_HOLDER));
+		gt_pb_uint(&b, PF_TE_NAME_IID, th->name_iid);
+		gt_pb_end(&b, m);
+		gt_enc_emit(e, &b);
+	}
 }
 
 void gt_enc_thread_rename(struct gt_enc *e, struct gt_enc_thread *th, const char *name,
@@ -346,8 +404,10 @@ void gt_enc_interval_track(struct gt_enc *e, uint64_t ts, unsigned slot)
 	if (e->gils[slot].interval_declared)
 		return;
 	e->gils[slot].interval_declared = 1;
+	e->capturing = 1;
 	gil_track(e, ts, slot, GT_TRACK_INTERVAL, GT_NAME_TRACK_INTERVAL,
 		  "sys.getswitchinterval() in force, in microseconds", 1);
+	e->capturing = 0;
 }
 
 void gt_enc_meta(struct gt_enc *e, uint64_t ts, const struct gt_enc_meta *m)
@@ -367,6 +427,8 @@ void gt_enc_meta(struct gt_enc *e, uint64_t ts, const struct gt_enc_meta *m)
 		gt_enc_an_str(&b, GT_AN_METHOD, m->gil_method);
 	if (m->notes && *m->notes)
 		gt_enc_an_str(&b, GT_AN_NOTES, m->notes);
+	if (m->run_start)
+		gt_enc_an_uint_named(&b, GT_AN_RUN_START, m->run_start);
 	if (m->final) {
 		gt_enc_an_uint_named(&b, GT_AN_EVENTS, m->events);
 		gt_enc_an_uint_named(&b, GT_AN_DROPPED, m->events_dropped);

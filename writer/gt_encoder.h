@@ -40,6 +40,10 @@ struct gt_enc_options {
 	 * (giltrace run: every process of the run in one file); NULL: this
 	 * encoder's own count. Ids must never repeat within a file. */
 	uint32_t *seq_ids;
+	/* Keep a copy of the process's descriptors (process, GIL tracks and
+	 * identities) for gt_enc_preamble(): a trace cut into windows
+	 * (giltrace run --keep) declares them again in each window's head. */
+	int keep_preamble;
 };
 
 /* Per-thread encoder state. The caller owns the storage (the preload writer
@@ -53,6 +57,7 @@ struct gt_enc_thread {
 	uint8_t in_wait;
 	uint8_t in_hold;
 	uint8_t gil;      /* GIL of the open wait or hold */
+	uint32_t wait_peer; /* the open wait's holder_tid */
 	uint32_t name_iid;
 	char name[GT_THREAD_NAME_MAX];
 	char os_name[16]; /* said beside name when they differ */
@@ -83,6 +88,11 @@ struct gt_enc_gil {
 	uint8_t interval_declared;
 	int64_t interp_id;
 	uint32_t interval_us;
+	/* The highest release number encoded, and its value at the last
+	 * window cut: a flow from a release before the cut is not ended after
+	 * it (the window with its start may be dropped). */
+	uint32_t rel_seq, cut_seq;
+	uint8_t cut;
 };
 
 struct gt_enc {
@@ -104,6 +114,9 @@ struct gt_enc {
 	uint64_t bytes_out;    /* bytes handed to the sink */
 	uint64_t packets;      /* packets encoded */
 	uint64_t packets_lost; /* packets lost for want of memory (error set too) */
+	uint8_t *pre;          /* opt.keep_preamble: the descriptors' packets, framed */
+	size_t pre_len, pre_cap;
+	int capturing;         /* what is emitted now belongs to the preamble */
 };
 
 /* Metadata written at the start and at the end of the trace. */
@@ -118,6 +131,9 @@ struct gt_enc_meta {
 	uint32_t threads;           /* threads seen */
 	uint32_t gils_untraced;     /* GILs created beyond GT_MAX_GILS: not traced */
 	int final;                  /* 1 for the end-of-trace record */
+	/* A start record that opens a window of a longer recording (giltrace
+	 * run --keep): when recording began. 0: the trace starts with it. */
+	uint64_t run_start;
 };
 
 int gt_enc_init(struct gt_enc *e, const struct gt_enc_options *opt, struct gt_enc_sink sink,
@@ -150,6 +166,26 @@ void gt_enc_thread_end(struct gt_enc *e, struct gt_enc_thread *th, uint64_t ts,
 		       enum gt_end_reason why);
 
 void gt_enc_meta(struct gt_enc *e, uint64_t ts, const struct gt_enc_meta *m);
+
+/* Cutting a trace into windows that can each begin the file (giltrace run
+ * --keep keeps the last few; see writer/run_ring.h). At a cut at ts, after
+ * every pending release is settled and the chunk flushed into the old
+ * window:
+ *  - the new window's head, used only if the window before it is dropped:
+ *    gt_enc_preamble(), a start record with run_start, then
+ *    gt_enc_thread_resume() for each live thread: its sequence's state
+ *    anew, its descriptor, its switch interval and the slices it has open,
+ *    begun at ts;
+ *  - then, into the new window itself, gt_enc_thread_restate() for each
+ *    live thread: its sequence's incremental state cleared and said again
+ *    at ts, so that what follows reads the same with or without the old
+ *    window. Events a thread timestamped before ts but the writer saw
+ *    after the cut are moved to ts (a thread's slices never go back). */
+void gt_enc_preamble(struct gt_enc *e);
+/* At the cut, with the releases settled: flows do not cross it. */
+void gt_enc_cut_flows(struct gt_enc *e);
+void gt_enc_thread_resume(struct gt_enc *e, struct gt_enc_thread *th, uint64_t ts);
+void gt_enc_thread_restate(struct gt_enc *e, struct gt_enc_thread *th, uint64_t ts);
 
 /* Hands everything encoded so far to the sink. Returns e->error. */
 int gt_enc_flush(struct gt_enc *e);

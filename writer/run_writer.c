@@ -122,6 +122,19 @@ int run_writer_create(struct run_writer *w, struct run_output *out)
 	return 0;
 }
 
+int run_writer_keep(struct run_writer *w, uint64_t keep_ns, uint64_t max_bytes)
+{
+	if (run_ring_init(&w->ring, w->out, keep_ns, max_bytes, gt_clock_boottime_ns()))
+		return -1;
+	w->ring_on = 1;
+	return 0;
+}
+
+int run_writer_in_trace(const struct run_writer *w, const struct run_trace *t)
+{
+	return !t->result.discarded && (!w->ring_on || run_ring_kept(&w->ring, t->part));
+}
+
 void run_writer_child_env(struct run_writer *w, pid_t giltrace_pid)
 {
 	char v[64];
@@ -219,8 +232,10 @@ static void open_proc(struct run_writer *w, uint32_t i)
 	rp->pidfd = (int)syscall(SYS_pidfd_open, (pid_t)e->pid, 0);
 	/* Every process of the run, one trace: each under its own pid, on
 	 * sequences of its own (the pool hands out their ids). */
-	if (gt_drain_open(&rp->drain, &w->pool, i, GT_RECORDER_PRELOAD,
-			  (struct gt_enc_sink){run_sink_write, &w->sink})) {
+	struct gt_enc_sink sink = {run_sink_write, &w->sink};
+	if (w->ring_on)
+		sink = (struct gt_enc_sink){run_ring_write, &w->ring};
+	if (gt_drain_open(&rp->drain, &w->pool, i, GT_RECORDER_PRELOAD, sink, w->ring_on)) {
 		gt_err("out of memory: process %u is not traced", e->pid);
 		rp->st = RP_CLOSED;
 		return;
@@ -233,6 +248,8 @@ static void close_proc(struct run_writer *w, uint32_t i, uint64_t end_ticks, enu
 	struct run_proc *rp = &w->procs[i];
 	struct run_trace t = {.pid = rp->pid, .how = how};
 	gt_drain_close(&rp->drain, end_ticks, how, 1, &t.result);
+	if (w->ring_on)
+		t.part = run_ring_part_now(&w->ring);
 	w->events_done += t.result.events;
 	w->dropped_done += t.result.dropped;
 	rp->st = RP_CLOSED;
@@ -293,6 +310,33 @@ static int pass(struct run_writer *w, int final)
 	return busy;
 }
 
+/* Every open drain through one phase of a cut. */
+static void cut_phase(struct run_writer *w, enum gt_drain_cut phase)
+{
+	uint32_t high = atomic_load_explicit(&w->v.hdr->proc_high, memory_order_acquire);
+	for (uint32_t i = 0; i < high; i++)
+		if (w->procs[i].st == RP_OPEN)
+			gt_drain_cut(&w->procs[i].drain, phase);
+}
+
+/* The newest part of the ring is full: the next begins now. Each drain
+ * takes the cut's time on its own events' clock and drains what was
+ * recorded up to it; an event timestamped before the cut but published
+ * after the drain looked (its thread was preempted in between) is moved
+ * to the cut. */
+static void cut(struct run_writer *w)
+{
+	uint64_t now = gt_clock_boottime_ns();
+	if (!run_ring_due(&w->ring, now))
+		return;
+	cut_phase(w, GT_CUT_CLOSE);
+	if (run_ring_cut_begin(&w->ring, now))
+		return;
+	cut_phase(w, GT_CUT_HEAD);
+	run_ring_cut_end(&w->ring, now);
+	cut_phase(w, GT_CUT_OPEN);
+}
+
 /* The progress line's numbers, about once a second. */
 static void tick(struct run_writer *w, uint64_t start, uint64_t *last)
 {
@@ -303,7 +347,8 @@ static void tick(struct run_writer *w, uint64_t start, uint64_t *last)
 	struct run_progress p = {.elapsed_ns = now - start,
 				 .events = w->events_done,
 				 .dropped = w->dropped_done,
-				 .bytes = w->out->bytes};
+				 .bytes = w->ring_on ? run_ring_size(&w->ring) : w->out->bytes,
+				 .ring = w->ring_on};
 	uint32_t high = atomic_load_explicit(&w->v.hdr->proc_high, memory_order_acquire);
 	for (uint32_t i = 0; i < high; i++) {
 		if (w->procs[i].st != RP_OPEN)
@@ -327,6 +372,8 @@ void run_writer_run(struct run_writer *w, pid_t root, int *status)
 		w->calibrated = gt_clock_calibrate(CALIBRATE_NS);
 		if (w->calibrated)
 			busy = pass(w, 0);
+		if (w->calibrated && w->ring_on)
+			cut(w);
 		relay_messages(w);
 		tick(w, start, &last);
 		pid_t r = waitpid(root, status, WNOHANG);
@@ -338,6 +385,9 @@ void run_writer_run(struct run_writer *w, pid_t root, int *status)
 			pass(w, 1);
 			relay_messages(w);
 			/* Every process's trace is complete: the file is. */
+			if (w->ring_on)
+				w->ring_error = run_ring_emit(&w->ring, &w->sink,
+							      gt_clock_boottime_ns());
 			run_sink_close(&w->sink);
 			return;
 		}
@@ -363,6 +413,8 @@ void run_writer_free(struct run_writer *w)
 		free(w->said[i]);
 	free(w->said);
 	free(w->traces);
+	if (w->ring_on)
+		run_ring_free(&w->ring);
 	if (w->map)
 		munmap(w->map, w->size);
 	if (w->memfd >= 0)

@@ -24,6 +24,7 @@
 
 #include "gt_drain.h"
 #include "run_output.h"
+#include "run_ring.h"
 
 /* One process image the run traced (or that left nothing). */
 struct run_trace {
@@ -31,6 +32,7 @@ struct run_trace {
 	enum gt_drain_end how;  /* how the image ended */
 	struct gt_drain_result result;
 	int error;              /* errno: the trace could not be written */
+	uint64_t part;          /* with a ring, the part its end went into */
 };
 
 struct run_proc;
@@ -40,7 +42,8 @@ struct run_progress {
 	uint64_t elapsed_ns;
 	uint64_t events;  /* recorded so far, all processes */
 	uint64_t dropped; /* lost so far */
-	uint64_t bytes;   /* of traces written so far */
+	uint64_t bytes;   /* of traces written so far (with a ring: kept) */
+	int ring;         /* --keep / --max-size: bytes are what is kept */
 	uint32_t traced;  /* processes being traced now */
 };
 
@@ -64,11 +67,22 @@ struct run_writer {
 	void (*on_tick)(void *ctx, const struct run_progress *p);
 	void *on_tick_ctx;
 	uint64_t events_done, dropped_done; /* of the traces already closed */
+	/* --keep / --max-size: the trace is written in parts, the last ones
+	 * kept (run_writer_keep()). */
+	struct run_ring ring;
+	int ring_on;
+	int ring_error;         /* errno of writing the kept parts into -o */
 };
 
 /* Reads the GILTRACE_* sizes (one line per bad value), creates the memfd
  * (close-on-exec) and lays the pool out. 0, or -1 after saying why. */
 int run_writer_create(struct run_writer *w, struct run_output *out);
+/* Keep only the last keep_ns of the run and at most max_bytes (0: no
+ * limit): before run_writer_run(). 0, or -1 after saying why. */
+int run_writer_keep(struct run_writer *w, uint64_t keep_ns, uint64_t max_bytes);
+/* After run_writer_run(): is t's process in the trace? (With --keep, it
+ * may have ended in a part that was dropped.) */
+int run_writer_in_trace(const struct run_writer *w, const struct run_trace *t);
 /* In the child, before exec: GILTRACE_SESSION (where to find the pool). */
 void run_writer_child_env(struct run_writer *w, pid_t giltrace_pid);
 /* Drains until the process root has exited (its wait status in *status,

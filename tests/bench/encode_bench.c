@@ -33,7 +33,7 @@ static double now_ns(void)
 static void run(int level, long n)
 {
 	struct gt_enc e;
-	struct gt_enc_options o = {level, 256 * 1024, 0, NULL};
+	struct gt_enc_options o = {.compress_level = level, .chunk_size = 256 * 1024};
 	struct gt_enc_sink s = {count_sink, NULL};
 	struct gt_enc_thread th;
 	struct gt_event ev;

@@ -78,7 +78,7 @@ uint8_t *sample_trace(int compress_level, size_t *len)
 {
 	struct mem_trace b = {0};
 	struct gt_enc e;
-	struct gt_enc_options opt = {compress_level, 64 * 1024, 0, NULL};
+	struct gt_enc_options opt = {.compress_level = compress_level, .chunk_size = 64 * 1024};
 	struct gt_enc_sink s = {mem_trace_write, &b};
 	if (gt_enc_init(&e, &opt, s, SAMPLE_PID))
 		return NULL;
@@ -141,7 +141,7 @@ uint8_t *convoy_trace(int compress_level, size_t *len)
 {
 	struct mem_trace b = {0};
 	struct gt_enc e;
-	struct gt_enc_options opt = {compress_level, 64 * 1024, 0, NULL};
+	struct gt_enc_options opt = {.compress_level = compress_level, .chunk_size = 64 * 1024};
 	struct gt_enc_sink s = {mem_trace_write, &b};
 	if (gt_enc_init(&e, &opt, s, CONVOY_PID))
 		return NULL;

@@ -55,7 +55,7 @@ static void big_packets(int level)
 {
 	struct mem_trace b = {0};
 	struct gt_enc e;
-	struct gt_enc_options opt = {level, 64 * 1024, 0, NULL};
+	struct gt_enc_options opt = {.compress_level = level, .chunk_size = 64 * 1024};
 	CHECK(gt_enc_init(&e, &opt, (struct gt_enc_sink){mem_trace_write, &b}, PID) == 0);
 	static char arg[100000];
 	memset(arg, 'x', sizeof(arg) - 1);
@@ -101,7 +101,7 @@ static void many_renames(int level)
 {
 	struct mem_trace b = {0};
 	struct gt_enc e;
-	struct gt_enc_options opt = {level, 64 * 1024, 0, NULL};
+	struct gt_enc_options opt = {.compress_level = level, .chunk_size = 64 * 1024};
 	CHECK(gt_enc_init(&e, &opt, (struct gt_enc_sink){mem_trace_write, &b}, PID) == 0);
 	gt_enc_process(&e, T(0), "python3", NULL, 0);
 	struct gt_enc_meta meta = {.python_version = "3.12.1", .gil_method = "test",

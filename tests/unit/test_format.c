@@ -23,7 +23,9 @@ int main(void)
 	CHECK(gt_parse_duration("5", &v) == GT_PARSE_NO_UNIT);
 	CHECK(gt_parse_duration("0", &v) == GT_PARSE_NO_UNIT);
 	CHECK(gt_parse_duration("5 ms", &v) == -1);
-	CHECK(gt_parse_duration("5h", &v) == -1);
+	CHECK(gt_parse_duration("2h", &v) == 0 && near(v, 7200));
+	CHECK(gt_parse_duration("10m", &v) == 0 && near(v, 600));
+	CHECK(gt_parse_duration("5d", &v) == -1);
 	CHECK(gt_parse_duration("soon", &v) == -1);
 	CHECK(gt_parse_duration("", &v) == -1);
 
@@ -35,6 +37,18 @@ int main(void)
 	CHECK(gt_parse_ratio("1.01", &v) == GT_PARSE_ABOVE_ONE);
 	CHECK(gt_parse_ratio("20 %", &v) == -1);
 	CHECK(gt_parse_ratio("x", &v) == -1);
+
+	uint64_t bytes = 0;
+	CHECK(gt_parse_size("500M", &bytes) == 0 && bytes == 500ull << 20);
+	CHECK(gt_parse_size("1.5GiB", &bytes) == 0 && bytes == 3ull << 29);
+	CHECK(gt_parse_size("2GB", &bytes) == 0 && bytes == 2000000000ull);
+	CHECK(gt_parse_size("64K", &bytes) == 0 && bytes == 65536);
+	CHECK(gt_parse_size("100B", &bytes) == 0 && bytes == 100);
+	CHECK(gt_parse_size("500", &bytes) == GT_PARSE_NO_UNIT);
+	CHECK(gt_parse_size("500 M", &bytes) == -1);
+	CHECK(gt_parse_size("-5M", &bytes) == -1);
+	CHECK(gt_parse_size("1e30G", &bytes) == -1);
+	CHECK(gt_parse_size("big", &bytes) == -1);
 
 	char buf[32];
 	gt_fmt_duration(buf, sizeof(buf), 5210000);

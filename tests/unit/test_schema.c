@@ -72,7 +72,7 @@ static void identity_round_trip(void)
 {
 	struct mem_trace b = {0};
 	struct gt_enc e;
-	struct gt_enc_options opt = {1, 64 * 1024, 0, NULL};
+	struct gt_enc_options opt = {.compress_level = 1, .chunk_size = 64 * 1024};
 	CHECK(gt_enc_init(&e, &opt, (struct gt_enc_sink){mem_trace_write, &b}, 321) == 0);
 	uint64_t t0 = 1000000000ull;
 	gt_enc_process(&e, t0, "python3", NULL, 0);
