@@ -117,7 +117,7 @@ static int parse_with_unit(const char *s, const struct unit *units, size_t n, do
 int gt_parse_duration(const char *s, double *seconds)
 {
 	static const struct unit units[] = {{"s", 1},	 {"ms", 1e-3}, {"us", 1e-6}, {"µs", 1e-6},
-					    {"ns", 1e-9}, {"min", 60},	{"m", 60},    {"h", 3600}};
+					    {"ns", 1e-9}, {"min", 60},	{"h", 3600}};
 	return parse_with_unit(s, units, sizeof(units) / sizeof(units[0]), seconds);
 }
 

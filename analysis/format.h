@@ -13,7 +13,7 @@ void gt_fmt_percent(char *buf, size_t n, double ratio);
 /* Parsing what users type. 0, or -1 if s is not one whole valid value,
  * or one of the codes below for values that are readable but ambiguous:
  * a guess there would make a limit that silently means something else.
- * A duration is a number with its unit (ns, us, µs, ms, s, m or min, h): "5ms",
+ * A duration is a number with its unit (ns, us, µs, ms, s, min, h): "5ms",
  * "0.2s"; a bare "5" is GT_PARSE_NO_UNIT. A ratio is "0.2" or "20%"; a bare
  * number above 1 ("20") is GT_PARSE_ABOVE_ONE: write "20%" or "2000%". */
 #define GT_PARSE_NO_UNIT (-2)

@@ -235,9 +235,23 @@ static void copy(char *dst, size_t n, const char *src)
 		snprintf(dst, n, "%s", src);
 }
 
+/* The trace is the last part, from ts, of a recording begun at run_start. */
+static void window(struct gt_metrics *m, uint64_t ts, uint64_t run_start)
+{
+	if (!m->run_start_ns || run_start < m->run_start_ns)
+		m->run_start_ns = run_start;
+	if (ts > m->window_ns)
+		m->window_ns = ts;
+}
+
 static void on_meta(void *ctx, const struct gt_rd_meta *md)
 {
 	struct gt_metrics *m = ctx;
+	if (md->window) {
+		if (md->run_start)
+			window(m, md->ts, md->run_start);
+		return;
+	}
 	copy(m->python_version, sizeof(m->python_version), md->python_version);
 	if (md->gil_method) {
 		char *method = strdup(md->gil_method);
@@ -258,12 +272,8 @@ static void on_meta(void *ctx, const struct gt_rd_meta *md)
 		m->has_start = 1;
 		if (!m->start_ns || md->ts < m->start_ns)
 			m->start_ns = md->ts;
-		if (md->run_start) {
-			if (!m->run_start_ns || md->run_start < m->run_start_ns)
-				m->run_start_ns = md->run_start;
-			if (md->ts > m->window_ns)
-				m->window_ns = md->ts;
-		}
+		if (md->run_start)
+			window(m, md->ts, md->run_start);
 	}
 }
 

@@ -133,12 +133,17 @@ static int window_at(struct rd *r, uint32_t pid, uint64_t ts)
 	return 0;
 }
 
-/* Where pid's window begins (0: it has none). */
-static uint64_t window_of(const struct rd *r, uint32_t pid)
+/* Where pid's window begins (0: it has none). Slices come in runs of one
+ * process: the last answer is kept. */
+static uint64_t window_of(struct rd *r, uint32_t pid)
 {
+	if (r->win_last < r->nwindows && r->windows[r->win_last].pid == pid)
+		return r->windows[r->win_last].ts;
 	for (size_t i = 0; i < r->nwindows; i++)
-		if (r->windows[i].pid == pid)
+		if (r->windows[i].pid == pid) {
+			r->win_last = i;
 			return r->windows[i].ts;
+		}
 	return 0;
 }
 
@@ -319,6 +324,11 @@ int rd_parse_track_event(struct rd *r, struct seq *s, uint64_t ts, const uint8_t
 						      a.interp_id >= 0 ? a.interp_id : 0};
 				r->cb->gil(r->cb->ctx, &g);
 			}
+		} else if (t->kind == TK_META && name && !strcmp(name, GT_NAME_WINDOW)) {
+			struct gt_rd_meta m = {.window = 1, .pid = t->pid, .ts = ts,
+					       .run_start = a.num[MN_RUN_START]};
+			if (r->cb->meta)
+				r->cb->meta(r->cb->ctx, &m);
 		} else if (t->kind == TK_META && name &&
 		    (!strcmp(name, GT_NAME_START) || !strcmp(name, GT_NAME_END))) {
 			/* The strings whole, however long (two records a trace). */

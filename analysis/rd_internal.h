@@ -124,7 +124,7 @@ struct rd {
 		uint32_t pid;
 		uint64_t ts;
 	} *windows;
-	size_t nwindows;
+	size_t nwindows, win_last;
 };
 
 

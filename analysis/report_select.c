@@ -117,10 +117,16 @@ static void f_slice(void *ctx, const struct gt_rd_slice *s)
 	struct filter *f = ctx;
 	if (!has(f->pids, s->pid))
 		return;
-	seen(f, s->ts, s->ts + s->dur);
+	struct gt_rd_slice mine = *s;
+	/* A slice still open when the trace ends (its process was killed)
+	 * comes last, closed at the trace's last event: it ends at these
+	 * processes' last one instead. */
+	if (s->open && f->last_ts && s->ts + s->dur > f->last_ts)
+		mine.dur = f->last_ts > s->ts ? f->last_ts - s->ts : 0;
+	seen(f, mine.ts, mine.ts + mine.dur);
 	f->open += s->open;
 	if (f->in.slice)
-		f->in.slice(f->in.ctx, s);
+		f->in.slice(f->in.ctx, &mine);
 }
 
 static void f_counter(void *ctx, const struct gt_rd_counter *c)
@@ -136,7 +142,11 @@ static void f_counter(void *ctx, const struct gt_rd_counter *c)
 static void f_meta(void *ctx, const struct gt_rd_meta *m)
 {
 	struct filter *f = ctx;
-	if (has(f->pids, m->pid) && f->in.meta)
+	if (!m->window && !has(f->pids, m->pid))
+		return; /* the run's window record is everyone's */
+	if (!m->window)
+		seen(f, m->ts, m->ts);
+	if (f->in.meta)
 		f->in.meta(f->in.ctx, m);
 }
 

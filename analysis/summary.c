@@ -151,10 +151,12 @@ static void findings(const struct gt_metrics *m, struct gt_summary *s)
 	}
 	for (size_t i = 0; i < s->nprocs; i++)
 		process_findings(m, s, &s->procs[i]);
+	/* The end records count the whole recording, kept part or not. */
 	if (m->events_dropped)
 		add(s, "dropped",
-		    "%llu events were dropped while recording: the numbers above are lower bounds",
-		    (unsigned long long)m->events_dropped);
+		    "%llu events were dropped while recording%s: the numbers above are lower bounds",
+		    (unsigned long long)m->events_dropped,
+		    m->run_start_ns ? " (over the whole recording, not only the part kept)" : "");
 	if (m->gils_untraced)
 		add(s, "dropped",
 		    "%llu GILs were created after a process's first %d and not traced: their "

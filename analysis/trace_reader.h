@@ -67,6 +67,9 @@ struct gt_rd_gil {
  * callback. */
 struct gt_rd_meta {
 	int final;
+	/* The run's record at the head of a window (GT_NAME_WINDOW): only ts
+	 * (where the kept part begins) and run_start are set; pid is 0. */
+	int window;
 	uint32_t pid;
 	uint64_t ts;
 	const char *giltrace_version, *recorder, *clock, *python_version, *gil_method, *notes;

@@ -92,6 +92,10 @@ static inline __u64 gt_flow_id(__u32 pid, unsigned slot, __u32 seq)
 #define GT_NAME_CONTENDED "contended"   /* contended track */
 #define GT_NAME_START "giltrace start"  /* instant, metadata track */
 #define GT_NAME_END "giltrace end"      /* instant, metadata track */
+/* instant on the run's own metadata track (gt_uuid_meta(0), no process):
+ * the trace is the last part, from here, of a recording that began at
+ * GT_AN_RUN_START (giltrace run --keep / --max-size). */
+#define GT_NAME_WINDOW "giltrace window"
 /* Instant on the metadata track when a GIL is declared, its identity as
  * data: GT_AN_GIL, GT_AN_INTERP_ID (absent if unknown). */
 #define GT_NAME_GIL "GIL"

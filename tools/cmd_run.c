@@ -59,9 +59,9 @@ static const char run_usage[] =
 	"                     beside FILE and the older ones dropped, so a service can\n"
 	"                     run under giltrace all day. FILE covers DURATION to a\n"
 	"                     quarter more, and is written when CMD ends\n"
-	"      --max-size SIZE  FILE never outgrows SIZE (e.g. 500M, 2G; at least 1M):\n"
-	"                     the oldest parts go first, as with --keep (both may be\n"
-	"                     given: the tighter wins)\n"
+	"      --max-size SIZE  keep FILE under SIZE (e.g. 500M, 2G; at least 1M): the\n"
+	"                     oldest parts go first, as with --keep (both may be given:\n"
+	"                     the tighter wins)\n"
 	"  -h, --help         this help\n"
 	"\n"
 	"Convoy episodes found in the trace are written into it as tracks.\n" GT_CONVOY_USAGE
@@ -134,11 +134,21 @@ static int find_library(char *out)
 	return -1;
 }
 
-/* --keep's value: a duration with its unit, long enough for parts. */
+/* --keep's value: a duration with its unit, long enough for parts. Here
+ * "10m" can only mean minutes (elsewhere a duration is of waits, where it
+ * could be a mistyped "ms", and is refused). */
 static int parse_keep(const char *s, uint64_t *ns)
 {
 	double sec;
-	int rc = gt_parse_duration(s, &sec);
+	char minutes[64];
+	const char *v = s;
+	size_t n = strlen(s);
+	if (n > 1 && n < sizeof(minutes) - 3 && s[n - 1] == 'm' &&
+	    ((s[n - 2] >= '0' && s[n - 2] <= '9') || s[n - 2] == '.')) {
+		snprintf(minutes, sizeof(minutes), "%sin", s);
+		v = minutes;
+	}
+	int rc = gt_parse_duration(v, &sec);
 	if (rc == GT_PARSE_NO_UNIT)
 		gt_err("run: --keep %s has no unit: write %ss, %sm or %sh", s, s, s, s);
 	else if (rc || sec > 1e9)
@@ -260,10 +270,14 @@ int cmd_run(int argc, char **argv)
 		gt_err("out of memory");
 		return GT_EXIT_USAGE;
 	}
-	if (run_writer_create(&writer, &out))
+	if (run_writer_create(&writer, &out)) {
+		run_output_discard_root(&out);
 		return GT_EXIT_USAGE;
-	if ((keep_ns || max_bytes) && run_writer_keep(&writer, keep_ns, max_bytes))
+	}
+	if ((keep_ns || max_bytes) && run_writer_keep(&writer, keep_ns, max_bytes)) {
+		run_output_discard_root(&out); /* created a moment ago, empty */
 		return GT_EXIT_USAGE;
+	}
 	struct streamed streamed = {.st = NULL};
 	if (!no_report)
 		run_stream_start(&streamed, &writer, &convoy);

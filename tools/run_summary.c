@@ -30,12 +30,23 @@ static const char *ending(const struct run_trace *t)
 	}
 }
 
+/* --keep / --max-size: the errno that lost the parts, or 0. */
+static int ring_error(const struct run_writer *w)
+{
+	return w->ring_on ? (w->ring.error ? w->ring.error : w->ring_error) : 0;
+}
+
 /* Says what the run wrote: the trace, how many processes are in it, and
  * what went wrong for any of them (also with -q: one line unless something
  * did). Returns 1 if the trace holds at least one process. */
 static int list_traces(const struct run_writer *w, int quiet)
 {
 	const struct run_sink *s = &w->sink;
+	if (ring_error(w) && !s->error) {
+		gt_err("the trace is lost: its parts could not be kept in %s: %s", w->ring.dir,
+		       strerror(ring_error(w)));
+		return 0;
+	}
 	size_t n = 0;
 	for (size_t i = 0; i < w->ntraces; i++)
 		n += run_writer_in_trace(w, &w->traces[i]);
@@ -51,12 +62,7 @@ static int list_traces(const struct run_writer *w, int quiet)
 		       strerror(s->error));
 		return 0;
 	}
-	int ring_err = w->ring_on ? (w->ring.error ? w->ring.error : w->ring_error) : 0;
-	if (ring_err) {
-		gt_err("the trace is lost: its parts could not be kept in %s: %s", w->ring.dir,
-		       strerror(ring_err));
-		return 0;
-	}
+
 	for (size_t i = 0; i < w->ntraces; i++) {
 		const struct run_trace *t = &w->traces[i];
 		if (!run_writer_in_trace(w, t))
@@ -146,7 +152,7 @@ int run_report(struct run_writer *w, struct run_output *out, const struct run_re
 	int written = list_traces(w, o->quiet);
 	if (!written)
 		run_output_discard_root(out); /* no process left anything */
-	if (!written && !w->sink.error) {
+	if (!written && !w->sink.error && !ring_error(w)) {
 		/* A free-threading build or a 3.6 that never started a thread
 		 * said so above. */
 		size_t ran = 0;

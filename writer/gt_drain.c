@@ -317,7 +317,7 @@ void gt_drain_close(struct gt_drain *d, uint64_t end_ticks, enum gt_drain_end ho
 		gt_enc_free(&d->enc);
 }
 
-void gt_drain_cut(struct gt_drain *d, enum gt_drain_cut phase)
+void gt_drain_cut(struct gt_drain *d, enum gt_drain_cut phase, uint64_t run_start)
 {
 	if (!d->open)
 		return;
@@ -334,7 +334,7 @@ void gt_drain_cut(struct gt_drain *d, enum gt_drain_cut phase)
 	uint64_t ts = d->cut_ns;
 	if (phase == GT_CUT_HEAD) {
 		gt_enc_preamble(&d->enc);
-		write_meta(d, ts, 0, d->start_ns);
+		write_meta(d, ts, 0, run_start);
 	}
 	uint32_t high = atomic_load(&d->pool->v.hdr->high);
 	for (uint32_t i = 0, st; i < high; i++) {

@@ -111,7 +111,8 @@ int gt_drain_open(struct gt_drain *d, struct gt_drain_pool *pool, uint32_t proc,
 		  enum gt_recorder recorder, struct gt_enc_sink sink, int keep_preamble);
 /* A window cut now (giltrace run --keep, writer/run_ring.h), in three
  * phases, each done for every drain before the next, the sink pointed at:
- * CLOSE the old window (the cut's time taken on the clock of the
+ * run_start: when the recording began (said at the head). CLOSE the old
+ * window (the cut's time taken on the clock of the
  * process's events; what the rings hold up to it drained, what is later
  * left there; releases settled; the chunk flushed into it); the
  * new window's HEAD (gt_enc_preamble(), a start record saying when the
@@ -120,7 +121,7 @@ int gt_drain_open(struct gt_drain *d, struct gt_drain_pool *pool, uint32_t proc,
  * trace is still held back at CLOSE sits the cut out: its chunk goes on
  * into the new window whole. */
 enum gt_drain_cut { GT_CUT_CLOSE, GT_CUT_HEAD, GT_CUT_OPEN };
-void gt_drain_cut(struct gt_drain *d, enum gt_drain_cut phase);
+void gt_drain_cut(struct gt_drain *d, enum gt_drain_cut phase, uint64_t run_start);
 /* One pass over the process's rings. Returns 1 if some thread produced a
  * lot since the last pass (come back at once), GT_DRAIN_SOON if a young
  * thread's Python name is still to be read (come back within

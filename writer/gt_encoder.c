@@ -40,13 +40,54 @@ static void holder_name(char *out, size_t n, const struct gt_enc_thread *th)
 
 /* ---- setup -------------------------------------------------------------- */
 
-uint32_t gt_enc_new_seq(struct gt_enc *e)
+static uint32_t next_seq(uint32_t *next)
 {
-	uint32_t *next = e->opt.seq_ids ? e->opt.seq_ids : &e->next_seq_id;
 	uint32_t id = (*next)++;
 	if (id == GT_ANNOTATION_SEQ_ID || !id) /* the convoy tracks' own; 0 is none */
 		id = (*next)++;
 	return id;
+}
+
+uint32_t gt_enc_new_seq(struct gt_enc *e)
+{
+	return next_seq(e->opt.seq_ids ? e->opt.seq_ids : &e->next_seq_id);
+}
+
+int gt_enc_run_window(struct gt_enc_sink sink, uint32_t *seq_ids, uint64_t ts, uint64_t run_start)
+{
+	uint8_t buf[512], out[600];
+	struct gt_pb b;
+	size_t n = 0;
+	uint32_t seq = next_seq(seq_ids);
+
+	gt_pb_init(&b, buf, sizeof(buf));
+	gt_enc_ts_absolute(&b, ts);
+	gt_pb_uint(&b, PF_PKT_SEQUENCE_ID, seq);
+	gt_pb_uint(&b, PF_PKT_SEQUENCE_FLAGS, PF_SEQ_INCREMENTAL_STATE_CLEARED);
+	size_t td = gt_pb_begin(&b, PF_PKT_TRACK_DESCRIPTOR);
+	gt_pb_uint(&b, PF_TD_UUID, gt_uuid_meta(0));
+	gt_pb_string(&b, PF_TD_NAME, GT_NAME_TRACK_META " run");
+	gt_pb_string(&b, PF_TD_DESCRIPTION, "the run of giltrace run; the trace keeps its last part");
+	gt_pb_end(&b, td);
+	out[n++] = (PF_TRACE_PACKET << 3) | GT_PB_LEN;
+	n += gt_pb_put_varint(out + n, gt_pb_len(&b));
+	memcpy(out + n, buf, gt_pb_len(&b));
+	n += gt_pb_len(&b);
+
+	gt_pb_init(&b, buf, sizeof(buf));
+	gt_enc_ts_absolute(&b, ts);
+	gt_pb_uint(&b, PF_PKT_SEQUENCE_ID, seq);
+	size_t te = gt_pb_begin(&b, PF_PKT_TRACK_EVENT);
+	gt_pb_uint(&b, PF_TE_TYPE, PF_TE_INSTANT);
+	gt_pb_uint(&b, PF_TE_TRACK_UUID, gt_uuid_meta(0));
+	gt_pb_string(&b, PF_TE_NAME, GT_NAME_WINDOW);
+	gt_enc_an_uint_named(&b, GT_AN_RUN_START, run_start);
+	gt_pb_end(&b, te);
+	out[n++] = (PF_TRACE_PACKET << 3) | GT_PB_LEN;
+	n += gt_pb_put_varint(out + n, gt_pb_len(&b));
+	memcpy(out + n, buf, gt_pb_len(&b));
+	n += gt_pb_len(&b);
+	return sink.write(sink.ctx, out, n);
 }
 
 int gt_enc_init(struct gt_enc *e, const struct gt_enc_options *opt, struct gt_enc_sink sink,

@@ -182,6 +182,12 @@ void gt_enc_meta(struct gt_enc *e, uint64_t ts, const struct gt_enc_meta *m);
  *    window. Events a thread timestamped before ts but the writer saw
  *    after the cut are moved to ts (a thread's slices never go back). */
 void gt_enc_preamble(struct gt_enc *e);
+/* The run's own record at the head of each window (plain packets on a
+ * sequence of their own, from seq_ids): the trace is the last part, from
+ * ts, of a recording that began at run_start. Said even when no process
+ * was running at ts. 0 or the sink's error. */
+int gt_enc_run_window(struct gt_enc_sink sink, uint32_t *seq_ids, uint64_t ts,
+		      uint64_t run_start);
 /* At the cut, with the releases settled: flows do not cross it. */
 void gt_enc_cut_flows(struct gt_enc *e);
 void gt_enc_thread_resume(struct gt_enc *e, struct gt_enc_thread *th, uint64_t ts);

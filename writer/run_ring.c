@@ -91,29 +91,55 @@ int run_ring_init(struct run_ring *r, const struct run_output *o, uint64_t keep_
 	return 0;
 }
 
-int run_ring_write(void *ctx, const void *data, size_t len)
+/* Appends len bytes at *at of fd; 0 or an errno (*at counts what went). */
+static int append(int fd, const char *b, size_t len, uint64_t *at)
 {
-	struct run_ring *r = ctx;
-	if (r->error)
-		return -r->error;
-	struct run_ring_part *p = &r->parts[r->n - 1];
-	int fd = r->to_head ? p->head_fd : p->body_fd;
-	for (const char *b = data; len;) {
-		ssize_t n = write(fd, b, len);
+	while (len) {
+		ssize_t n = pwrite(fd, b, len, (off_t)*at);
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n <= 0) {
-			r->error = n < 0 ? errno : EIO;
-			return -r->error;
-		}
-		*(r->to_head ? &p->head_bytes : &p->body_bytes) += (uint64_t)n;
+		if (n <= 0)
+			return n < 0 ? errno : EIO;
+		*at += (uint64_t)n;
 		b += n;
 		len -= (size_t)n;
 	}
 	return 0;
 }
 
-uint64_t run_ring_part_now(const struct run_ring *r) { return r->parts[r->n - 1].id; }
+static void drop_oldest(struct run_ring *r, size_t drop);
+
+int run_ring_write(void *ctx, const void *data, size_t len)
+{
+	struct run_ring *r = ctx;
+	if (r->error)
+		return -r->error;
+	for (int tries = 0;; tries++) {
+		struct run_ring_part *p = r->to_head ? &r->parts[r->n - 1] : &r->parts[r->cur];
+		int fd = r->to_head ? p->head_fd : p->body_fd;
+		uint64_t *at = r->to_head ? &p->head_bytes : &p->body_bytes;
+		uint64_t before = *at;
+		int err = append(fd, data, len, at);
+		if (!err)
+			return 0;
+		/* A full disk: the oldest parts make room, if there are some
+		 * besides the one being written (the trace then keeps less than
+		 * asked, which is said once). The piece is written again whole. */
+		if ((err == ENOSPC || err == EDQUOT) && tries < 8 && r->cur > 0 &&
+		    !ftruncate(fd, (off_t)before)) {
+			*at = before;
+			if (!r->said_full++)
+				gt_err("the disk is full: the trace keeps less than --keep / --max-size "
+				       "ask (its oldest parts make room)");
+			drop_oldest(r, 1);
+			continue;
+		}
+		r->error = err;
+		return -err;
+	}
+}
+
+uint64_t run_ring_part_now(const struct run_ring *r) { return r->parts[r->cur].id; }
 
 int run_ring_kept(const struct run_ring *r, uint64_t part) { return part >= r->parts[0].id; }
 
@@ -128,6 +154,8 @@ uint64_t run_ring_size(const struct run_ring *r)
 int run_ring_due(const struct run_ring *r, uint64_t now_ns)
 {
 	const struct run_ring_part *p = &r->parts[r->n - 1];
+	if (now_ns < r->retry_ns)
+		return 0;
 	return (r->part_ns && now_ns >= p->start_ns + r->part_ns) ||
 	       (r->part_bytes && p->body_bytes >= r->part_bytes);
 }
@@ -135,16 +163,29 @@ int run_ring_due(const struct run_ring *r, uint64_t now_ns)
 int run_ring_cut_begin(struct run_ring *r, uint64_t now_ns)
 {
 	if (add_part(r, now_ns)) {
-		/* Said once: the next cut tries again, quietly; meanwhile the
-		 * newest part grows. */
+		/* Said once; tried again a second later, meanwhile the newest
+		 * part grows. */
 		if (!r->said++)
 			gt_err("cannot start a new part of the trace in %s (the trace keeps more "
 			       "than asked until it can): %s",
 			       r->dir, strerror(errno));
+		r->retry_ns = now_ns + 1000000000ull;
 		return -1;
 	}
-	r->to_head = 1;
 	return 0;
+}
+
+void run_ring_cut_head(struct run_ring *r) { r->to_head = 1; }
+
+/* Closes (and so frees) the oldest drop parts. */
+static void drop_oldest(struct run_ring *r, size_t drop)
+{
+	for (size_t i = 0; i < drop; i++)
+		close_part(&r->parts[i]);
+	memmove(r->parts, r->parts + drop, (r->n - drop) * sizeof(*r->parts));
+	r->n -= drop;
+	r->cur -= drop;
+	r->dropped_parts += drop;
 }
 
 /* Drops the oldest parts the limits no longer need at now_ns: one whose
@@ -164,16 +205,13 @@ static void trim(struct run_ring *r, uint64_t now_ns)
 		size += next->head_bytes;
 		drop++;
 	}
-	for (size_t i = 0; i < drop; i++)
-		close_part(&r->parts[i]);
-	memmove(r->parts, r->parts + drop, (r->n - drop) * sizeof(*r->parts));
-	r->n -= drop;
-	r->dropped_parts += drop;
+	drop_oldest(r, drop);
 }
 
 void run_ring_cut_end(struct run_ring *r, uint64_t now_ns)
 {
 	r->to_head = 0;
+	r->cur = r->n - 1;
 	trim(r, now_ns);
 }
 
@@ -199,16 +237,28 @@ int run_ring_emit(struct run_ring *r, struct run_sink *s, uint64_t end_ns)
 	if (r->error)
 		return r->error;
 	trim(r, end_ns);
+	uint64_t size = run_ring_size(r);
 	size_t cap = 1 << 20;
 	char *buf = malloc(cap);
 	if (!buf)
 		return ENOMEM;
+	/* Each part is given back once copied: on a file system with little
+	 * room left, -o needs the size of the trace plus one part, not twice
+	 * the trace. */
 	int rc = 0;
-	if (r->n)
-		rc = copy_out(r->parts[0].head_fd, r->parts[0].head_bytes, s, buf, cap);
-	for (size_t i = 0; !rc && i < r->n; i++)
-		rc = copy_out(r->parts[i].body_fd, r->parts[i].body_bytes, s, buf, cap);
+	for (size_t i = 0; i < r->n; i++) {
+		struct run_ring_part *p = &r->parts[i];
+		if (!rc && !i)
+			rc = copy_out(p->head_fd, p->head_bytes, s, buf, cap);
+		if (!rc)
+			rc = copy_out(p->body_fd, p->body_bytes, s, buf, cap);
+		close_part(p);
+	}
 	free(buf);
+	if (!rc && r->max_bytes && size > r->max_bytes)
+		gt_err("the trace is %llu bytes, more than --max-size: its newest part alone "
+		       "is that big",
+		       (unsigned long long)size);
 	return rc;
 }
 

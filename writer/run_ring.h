@@ -14,7 +14,9 @@
  *
  * A cut comes every quarter of the duration kept, or when the newest part
  * has a quarter of the size allowed, so the trace covers between the
- * duration asked for and a quarter more, and never outgrows the size.
+ * duration asked for and a quarter more, and does not outgrow the size
+ * unless its newest part alone does (said). A full disk makes the oldest
+ * parts go early (said) rather than lose the trace.
  */
 #ifndef RUN_RING_H
 #define RUN_RING_H
@@ -38,12 +40,15 @@ struct run_ring {
 	uint64_t part_ns, part_bytes; /* when the newest part is full */
 	struct run_ring_part *parts; /* oldest first */
 	size_t n, cap;
+	size_t cur;               /* the part whose body is written */
 	int to_head;              /* writes go to the newest part's head */
 	int error;                /* errno of a failed write, sticky */
 	char dir[PATH_MAX];       /* where the parts are */
 	uint64_t run_start_ns;    /* when the first part began */
 	uint64_t dropped_parts;   /* = the first kept part's id */
 	int said;                 /* a failed cut was said */
+	int said_full;            /* a full disk was said */
+	uint64_t retry_ns;        /* after a failed cut: no other before */
 };
 
 /* The smallest size and duration accepted: a part must hold more than the
@@ -67,15 +72,18 @@ int run_ring_kept(const struct run_ring *r, uint64_t part);
 uint64_t run_ring_size(const struct run_ring *r);
 /* Is the newest part full? */
 int run_ring_due(const struct run_ring *r, uint64_t now_ns);
-/* A cut, after every drain closed the old part (GT_CUT_CLOSE): a new
- * part, whose head the writes go to until run_ring_cut_end() (then to its
- * body; the parts no longer needed are dropped). -1 (said once) if no
- * part could be created: the newest goes on, and so does the cut no
- * further. */
+/* A cut: run_ring_cut_begin() makes the new part (-1, said once, if it
+ * cannot: the cut does not happen and is tried again a second later);
+ * writes still go to the old part's body while every drain closes it
+ * (GT_CUT_CLOSE), to the new part's head after run_ring_cut_head(), and to
+ * its body after run_ring_cut_end(), which also drops the parts no longer
+ * needed. */
 int run_ring_cut_begin(struct run_ring *r, uint64_t now_ns);
+void run_ring_cut_head(struct run_ring *r);
 void run_ring_cut_end(struct run_ring *r, uint64_t now_ns);
-/* The end at end_ns: the kept parts into sink s (-o). 0, or an errno (of
- * reading the parts back, or s's). */
+/* The end at end_ns: the kept parts into sink s (-o), each closed once
+ * copied. 0, or an errno (of reading the parts back, or s's: then s->error
+ * is set too). */
 int run_ring_emit(struct run_ring *r, struct run_sink *s, uint64_t end_ns);
 void run_ring_free(struct run_ring *r);
 

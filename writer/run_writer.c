@@ -316,7 +316,7 @@ static void cut_phase(struct run_writer *w, enum gt_drain_cut phase)
 	uint32_t high = atomic_load_explicit(&w->v.hdr->proc_high, memory_order_acquire);
 	for (uint32_t i = 0; i < high; i++)
 		if (w->procs[i].st == RP_OPEN)
-			gt_drain_cut(&w->procs[i].drain, phase);
+			gt_drain_cut(&w->procs[i].drain, phase, w->ring.run_start_ns);
 }
 
 /* The newest part of the ring is full: the next begins now. Each drain
@@ -329,9 +329,12 @@ static void cut(struct run_writer *w)
 	uint64_t now = gt_clock_boottime_ns();
 	if (!run_ring_due(&w->ring, now))
 		return;
-	cut_phase(w, GT_CUT_CLOSE);
 	if (run_ring_cut_begin(&w->ring, now))
 		return;
+	cut_phase(w, GT_CUT_CLOSE);
+	run_ring_cut_head(&w->ring);
+	gt_enc_run_window((struct gt_enc_sink){run_ring_write, &w->ring}, &w->pool.seq_ids, now,
+			  w->ring.run_start_ns);
 	cut_phase(w, GT_CUT_HEAD);
 	run_ring_cut_end(&w->ring, now);
 	cut_phase(w, GT_CUT_OPEN);

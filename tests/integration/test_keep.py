@@ -10,8 +10,10 @@ invariants.py): slices that were open when the kept part began start
 there, each thread named as it was then, both long-lived processes in it,
 the short-lived one not. giltrace's report says it is the last part of a
 longer recording, with ratios that stay within it. Nothing is left beside
-the trace. A run shorter than --keep keeps everything; bad values are one
-line and exit 2 before the command runs.
+the trace. Short jobs run one after another from a shell (no process alive
+at most cuts) still make a trace that says it is the last part; a run
+shorter than --keep keeps everything; bad values are one line and exit 2
+before the command runs.
 """
 import json
 import os
@@ -93,6 +95,23 @@ def short_run(tmp):
     invariants.check_trace(trace)
 
 
+def sequential_jobs(tmp):
+    """Short Python jobs one after another from a shell: no process is
+    running at most cuts, yet the trace says it is the last part of the
+    run, and when the run began (the run's own record)."""
+    trace = os.path.join(tmp, "jobs.pftrace")
+    job = "import threading; t = threading.Thread(target=sum, args=(range(10**6),)); " \
+          "t.start(); sum(range(10**6)); t.join()"
+    script = 'i=0; while [ $i -lt 14 ]; do "$0" -c "$1"; sleep 0.5; i=$((i+1)); done'
+    s, _, err = giltrace_run(trace, ["sh", "-c", script, PY, job], extra=["--keep", "4s"])
+    check(s == 0 and listed_traces(err) == [trace], "sequential jobs: %s" % err)
+    r = report_json(trace)
+    check(r.get("recorded_s", 0) > r["wall_s"] + 1 and r["wall_s"] <= 4 * 1.25 + 0.5,
+          "the last %ss of %ss" % (r["wall_s"], r.get("recorded_s")))
+    check(2 <= len(r["processes"]) <= 8, "jobs kept: %d" % len(r["processes"]))
+    invariants.check_trace(trace)
+
+
 def max_size_only(tmp):
     """Bytes fast (one thread's pipe round trips): parts cut by size."""
     trace = os.path.join(tmp, "fast.pftrace")
@@ -112,6 +131,7 @@ def max_size_only(tmp):
 def bad_values(tmp):
     marker = os.path.join(tmp, "ran")
     for args, words in ((["--keep", "10"], "has no unit"),
+                        (["--keep", "10ms"], "too short"),
                         (["--keep", "2s"], "too short"),
                         (["--keep", "soon"], "needs a duration"),
                         (["--max-size", "500"], "has no unit"),
@@ -127,7 +147,7 @@ def bad_values(tmp):
 
 
 def test():
-    for step in (bad_values, short_run, max_size_only, long_run):
+    for step in (bad_values, short_run, sequential_jobs, max_size_only, long_run):
         with kept_on_failure("keep") as tmp:
             step(tmp)
 

@@ -8,8 +8,8 @@
  * from A's release), B releases at 60, the process ends at 70. Kept whole
  * (part 1 + part 2), every slice is as recorded; kept from the cut (part
  * 2's head + part 2), the slices under way begin at 40, the contention span
- * too, the start record says when recording began, and nothing is left
- * unmatched or open.
+ * too, the run's window record and the start record say when recording
+ * began, and nothing is left unmatched or open.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,6 +68,8 @@ static void encode(struct parts *p)
 	gt_enc_cut_flows(&e);
 	gt_enc_flush(&e);
 	p->to = &p->head2;
+	uint32_t seq_ids = 100;
+	CHECK(gt_enc_run_window((struct gt_enc_sink){to_part, p}, &seq_ids, T(40), T(0)) == 0);
 	gt_enc_preamble(&e);
 	start.run_start = T(0);
 	gt_enc_meta(&e, T(40), &start);
@@ -187,7 +189,8 @@ int main(void)
 	CHECK(gt_read_trace_mem(head_body.p, head_body.len, &cb, &sum, err, sizeof(err)) == 0);
 	gt_metrics_finish(&m, &sum);
 	CHECK(m.start_ns == T(40) && m.end_ns == T(70) && m.wall_ns == 30000);
-	CHECK(m.run_start_ns == T(0));
+	CHECK(m.run_start_ns == T(0) && m.window_ns == T(40));
+	CHECK(m.nprocs == 1); /* the run's own record is no process */
 	gt_metrics_free(&m);
 
 	free(head_body.p);
