@@ -126,7 +126,8 @@ static void read_parts(struct seen *x, struct gt_rd_summary *sum, const struct m
 {
 	struct mem_trace all = {0};
 	mem_trace_write(&all, p1->p, p1->len);
-	mem_trace_write(&all, p2->p, p2->len);
+	if (p2->len) /* (memcpy from NULL, even of nothing, is undefined) */
+		mem_trace_write(&all, p2->p, p2->len);
 	struct gt_rd_callbacks cb = {.ctx = x, .slice = on_slice, .meta = on_meta};
 	char err[256] = "";
 	memset(x, 0, sizeof(*x));
