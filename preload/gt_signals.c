@@ -6,6 +6,13 @@
  * destructors, and CPython ends an unhandled KeyboardInterrupt by resetting
  * SIGINT to SIG_DFL and killing itself with it (exit_sigint) — both would
  * leave open slices and a trace cut mid-chunk.
+ *
+ * Only where the process writes its own trace (plain LD_PRELOAD). Under
+ * `giltrace run` the rings are giltrace's to finish, and a process that dies
+ * of a signal must die at once, as it would untraced: after exit_sigint's
+ * Py_FinalizeEx, a daemon thread that runs on (while the stand-in did its
+ * work) takes the GIL of a freed interpreter — CPython 3.10 crashed so in
+ * about one Ctrl-C in five on a busy machine.
  */
 #define _GNU_SOURCE
 #include "gt_signals.h"
@@ -24,6 +31,8 @@ static const int watched[] = {SIGINT, SIGTERM, SIGHUP};
 #define NWATCHED (int)(sizeof(watched) / sizeof(watched[0]))
 /* 1 while our handler stands in for SIG_DFL on watched[i]. */
 static _Atomic int standing_in[NWATCHED];
+/* Stand-ins are wanted at all (gt_signals_install()). */
+static _Atomic int wanted;
 
 static int watched_index(int sig)
 {
@@ -64,9 +73,10 @@ static void stand_in(int i)
 		atomic_store(&standing_in[i], 1);
 }
 
-void gt_signals_install(void)
+void gt_signals_install(int want)
 {
-	for (int i = 0; i < NWATCHED; i++) {
+	atomic_store(&wanted, want);
+	for (int i = 0; want && i < NWATCHED; i++) {
 		struct sigaction cur;
 		if (gt_real.sigaction(watched[i], NULL, &cur))
 			continue;
@@ -89,7 +99,7 @@ GT_EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction *
 	}
 	if (act) {
 		int to_default = !(act->sa_flags & SA_SIGINFO) && act->sa_handler == SIG_DFL;
-		if (to_default && gt_tracing()) {
+		if (to_default && gt_tracing() && atomic_load(&wanted)) {
 			stand_in(i);
 		} else {
 			if (gt_real.sigaction(sig, act, NULL))
@@ -113,7 +123,7 @@ static sighandler_t via_signal(int sig, sighandler_t handler,
 	if (i < 0 || atomic_load(&gt_state) == GT_OFF)
 		return real(sig, handler);
 	int was = atomic_load(&standing_in[i]);
-	if (handler == SIG_DFL && gt_tracing()) {
+	if (handler == SIG_DFL && gt_tracing() && atomic_load(&wanted)) {
 		sighandler_t old = SIG_DFL;
 		if (!was) {
 			struct sigaction prev;

@@ -11,6 +11,8 @@
 #ifndef GT_SIGNALS_H
 #define GT_SIGNALS_H
 
-void gt_signals_install(void);
+/* want: stand in at all, i.e. the process writes its own trace (not under
+ * `giltrace run`, which finishes the trace of a process that died). */
+void gt_signals_install(int want);
 
 #endif

@@ -100,7 +100,7 @@ void gt_tracer_start(void)
 		atomic_store(&gt_state, GT_DONE);
 		return; /* start_lock stays: no second try in this image */
 	}
-	gt_signals_install();
+	gt_signals_install(!gt_pool.shared);
 	atomic_store(&gt_state, GT_TRACING);
 	/* Release: a writer that sees TRACING sees the identity above. */
 	atomic_store_explicit(&p->state, GT_PROC_TRACING, memory_order_release);

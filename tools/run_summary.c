@@ -39,7 +39,7 @@ static int ring_error(const struct run_writer *w)
 /* Says what the run wrote: the trace, how many processes are in it, and
  * what went wrong for any of them (also with -q: one line unless something
  * did). Returns 1 if the trace holds at least one process. */
-static int list_traces(const struct run_writer *w, int quiet)
+static int list_traces(const struct run_writer *w, int quiet, int rc)
 {
 	const struct run_sink *s = &w->sink;
 	if (ring_error(w) && !s->error) {
@@ -74,8 +74,17 @@ static int list_traces(const struct run_writer *w, int quiet)
 			       (unsigned long long)(t->result.dropped + t->result.events));
 		/* Helpers that outlive the command (multiprocessing's resource
 		 * tracker) are worth a word, but -q promised one line. */
-		if (ending(t) && (!quiet || t->how == GT_DRAIN_GONE))
+		/* The command itself dying of a signal (Ctrl-C, kill) is what
+		 * its exit status says; under giltrace run no handler of ours
+		 * delays its death, and giltrace ends its part. */
+		if (t->pid == (uint32_t)w->root && t->how == GT_DRAIN_GONE && rc > 128) {
+			const char *sig = sigabbrev_np(rc - 128);
+			if (!quiet)
+				gt_err("process %u died of SIG%s: its part of the trace ends there",
+				       t->pid, sig ? sig : "?");
+		} else if (ending(t) && (!quiet || t->how == GT_DRAIN_GONE)) {
 			gt_err("process %u %s", t->pid, ending(t));
+		}
 	}
 	char procs[48] = "";
 	if (n > 1)
@@ -149,7 +158,7 @@ static void annotate(const struct run_writer *w, const char *path, const struct 
 int run_report(struct run_writer *w, struct run_output *out, const struct run_report_opts *o,
 	       struct streamed *streamed, int rc)
 {
-	int written = list_traces(w, o->quiet);
+	int written = list_traces(w, o->quiet, rc);
 	if (!written)
 		run_output_discard_root(out); /* no process left anything */
 	if (!written && !w->sink.error && !ring_error(w)) {

@@ -1,4 +1,5 @@
 # harm: the process ends by SIGTERM (its default action) while threads run
+# killed: 1 (under giltrace run it dies at once, as untraced; giltrace says so)
 # traces: run=1 plain=1
 import os
 import signal

@@ -62,6 +62,11 @@ def same(label, plain, status0, status, text, rerun):
 
 
 def valid(traces, sample=4):
+    # A process the suite SIGKILLs between creating its file and its first
+    # write leaves it empty (docs/design.md, Signals); report says so.
+    killed_early = [t for t in traces if os.path.getsize(t) == 0]
+    traces = [t for t in traces if t not in killed_early]
+    check(len(killed_early) <= 1, "%d empty traces: %s" % (len(killed_early), killed_early))
     for t in traces:
         st, out, err = run([env("GILTRACE"), "report", t])
         check(st == 0, "giltrace report %s: %s" % (t, err.strip()))

@@ -150,7 +150,7 @@ def case(tmp, prog):
                                    "WHERE name = 'giltrace start'")[0][0]["n"]
     check(images == want["run"], "%s: the trace holds %d process images, expected %d"
           % (name, images, want["run"]))
-    killed = [l for l in ours if "was killed" in l]
+    killed = [l for l in ours if "was killed" in l or " died of SIG" in l]
     check(len(killed) == want.get("killed", 0), "%s: %d traces said killed, expected %d: %s"
           % (name, len(killed), want.get("killed", 0), ours))
     bad = [l for l in ours if "failed" in l or "Bad file descriptor" in l or "cannot" in l]
