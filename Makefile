@@ -10,7 +10,7 @@ TEST_JOBS ?= $(shell echo $$(( $$(nproc) + 1 )))
 # CMake's own makefiles run as sub-makes: keep their output to the progress.
 MAKEFLAGS += --no-print-directory
 
-.PHONY: all build build-asan configure deps test test-busy demo bench install clean
+.PHONY: all build build-asan configure deps test test-busy demo bench bench-gate install clean
 
 all: build
 
@@ -51,6 +51,11 @@ demo: deps build
 
 bench: build
 	@$(PYTHON) tools/bench.py $(BUILD)
+
+# Does giltrace check cry wolf on a busy runner, and does it catch planted
+# regressions? (About half an hour; figures in docs/ci.md.)
+bench-gate: build
+	@$(PYTHON) tools/bench_gate.py $(BUILD)
 
 install: build
 	cmake --install $(BUILD) --prefix $(PREFIX)

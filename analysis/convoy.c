@@ -28,13 +28,13 @@ void gt_convoy_hold(struct gt_convoy_state *c, const struct gt_convoy_opts *o, u
 }
 
 void gt_convoy_wait(struct gt_convoy_state *c, const struct gt_convoy_opts *o, uint32_t pid,
-		    uint32_t tid, uint64_t ts, uint64_t dur, uint32_t holder, uint64_t interval_ns,
-		    gt_convoy_emit emit, void *ctx)
+		    uint32_t tid, uint64_t ts, uint64_t dur, uint64_t for_gil, uint32_t holder,
+		    uint64_t interval_ns, gt_convoy_emit emit, void *ctx)
 {
 	int after_short_release = c->last_release && ts >= c->last_release &&
 				  (double)(ts - c->last_release) <= o->io * (double)interval_ns;
 	int delayed = after_short_release && holder && holder != tid &&
-		      (double)dur >= o->delay * (double)interval_ns;
+		      (double)for_gil >= o->delay * (double)interval_ns;
 	if (!delayed) {
 		/* A wait after a forced release is ordinary turn-taking; a short
 		 * one after a blocking call means the GIL came back in time. */
@@ -47,7 +47,7 @@ void gt_convoy_wait(struct gt_convoy_state *c, const struct gt_convoy_opts *o, u
 		c->start = ts;
 	c->culprit = holder;
 	c->n++;
-	c->delay += dur;
+	c->delay += for_gil;
 	c->end = ts + dur;
 }
 

@@ -37,7 +37,7 @@ struct gt_convoy_state {
 struct gt_convoy_episode {
 	uint32_t pid, victim, culprit;
 	uint32_t delayed;  /* delayed re-acquisitions */
-	uint64_t delay_ns; /* their waits, summed */
+	uint64_t delay_ns; /* their waits (without their CPU waits), summed */
 	uint64_t ts, end;  /* first wait's start, last wait's end */
 };
 
@@ -47,11 +47,13 @@ typedef void (*gt_convoy_emit)(void *ctx, const struct gt_convoy_episode *ep);
 void gt_convoy_hold(struct gt_convoy_state *c, const struct gt_convoy_opts *o, uint32_t pid,
 		    uint32_t tid, uint64_t ts, uint64_t dur, int voluntary, uint64_t interval_ns,
 		    gt_convoy_emit emit, void *ctx);
-/* The thread waited [ts, ts+dur) while holder held the GIL; interval_ns is
- * that GIL's switch interval. */
+/* The thread waited [ts, ts+dur) while holder held the GIL, for_gil of it
+ * for the GIL itself (its CPU waits left out, docs/metrics.md: a thread
+ * kept off the CPU by other work is not in a convoy); interval_ns is that
+ * GIL's switch interval. */
 void gt_convoy_wait(struct gt_convoy_state *c, const struct gt_convoy_opts *o, uint32_t pid,
-		    uint32_t tid, uint64_t ts, uint64_t dur, uint32_t holder, uint64_t interval_ns,
-		    gt_convoy_emit emit, void *ctx);
+		    uint32_t tid, uint64_t ts, uint64_t dur, uint64_t for_gil, uint32_t holder,
+		    uint64_t interval_ns, gt_convoy_emit emit, void *ctx);
 /* End of the trace: a run still going counts if long enough. */
 void gt_convoy_end(struct gt_convoy_state *c, const struct gt_convoy_opts *o, uint32_t pid,
 		   uint32_t tid, gt_convoy_emit emit, void *ctx);

@@ -55,3 +55,30 @@ uint64_t gt_hist_quantile(const struct gt_hist *h, double q)
 	}
 	return h->max;
 }
+
+void gt_time_hist_add(struct gt_time_hist *h, uint64_t v)
+{
+	unsigned b = bucket_of(v);
+	if (b >= GT_HIST_BUCKETS)
+		b = GT_HIST_BUCKETS - 1;
+	h->sums[b] += v;
+	h->total += v;
+	if (v > h->max)
+		h->max = v;
+}
+
+uint64_t gt_time_hist_quantile(const struct gt_time_hist *h, double q)
+{
+	if (!h->total)
+		return 0;
+	double want = q * (double)h->total;
+	uint64_t seen = 0;
+	for (unsigned b = 0; b < GT_HIST_BUCKETS; b++) {
+		seen += h->sums[b];
+		if (h->sums[b] && (double)seen >= want) {
+			uint64_t v = value_of(b);
+			return v < h->max ? v : h->max;
+		}
+	}
+	return h->max;
+}

@@ -24,4 +24,20 @@ void gt_hist_add(struct gt_hist *h, uint64_t v);
 /* q in [0, 1]; 0 for an empty histogram. The result never exceeds max. */
 uint64_t gt_hist_quantile(const struct gt_hist *h, double q);
 
+/* The same buckets, each holding the sum of its durations: quantiles of
+ * the time rather than of the count. Its median is the wait a thread that
+ * is waiting at a random moment is in, typically: like the time-weighted
+ * mean (docs/metrics.md), but one very long wait among a hundred ordinary
+ * ones does not move it. 16 KiB. */
+struct gt_time_hist {
+	uint64_t total; /* ns, all values */
+	uint64_t max;
+	uint64_t sums[GT_HIST_BUCKETS];
+};
+
+void gt_time_hist_add(struct gt_time_hist *h, uint64_t v);
+/* The smallest value such that the values up to it hold a share q of the
+ * total; 0 for an empty histogram. */
+uint64_t gt_time_hist_quantile(const struct gt_time_hist *h, double q);
+
 #endif

@@ -112,6 +112,33 @@ static void on_gil(void *ctx, const struct gt_rd_gil *g)
 		s->interp_id = g->interp_id;
 }
 
+/* A wait's CPU waits (docs/metrics.md, "CPU waits"): its own run delay
+ * and its holders' that kept it waiting, which the recorder measured
+ * apart and never overlap but in a rare case said there; what is left is
+ * its wait for the GIL, returned. A wait cut off by the trace's end, or
+ * ended by an exit, has none and counts whole. */
+static uint64_t cpu_waits(struct gt_metrics *m, struct gt_thread_stats *t, struct gt_gil_stats *g,
+		      const struct gt_rd_slice *s)
+{
+	uint64_t own = s->has_cpu_wait ? s->cpu_wait : 0;
+	uint64_t held = s->has_holder_cpu_wait ? s->holder_cpu_wait : 0;
+	if (own > s->dur)
+		own = s->dur;
+	if (held > s->dur - own)
+		held = s->dur - own;
+	uint64_t rest = s->dur - own - held;
+	if (!s->has_cpu_wait && !s->open && !s->ended)
+		m->waits_unsplit++;
+	t->wait_cpu_ns += own;
+	t->wait_held_ns += held;
+	t->wait_excl_ns += rest;
+	m->wait_excl_sq_ns2 += (double)rest * (double)rest;
+	gt_time_hist_add(&m->wait_excl_time, rest);
+	if (g)
+		g->wait_excl_ns += rest;
+	return rest;
+}
+
 static void on_slice(void *ctx, const struct gt_rd_slice *s)
 {
 	struct gt_metrics *m = ctx;
@@ -136,12 +163,15 @@ static void on_slice(void *ctx, const struct gt_rd_slice *s)
 		if (t->wait_hist)
 			gt_hist_add(t->wait_hist, s->dur);
 		gt_hist_add(&m->all_waits, s->dur);
+		gt_time_hist_add(&m->wait_time, s->dur);
 		m->wait_sq_ns2 += (double)s->dur * (double)s->dur;
 		if (g)
 			g->wait_ns += s->dur;
+		/* A convoy is a wait for the GIL: measured without CPU waits. */
+		uint64_t for_gil = cpu_waits(m, t, g, s);
 		if (!s->open)
 			gt_convoy_wait(&t->convoy, &m->convoy_opts, t->pid, t->tid, s->ts, s->dur,
-				       s->holder_tid, interval_ns(g, t), on_episode, m);
+				       for_gil, s->holder_tid, interval_ns(g, t), on_episode, m);
 		break;
 	case GT_RD_HOLD:
 		if (!t)
@@ -174,6 +204,8 @@ static void on_slice(void *ctx, const struct gt_rd_slice *s)
 			break;
 		g->held_ns += s->dur;
 		g->holds++;
+		if (s->has_cpu_wait)
+			g->holder_off_ns += s->cpu_wait < s->dur ? s->cpu_wait : s->dur;
 		if (s->prev_holder)
 			g->switches++;
 		gt_hist_add(&g->hold_hist, s->dur);

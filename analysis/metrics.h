@@ -24,6 +24,9 @@ struct gt_thread_stats {
 	uint64_t first_ts, last_ts;  /* first and last GIL event of the thread */
 	uint64_t wait_ns, waits, wait_max, timeouts;
 	uint64_t hold_ns, holds;
+	/* CPU waits (docs/metrics.md): its own run delay during its waits,
+	 * its holders' that kept it waiting, and its waits less both. */
+	uint64_t wait_cpu_ns, wait_held_ns, wait_excl_ns;
 	uint64_t forced;        /* holds that ended in a forced release */
 	uint64_t drop_requests; /* forced releases this thread caused */
 	uint64_t open;          /* slices cut off by the end of the trace */
@@ -54,6 +57,9 @@ struct gt_gil_stats {
 	unsigned slot;
 	int64_t interp_id;
 	uint64_t held_ns, holds, contended_ns, wait_ns, switches, drop_requests;
+	/* CPU waits: its waits less their CPU waits; its holders' run delay
+	 * while a thread waited (the contention with no Python running). */
+	uint64_t wait_excl_ns, holder_off_ns;
 	uint64_t first_ts, last_ts;
 	uint32_t interval_us; /* declared when the GIL was created, 0 = unknown */
 	struct {
@@ -75,6 +81,7 @@ struct gt_proc_stats {
 	uint64_t run_start_ns; /* its trace is the last part from start_ns of
 				* a recording that began then (0: all of it) */
 	uint64_t events, events_dropped, gils_untraced;
+	char cpu_split[128]; /* its end record's word on split waits ("" none) */
 };
 
 struct gt_metrics {
@@ -107,6 +114,17 @@ struct gt_metrics {
 	 * mean. */
 	struct gt_hist all_waits;
 	double wait_sq_ns2;
+	/* Every wait by its time, whole and without its CPU waits: for the
+	 * time-weighted median (docs/metrics.md). */
+	struct gt_time_hist wait_time, wait_excl_time;
+	/* Waits are split into waiting for the GIL and for a CPU (every
+	 * process says so and every wait carries it); else split_note says
+	 * why not. The same sum of squares over the waits less their CPU
+	 * waits; waits that ended without their run delays. */
+	int split;
+	char split_note[160];
+	double wait_excl_sq_ns2;
+	uint64_t waits_unsplit;
 	/* Convoys (set the options after gt_metrics_init()). */
 	struct gt_convoy_opts convoy_opts;
 	struct gt_convoy_pair *convoys;

@@ -65,6 +65,9 @@ void gt_metrics_proc_meta(struct gt_metrics *m, const struct gt_rd_meta *md)
 		p->events_dropped += md->events_dropped;
 		p->gils_untraced += md->gils_untraced;
 		p->images_ended++;
+		/* Of several images, the one that could not split says why. */
+		if (md->cpu_split && (!p->cpu_split[0] || !strcmp(p->cpu_split, "on")))
+			copy(p->cpu_split, sizeof(p->cpu_split), md->cpu_split);
 	} else {
 		p->has_start = 1;
 		p->images++;
@@ -73,6 +76,36 @@ void gt_metrics_proc_meta(struct gt_metrics *m, const struct gt_rd_meta *md)
 		if (!p->start_ns || md->ts < p->start_ns)
 			p->start_ns = md->ts;
 	}
+}
+
+/* Are the trace's waits split into waiting for the GIL and for a CPU?
+ * Only if every process that says anything says "on", one does, and every
+ * wait carries its run delays; else the note says why not. */
+static void split_or_not(struct gt_metrics *m)
+{
+	int on = 0;
+	m->split = 0;
+	m->split_note[0] = 0;
+	for (size_t i = 0; i < m->nprocs; i++) {
+		const char *w = m->procs[i].cpu_split;
+		if (!strcmp(w, "on")) {
+			on = 1;
+		} else if (w[0]) {
+			snprintf(m->split_note, sizeof(m->split_note), "%s", w);
+			return;
+		}
+	}
+	if (!on && !m->all_waits.n)
+		m->split = 1; /* nothing to split */
+	else if (!on)
+		snprintf(m->split_note, sizeof(m->split_note),
+			 "not recorded (a trace of an older giltrace)");
+	else if (m->waits_unsplit)
+		snprintf(m->split_note, sizeof(m->split_note),
+			 "%llu waits lack their run delays (events were dropped)",
+			 (unsigned long long)m->waits_unsplit);
+	else
+		m->split = 1;
 }
 
 void gt_metrics_finish_procs(struct gt_metrics *m)
@@ -95,6 +128,7 @@ void gt_metrics_finish_procs(struct gt_metrics *m)
 	}
 	/* Complete only if every process image finished its part. */
 	m->has_end = all_ended;
+	split_or_not(m);
 	if (versions_differ)
 		snprintf(m->python_version, sizeof(m->python_version), "several versions");
 }

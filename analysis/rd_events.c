@@ -14,9 +14,9 @@
 #include "gt_perfetto_fields.h"
 #include "rd_internal.h"
 
-enum { MS_VERSION, MS_RECORDER, MS_CLOCK, MS_PYTHON, MS_METHOD, MS_NOTES };
+enum { MS_VERSION, MS_RECORDER, MS_CLOCK, MS_PYTHON, MS_METHOD, MS_NOTES, MS_CPU_SPLIT };
 enum { MN_FORMAT, MN_EVENTS, MN_DROPPED, MN_THREADS, MN_UNTRACED, MN_RUN_START };
-_Static_assert(AK_NOTES - AK_VERSION == MS_NOTES && AK_RUN_START - AK_FORMAT == MN_RUN_START,
+_Static_assert(AK_CPU_SPLIT - AK_VERSION == MS_CPU_SPLIT && AK_RUN_START - AK_FORMAT == MN_RUN_START,
 	       "enum akey lists the metadata in the order of MS_* and MN_*");
 
 static int reason_from_name(const uint8_t *p, size_t n)
@@ -92,6 +92,12 @@ static int parse_annotation(struct rd *r, struct seq *s, const uint8_t *p, size_
 		case AK_INTERP_ID:
 			a->interp_id = (int64_t)u;
 			break;
+		case AK_CPU_WAIT:
+			a->cpu_wait = u, a->has_cpu_wait = 1;
+			break;
+		case AK_HOLDER_CPU_WAIT:
+			a->holder_cpu_wait = u, a->has_holder_cpu_wait = 1;
+			break;
 		case AK_FORMAT:
 		case AK_EVENTS:
 		case AK_DROPPED:
@@ -109,7 +115,7 @@ static int parse_annotation(struct rd *r, struct seq *s, const uint8_t *p, size_
 		return 0;
 	if (key == AK_ENDED) {
 		a->ended = reason_from_name(str, slen);
-	} else if (key >= AK_VERSION && key <= AK_NOTES) {
+	} else if (key >= AK_VERSION && key <= AK_CPU_SPLIT) {
 		int i = key - AK_VERSION;
 		a->str[i] = str;
 		a->str_len[i] = slen;
@@ -168,6 +174,10 @@ void rd_emit_slice(struct rd *r, enum gt_rd_kind kind, const struct track *t, ui
 		.timeouts = a ? a->timeouts : 0,
 		.prev_holder = o->prev_holder,
 		.ended = a ? a->ended : 0,
+		.has_cpu_wait = a ? a->has_cpu_wait : 0,
+		.has_holder_cpu_wait = a ? a->has_holder_cpu_wait : 0,
+		.cpu_wait = a ? a->cpu_wait : 0,
+		.holder_cpu_wait = a ? a->holder_cpu_wait : 0,
 		.flow_out = flow_out,
 		.flow_in = o->flow_in,
 	};
@@ -333,13 +343,13 @@ int rd_parse_track_event(struct rd *r, struct seq *s, uint64_t ts, const uint8_t
 		    (!strcmp(name, GT_NAME_START) || !strcmp(name, GT_NAME_END))) {
 			/* The strings whole, however long (two records a trace). */
 			size_t total = 0;
-			for (int i = 0; i <= MS_NOTES; i++)
+			for (int i = 0; i <= MS_CPU_SPLIT; i++)
 				total += a.str_len[i] + 1;
 			char *text = malloc(total), *at = text;
-			const char *str[MS_NOTES + 1] = {0};
+			const char *str[MS_CPU_SPLIT + 1] = {0};
 			if (!text)
 				return rd_fail(r, "out of memory");
-			for (int i = 0; i <= MS_NOTES; i++) {
+			for (int i = 0; i <= MS_CPU_SPLIT; i++) {
 				if (!a.str[i])
 					continue;
 				memcpy(at, a.str[i], a.str_len[i]);
@@ -358,6 +368,7 @@ int rd_parse_track_event(struct rd *r, struct seq *s, uint64_t ts, const uint8_t
 				.python_version = str[MS_PYTHON],
 				.gil_method = str[MS_METHOD],
 				.notes = str[MS_NOTES],
+				.cpu_split = str[MS_CPU_SPLIT],
 				.trace_format = a.num[MN_FORMAT],
 				.events = a.num[MN_EVENTS],
 				.events_dropped = a.num[MN_DROPPED],

@@ -138,9 +138,9 @@ int rd_corrupt(struct rd *r, const char *what);
 enum akey {
 	AK_NONE,
 	AK_HOLDER_TID, AK_TIMEOUTS, AK_REQUESTED_BY, AK_PREV_HOLDER, AK_ENDED, AK_GIL,
-	AK_INTERP_ID,
+	AK_INTERP_ID, AK_CPU_WAIT, AK_HOLDER_CPU_WAIT,
 	AK_FORMAT, AK_EVENTS, AK_DROPPED, AK_THREADS, AK_UNTRACED, AK_RUN_START, /* MN_* */
-	AK_VERSION, AK_RECORDER, AK_CLOCK, AK_PYTHON, AK_METHOD, AK_NOTES, /* MS_* */
+	AK_VERSION, AK_RECORDER, AK_CLOCK, AK_PYTHON, AK_METHOD, AK_NOTES, AK_CPU_SPLIT, /* MS_* */
 	AK_MAX
 };
 
@@ -148,11 +148,13 @@ static const char *const akey_names[AK_MAX] = {
 	[AK_HOLDER_TID] = GT_AN_HOLDER, [AK_TIMEOUTS] = GT_AN_TIMEOUTS,
 	[AK_REQUESTED_BY] = GT_AN_REQUESTED_BY, [AK_PREV_HOLDER] = GT_AN_PREV_HOLDER,
 	[AK_ENDED] = GT_AN_ENDED, [AK_GIL] = GT_AN_GIL, [AK_INTERP_ID] = GT_AN_INTERP_ID,
+	[AK_CPU_WAIT] = GT_AN_CPU_WAIT, [AK_HOLDER_CPU_WAIT] = GT_AN_HOLDER_CPU_WAIT,
 	[AK_FORMAT] = GT_AN_FORMAT, [AK_EVENTS] = GT_AN_EVENTS, [AK_DROPPED] = GT_AN_DROPPED,
 	[AK_THREADS] = GT_AN_THREADS, [AK_UNTRACED] = GT_AN_UNTRACED,
 	[AK_RUN_START] = GT_AN_RUN_START,
 	[AK_VERSION] = GT_AN_VERSION, [AK_RECORDER] = GT_AN_RECORDER, [AK_CLOCK] = GT_AN_CLOCK,
 	[AK_PYTHON] = GT_AN_PYTHON, [AK_METHOD] = GT_AN_METHOD, [AK_NOTES] = GT_AN_NOTES,
+	[AK_CPU_SPLIT] = GT_AN_CPU_SPLIT,
 };
 
 uint8_t rd_akey_of(const void *name, size_t len);
@@ -178,6 +180,8 @@ int rd_parse_stream(struct rd *r, const uint8_t *p, size_t n, int depth);
 struct annotations {
 	uint32_t holder_tid, timeouts, requested_by, prev_holder;
 	int ended;
+	int has_cpu_wait, has_holder_cpu_wait;
+	uint64_t cpu_wait, holder_cpu_wait; /* ns */
 	int64_t gil, interp_id; /* GT_NAME_GIL: -1 if not said */
 	/* metadata: strings as found in the packet (not NUL-terminated; the
 	 * packet outlives the annotations), numbers */

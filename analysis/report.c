@@ -87,6 +87,14 @@ static void gil_lines(FILE *out, const struct gt_summary *s, const struct gt_gil
 	fprintf(out, "  GIL held %s of the time, contended (a thread waiting) %s, %.2f threads "
 		     "waiting on average\n",
 		held, cont, g->mean_waiters);
+	if (s->split && g->g->wait_ns) {
+		char excl[16], off[16];
+		gt_fmt_percent(excl, sizeof(excl), g->contention_ratio_excl);
+		gt_fmt_percent(off, sizeof(off), g->holder_off_share);
+		fprintf(out, "  without CPU waits: contended %s, %.2f threads waiting on average "
+			     "(the holder had no CPU %s of the contended time)\n",
+			excl, g->mean_waiters_excl, off);
+	}
 	fprintf(out, "  %.0f switches/s, switch interval %s, %llu drop requests\n",
 		g->switches_per_s, interval, (unsigned long long)g->g->drop_requests);
 	/* How long holds last, in switch intervals: the shape of the workload. */
@@ -112,6 +120,29 @@ static void gil_lines(FILE *out, const struct gt_summary *s, const struct gt_gil
 		}
 	}
 	fputc('\n', out);
+}
+
+/* How much of the waiting was waiting for a CPU, or why that is not known. */
+static void cpu_wait_line(FILE *out, const struct gt_metrics *m, const struct gt_summary *s)
+{
+	uint64_t wait = 0;
+	for (size_t i = 0; i < m->nthreads; i++)
+		wait += m->threads[i].wait_ns;
+	if (!wait)
+		return;
+	if (!s->split) {
+		fprintf(out, "  GIL waits are not split into waiting for the GIL and for a CPU: %s\n",
+			s->split_note);
+		return;
+	}
+	char all[32], own[32], held[32], w[32];
+	gt_fmt_percent(all, sizeof(all), s->cpu_wait_share);
+	dur(own, sizeof(own), s->wait_cpu_s);
+	dur(held, sizeof(held), s->wait_held_s);
+	gt_fmt_duration(w, sizeof(w), wait);
+	fprintf(out, "  of %s of GIL waits, %s waited for a CPU: %s the waiters had none, %s their "
+		     "holder\n",
+		w, all, own, held);
 }
 
 /* Several processes: one line each, most waited-for first. */
@@ -183,11 +214,12 @@ void gt_report_text(FILE *out, const struct gt_metrics *m, const struct gt_summa
 	fprintf(out, "  releases: %llu forced, %llu voluntary, %llu at thread exit\n",
 		(unsigned long long)m->forced, (unsigned long long)m->voluntary,
 		(unsigned long long)m->thread_exits);
+	cpu_wait_line(out, m, s);
 
-	static const char *const head[] = {"THREAD", "PID", "TID",     "WAIT TOTAL", "WAITS",  "P50",
-					   "P99",    "LONGEST", "HOLD TOTAL", "FORCED", "CAUSED"};
-	enum { NCOL = 11 };
-	size_t width[NCOL] = {16, s->nprocs > 1 ? 7 : 0, 8, 10, 6, 9, 9, 9, 10, 6, 6};
+	static const char *const head[] = {"THREAD", "PID",	"TID",	 "WAIT TOTAL", "NO CPU", "WAITS",
+					   "P50",    "P99",	"LONGEST", "HOLD TOTAL", "FORCED", "CAUSED"};
+	enum { NCOL = 12 };
+	size_t width[NCOL] = {16, s->nprocs > 1 ? 7 : 0, 8, 10, s->split ? 9 : 0, 6, 9, 9, 9, 10, 6, 6};
 	char c[NCOL][GT_THREAD_LABEL_MAX];
 	size_t shown = o->top && (size_t)o->top < m->nthreads ? (size_t)o->top : m->nthreads;
 	/* Python names are long ("ThreadPoolExecutor-0_12"): the column fits
@@ -207,13 +239,14 @@ void gt_report_text(FILE *out, const struct gt_metrics *m, const struct gt_summa
 		snprintf(c[1], sizeof(c[1]), "%u", t->t->pid);
 		snprintf(c[2], sizeof(c[2]), "%u", t->t->tid);
 		gt_fmt_duration(c[3], sizeof(c[3]), t->t->wait_ns);
-		snprintf(c[4], sizeof(c[4]), "%llu", (unsigned long long)t->t->waits);
-		dur(c[5], sizeof(c[5]), t->wait_p50_s);
-		dur(c[6], sizeof(c[6]), t->wait_p99_s);
-		gt_fmt_duration(c[7], sizeof(c[7]), t->t->wait_max);
-		gt_fmt_duration(c[8], sizeof(c[8]), t->t->hold_ns);
-		snprintf(c[9], sizeof(c[9]), "%llu", (unsigned long long)t->t->forced);
-		snprintf(c[10], sizeof(c[10]), "%llu", (unsigned long long)t->t->drop_requests);
+		gt_fmt_duration(c[4], sizeof(c[4]), t->t->wait_cpu_ns + t->t->wait_held_ns);
+		snprintf(c[5], sizeof(c[5]), "%llu", (unsigned long long)t->t->waits);
+		dur(c[6], sizeof(c[6]), t->wait_p50_s);
+		dur(c[7], sizeof(c[7]), t->wait_p99_s);
+		gt_fmt_duration(c[8], sizeof(c[8]), t->t->wait_max);
+		gt_fmt_duration(c[9], sizeof(c[9]), t->t->hold_ns);
+		snprintf(c[10], sizeof(c[10]), "%llu", (unsigned long long)t->t->forced);
+		snprintf(c[11], sizeof(c[11]), "%llu", (unsigned long long)t->t->drop_requests);
 		row(out, c, width, NCOL, 1);
 	}
 	if (shown < m->nthreads)

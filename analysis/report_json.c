@@ -23,7 +23,13 @@ static void str(json_t *o, const char *key, const char *v)
 	json_object_set_new(o, key, json_string(v ? v : ""));
 }
 
-static json_t *gil_json(const struct gt_gil_summary *g)
+/* A number that is right or absent: null when the waits are not split. */
+static void num_if(json_t *o, const char *key, int known, double v)
+{
+	json_object_set_new(o, key, known ? json_real(v) : json_null());
+}
+
+static json_t *gil_json(const struct gt_gil_summary *g, int split)
 {
 	json_t *o = json_object();
 	integer(o, "pid", g->g->pid);
@@ -31,6 +37,9 @@ static json_t *gil_json(const struct gt_gil_summary *g)
 	num(o, "gil_held_ratio", g->held_ratio);
 	num(o, "contention_ratio", g->contention_ratio);
 	num(o, "mean_waiters", g->mean_waiters);
+	num_if(o, "contention_ratio_excl_cpu", split, g->contention_ratio_excl);
+	num_if(o, "mean_waiters_excl_cpu", split, g->mean_waiters_excl);
+	num_if(o, "holder_no_cpu_s", split, (double)g->g->holder_off_ns / 1e9);
 	num(o, "switches_per_s", g->switches_per_s);
 	num(o, "switch_interval_s", g->interval_s);
 	num(o, "switch_interval_other_share", g->interval_other_share);
@@ -77,7 +86,7 @@ static json_t *proc_json(const struct gt_proc_summary *p)
 	return o;
 }
 
-static json_t *thread_json(const struct gt_thread_summary *t)
+static json_t *thread_json(const struct gt_thread_summary *t, int split)
 {
 	json_t *o = json_object();
 	integer(o, "pid", t->t->pid);
@@ -92,6 +101,8 @@ static json_t *thread_json(const struct gt_thread_summary *t)
 	num(o, "wait_p90_us", t->wait_p90_s * 1e6);
 	num(o, "wait_p99_us", t->wait_p99_s * 1e6);
 	num(o, "wait_max_us", t->wait_max_s * 1e6);
+	num_if(o, "wait_cpu_s", split, (double)t->t->wait_cpu_ns / 1e9);
+	num_if(o, "wait_holder_no_cpu_s", split, (double)t->t->wait_held_ns / 1e9);
 	num(o, "hold_s", (double)t->t->hold_ns / 1e9);
 	integer(o, "hold_count", t->t->holds);
 	integer(o, "forced_releases", t->t->forced);
@@ -130,20 +141,31 @@ int gt_report_json(FILE *out, const struct gt_metrics *m, const struct gt_summar
 	num(r, "forced_per_s", s->forced_per_s);
 	num(r, "wait_mean_us", s->wait_mean_s * 1e6);
 	num(r, "wait_weighted_mean_us", s->wait_weighted_mean_s * 1e6);
+	num(r, "wait_weighted_median_us", s->wait_weighted_median_s * 1e6);
 	num(r, "wait_p50_us", s->wait_p50_s * 1e6);
 	num(r, "wait_p90_us", s->wait_p90_s * 1e6);
 	num(r, "wait_p99_us", s->wait_p99_s * 1e6);
 	num(r, "wait_max_us", s->wait_max_s * 1e6);
 	num(r, "convoy_delay_s", s->convoy_delay_s);
 	num(r, "convoy_delay_ratio", s->convoy_delay_ratio);
+	/* CPU waits (docs/metrics.md): what check gates on by default. */
+	str(r, "cpu_split", s->split ? "on" : s->split_note);
+	num_if(r, "contention_ratio_excl_cpu", s->split, s->contention_ratio_excl);
+	num_if(r, "mean_waiters_excl_cpu", s->split, s->mean_waiters_excl);
+	num_if(r, "wait_weighted_mean_excl_cpu_us", s->split, s->wait_weighted_mean_excl_s * 1e6);
+	num_if(r, "wait_weighted_median_excl_cpu_us", s->split,
+	       s->wait_weighted_median_excl_s * 1e6);
+	num_if(r, "wait_cpu_s", s->split, s->wait_cpu_s);
+	num_if(r, "wait_holder_no_cpu_s", s->split, s->wait_held_s);
+	num_if(r, "cpu_wait_share", s->split, s->cpu_wait_share);
 
 	json_t *gils = json_array();
 	for (size_t i = 0; i < s->ngils; i++)
-		json_array_append_new(gils, gil_json(&s->gils[i]));
+		json_array_append_new(gils, gil_json(&s->gils[i], s->split));
 	json_object_set_new(r, "gils", gils);
 	json_t *threads = json_array();
 	for (size_t i = 0; i < m->nthreads; i++)
-		json_array_append_new(threads, thread_json(&s->threads[i]));
+		json_array_append_new(threads, thread_json(&s->threads[i], s->split));
 	json_object_set_new(r, "threads", threads);
 	json_t *procs = json_array();
 	for (size_t i = 0; i < s->nprocs; i++)
@@ -217,7 +239,16 @@ void gt_report_markdown(FILE *out, const struct gt_metrics *m, const struct gt_s
 	gt_fmt_duration(a, sizeof(a), (uint64_t)(s->wait_p99_s * 1e9));
 	fprintf(out, "| wait p99 | %s |\n", a);
 	gt_fmt_duration(a, sizeof(a), (uint64_t)(s->convoy_delay_s * 1e9));
-	fprintf(out, "| convoy delay | %s |\n\n", a);
+	fprintf(out, "| convoy delay | %s |\n", a);
+	if (s->split) {
+		gt_fmt_percent(a, sizeof(a), s->cpu_wait_share);
+		fprintf(out, "| GIL waiting that was waiting for a CPU | %s |\n", a);
+		gt_fmt_percent(a, sizeof(a), s->contention_ratio_excl);
+		fprintf(out, "| contended, without CPU waits | %s |\n", a);
+		gt_fmt_duration(a, sizeof(a), (uint64_t)(s->wait_weighted_median_excl_s * 1e9));
+		fprintf(out, "| weighted median wait, without CPU waits | %s |\n", a);
+	}
+	fputc('\n', out);
 
 	if (s->nprocs > 1) {
 		fputs("| process | pid | threads | wait total | GIL held | contended |\n"

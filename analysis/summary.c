@@ -17,6 +17,7 @@
 #define STARVED_WAITS 5        /* ... over at least this many waits */
 #define TURN_TAKER_WAIT 0.05   /* a thread waiting 5% of the run takes turns */
 #define STARVED_PEERS 2.0      /* ... and (with contention) twice the typical wait */
+#define BUSY_FINDING 0.10      /* a tenth of all waiting was waiting for a CPU */
 
 static double ratio(double a, double b) { return b > 0 ? a / b : 0.0; }
 static double secs(uint64_t ns) { return (double)ns / 1e9; }
@@ -151,6 +152,17 @@ static void findings(const struct gt_metrics *m, struct gt_summary *s)
 	}
 	for (size_t i = 0; i < s->nprocs; i++)
 		process_findings(m, s, &s->procs[i]);
+	if (s->split && s->cpu_wait_share >= BUSY_FINDING) {
+		char own[16], held[16];
+		double own_part = ratio(s->wait_cpu_s, s->wait_cpu_s + s->wait_held_s);
+		gt_fmt_percent(p, sizeof(p), s->cpu_wait_share);
+		gt_fmt_percent(own, sizeof(own), s->cpu_wait_share * own_part);
+		gt_fmt_percent(held, sizeof(held), s->cpu_wait_share * (1 - own_part));
+		add(s, "busy",
+		    "%s of GIL waiting was waiting for a CPU (%s the waiters', %s their holders' "
+		    "without one): the machine was busy; the numbers without CPU waits exclude it",
+		    p, own, held);
+	}
 	/* The end records count the whole recording, kept part or not. */
 	if (m->events_dropped)
 		add(s, "dropped",
@@ -182,6 +194,25 @@ static int main_gil_first(const void *x, const void *y)
 	return a->g->slot < b->g->slot ? -1 : a->g->slot > b->g->slot;
 }
 
+/* CPU waits over all threads (docs/metrics.md, "CPU waits"). */
+static void cpu_waits(const struct gt_metrics *m, struct gt_summary *s)
+{
+	uint64_t wait = 0, own = 0, held = 0, excl = 0;
+	for (size_t i = 0; i < m->nthreads; i++) {
+		wait += m->threads[i].wait_ns;
+		own += m->threads[i].wait_cpu_ns;
+		held += m->threads[i].wait_held_ns;
+		excl += m->threads[i].wait_excl_ns;
+	}
+	s->split = m->split;
+	s->split_note = m->split_note;
+	s->wait_cpu_s = secs(own);
+	s->wait_held_s = secs(held);
+	s->cpu_wait_share = ratio(secs(own + held), secs(wait));
+	s->wait_weighted_mean_excl_s = excl ? m->wait_excl_sq_ns2 / (double)excl / 1e9 : 0;
+	s->wait_weighted_median_excl_s = secs(gt_time_hist_quantile(&m->wait_excl_time, 0.5));
+}
+
 int gt_summarize(const struct gt_metrics *m, struct gt_summary *s)
 {
 	memset(s, 0, sizeof(*s));
@@ -205,6 +236,10 @@ int gt_summarize(const struct gt_metrics *m, struct gt_summary *s)
 		gs->held_ratio = ratio(secs(g->held_ns), pw);
 		gs->contention_ratio = ratio(secs(g->contended_ns), pw);
 		gs->mean_waiters = ratio(secs(g->wait_ns), pw);
+		uint64_t busy = g->holder_off_ns < g->contended_ns ? g->holder_off_ns : g->contended_ns;
+		gs->contention_ratio_excl = ratio(secs(g->contended_ns - busy), pw);
+		gs->mean_waiters_excl = ratio(secs(g->wait_excl_ns), pw);
+		gs->holder_off_share = ratio(secs(busy), secs(g->contended_ns));
 		gs->switches_per_s = ratio((double)g->switches, pw);
 		gs->interval_s = gt_metrics_main_interval_us(g, &gs->interval_other_share) / 1e6;
 		gs->hold_p50_s = secs(gt_hist_quantile(&g->hold_hist, 0.5));
@@ -221,7 +256,10 @@ int gt_summarize(const struct gt_metrics *m, struct gt_summary *s)
 		s->mean_waiters = g->mean_waiters;
 		s->switches_per_s = g->switches_per_s;
 		s->switch_interval_s = g->interval_s;
+		s->contention_ratio_excl = g->contention_ratio_excl;
+		s->mean_waiters_excl = g->mean_waiters_excl;
 	}
+	cpu_waits(m, s);
 	s->forced_per_s = ratio((double)m->forced, wall);
 	uint64_t delay = 0;
 	for (size_t i = 0; i < m->nconvoys; i++)
@@ -233,6 +271,7 @@ int gt_summarize(const struct gt_metrics *m, struct gt_summary *s)
 		wait_ns += m->threads[i].wait_ns;
 	s->wait_mean_s = m->all_waits.n ? secs(wait_ns) / (double)m->all_waits.n : 0;
 	s->wait_weighted_mean_s = wait_ns ? m->wait_sq_ns2 / (double)wait_ns / 1e9 : 0;
+	s->wait_weighted_median_s = secs(gt_time_hist_quantile(&m->wait_time, 0.5));
 	s->wait_p50_s = secs(gt_hist_quantile(&m->all_waits, 0.5));
 	s->wait_p90_s = secs(gt_hist_quantile(&m->all_waits, 0.9));
 	s->wait_p99_s = secs(gt_hist_quantile(&m->all_waits, 0.99));

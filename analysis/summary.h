@@ -20,6 +20,11 @@ struct gt_gil_summary {
 	double interval_s;           /* in force for most of the held time; 0 = unknown */
 	double interval_other_share; /* share of held time under other intervals */
 	double hold_p50_s, hold_p99_s, hold_max_s;
+	/* Without CPU waits (docs/metrics.md, "CPU waits"; meaningful when
+	 * the summary's split is set): contention less the time its holder
+	 * had no CPU, waiting threads less their CPU waits; and the share of
+	 * contended time the holder had no CPU. */
+	double contention_ratio_excl, mean_waiters_excl, holder_off_share;
 };
 
 struct gt_thread_summary {
@@ -59,6 +64,15 @@ struct gt_summary {
 	double forced_per_s, convoy_delay_s, convoy_delay_ratio;
 	double wait_mean_s, wait_p50_s, wait_p90_s, wait_p99_s, wait_max_s; /* all waits */
 	double wait_weighted_mean_s; /* sum of squares / sum: see docs/metrics.md */
+	double wait_weighted_median_s; /* the median of the time spent waiting */
+	/* CPU waits: whether waits are split (else split_note says why not),
+	 * the headline numbers without them, the waiters' own run delay and
+	 * their holders' over all waits, and both as a share of all waiting. */
+	int split;
+	const char *split_note;
+	double contention_ratio_excl, mean_waiters_excl, wait_weighted_mean_excl_s;
+	double wait_weighted_median_excl_s;
+	double wait_cpu_s, wait_held_s, cpu_wait_share;
 	uint64_t drop_requests;
 	int complete; /* has an end record */
 	int oom;      /* a verdict was lost for want of memory (gt_summarize fails) */

@@ -41,6 +41,11 @@ struct gt_rd_slice {
 	uint32_t prev_holder;  /* holder slice: the thread it switched from */
 	int ended;             /* enum gt_end_reason, 0 = not said */
 	int flow_out, flow_in; /* hold: ends / begins a handoff flow */
+	/* Run delays, ns, when the recorder read them (has_*): wait, its own
+	 * and its holders' while it waited; hold, the holder's while a
+	 * thread waited (docs/metrics.md, "CPU waits"). */
+	int has_cpu_wait, has_holder_cpu_wait;
+	uint64_t cpu_wait, holder_cpu_wait;
 };
 
 struct gt_rd_thread {
@@ -73,6 +78,9 @@ struct gt_rd_meta {
 	uint32_t pid;
 	uint64_t ts;
 	const char *giltrace_version, *recorder, *clock, *python_version, *gil_method, *notes;
+	/* end only: "on" when waits are split into waiting for the GIL and for
+	 * a CPU, else why not; NULL when not said (no wait, older trace) */
+	const char *cpu_split;
 	uint64_t trace_format, events, events_dropped, threads;
 	uint64_t gils_untraced; /* GILs beyond the recorder's table, not traced */
 	/* A start record that opens the last part of a longer recording

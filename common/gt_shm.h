@@ -33,7 +33,7 @@
 #include "gt_gil_method.h"
 
 #define GT_SHM_MAGIC 0x67696c7472616365ull /* "giltrace" */
-#define GT_SHM_VERSION 3
+#define GT_SHM_VERSION 4
 /* The name `giltrace run` gives the memfd (seen in /proc/PID/fd). */
 #define GT_SHM_MEMFD_NAME "giltrace"
 /* Bytes of the header's message area (see gt_shm_msg). */
@@ -72,6 +72,17 @@ enum gt_proc_state {
 	GT_PROC_FINISHED, /* the process completed its part at end_ticks */
 };
 
+/* Whether the recorder splits GIL waits into waiting for the GIL and for a
+ * CPU (gt_shm_proc.cpu_split; preload/gt_sched.h). */
+enum gt_cpu_split {
+	GT_CPU_SPLIT_UNTRIED = 0, /* no contended wait yet */
+	GT_CPU_SPLIT_ON,          /* every contended edge read its run delay */
+	GT_CPU_SPLIT_OFF,         /* GILTRACE_CPU_SPLIT=0 */
+	GT_CPU_SPLIT_MISSING,     /* no /proc/<tid>/schedstat (cpu_split_errno) */
+	GT_CPU_SPLIT_NOT_COUNTED, /* schedstat says 0 0 0: the kernel does not count */
+	GT_CPU_SPLIT_FAILED,      /* a read failed during the run (cpu_split_errno) */
+};
+
 enum gt_proc_flags {
 	GT_PROC_FORKED = 1u << 0, /* a fork()ed child of a traced process */
 };
@@ -91,6 +102,8 @@ struct gt_shm_proc {
 	uint32_t pid;
 	uint32_t flags;     /* enum gt_proc_flags */
 	_Atomic uint32_t gils_untraced; /* GILs created once gils[] was full */
+	_Atomic uint32_t cpu_split;     /* enum gt_cpu_split */
+	_Atomic uint32_t cpu_split_errno;
 	uint64_t map_base;  /* where the pool is mapped in it: tells its image
 			     * from the next one after exec() */
 	uint64_t end_ticks; /* set before FINISHED or EXECING */

@@ -55,6 +55,23 @@ enum gt_event_kind {
 	/* Companion of the previous event: arg = the id of the stack captured
 	 * with it. Reserved for stack capture; not written yet. */
 	GT_EV_STACK = 9,
+	/* A waiting thread is back on a CPU after a wake-up (its timed wait
+	 * returned: timeout or signal): ts = then; count | seq << 32 = the
+	 * nanoseconds it spent runnable but not running since the wait began
+	 * or since its last GT_EV_CPU_WAIT (the kernel's run_delay). That
+	 * time almost always is the wake-up's own wait for a CPU, which ends
+	 * just before ts. Written only when it is above zero. */
+	GT_EV_CPU_WAIT = 10,
+	/* Companion of the next event, written when the kernel's run delays
+	 * are known (model/gt_gil_sm.h, "CPU waits"). No ts.
+	 *  - before an ACQUIRE or ABANDON with GT_F_WAITED: count | seq << 32 =
+	 *    ns the thread was runnable but not running during the wait (its
+	 *    CPU_WAITs summed); peer | arg << 32 = ns the GIL's holders were
+	 *    runnable but not running during the wait (all ones: unknown);
+	 *  - before a RELEASE with waiters: count | seq << 32 = ns the thread
+	 *    was runnable but not running while it held the GIL with a
+	 *    waiter. */
+	GT_EV_SCHED = 11,
 	GT_EV_KIND_MAX
 };
 

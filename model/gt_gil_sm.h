@@ -10,7 +10,8 @@
  *   take_gil locks SM while holding M        gt_sm_acquire()
  *   drop_gil signals C                       gt_sm_release()
  *   drop_gil locks SM without M (forced)     gt_sm_handshake()
- *   take_gil's timed wait on C begins        gt_sm_wait()
+ *   take_gil's timed wait on C begins        gt_sm_wait(), gt_sm_cpu_begin()
+ *   ... returns (timeout or signal)          gt_sm_cpu_woke()
  *   ... and runs out                         gt_sm_wait_timed_out()
  *   a waiter leaves take_gil without the GIL gt_sm_abandon()
  *   a thread exits                           gt_sm_thread_exit()
@@ -34,6 +35,32 @@
  *
  * No libc here (the header must also build for the BPF target): timestamps
  * come in as arguments, read by the caller from its clock.
+ *
+ * CPU waits. On a busy machine a thread waiting for the GIL also waits for
+ * a CPU: after each wake-up, and while the holder it waits for is itself
+ * preempted. The kernel counts each thread's run delay (ns spent runnable
+ * but not running, /proc/<tid>/schedstat's second field); a recorder that
+ * reads it passes it in as rd (GT_SM_NO_RD: not read), and the events say
+ * how much of each wait was the waiter's own wait for a CPU and how much
+ * its holders' (docs/metrics.md, "CPU waits"). Only contended edges read
+ * it: a wait's start (its own and its holder's), each wake-up, the first
+ * drop request of a hold (the holder's), an acquire that others wait
+ * behind, a release with waiters; the recorder asks the gt_sm_*_needs_rd()
+ * predicates.
+ *
+ * Which of a holder's delays keep a waiter waiting: a forced switch comes
+ * when the waiter's timed wait runs out, on the wall clock, whether the
+ * holder ran meanwhile or not; only once the drop request is made does a
+ * holder without a CPU keep it waiting. A hold that ends without one
+ * (a voluntary release) is delayed by all of it. So each hold adds to
+ * preempt_acc its delay from its first drop request, or else from when it
+ * got a waiter, to its release; a wait's share is how much the sum grew
+ * while it lasted, less what the hold it began in had counted before it
+ * began (known exactly once that hold's drop request is made; before, a
+ * wait counts from the next drop request, which is exact unless the hold
+ * then ends voluntarily with an earlier waiter: see docs/metrics.md).
+ * The whole delay of a hold while anyone waited is said with its release,
+ * for the GIL's "holder not running" share.
  */
 #ifndef GT_GIL_SM_H
 #define GT_GIL_SM_H
@@ -79,19 +106,68 @@ static inline void gt_sm_wait(struct gt_sm_gil *g, struct gt_sm_thread *t, unsig
 			g->contended_since = ts;
 		t->gstate = k | GT_TS_WAITED;
 		t->timeouts = 0;
+		t->rd0 = t->rd_seen = t->rd_mark = GT_SM_NO_RD; /* gt_sm_cpu_begin() */
 		gt_sm_emit(t, GT_EV_WAIT, k, 0, ts, g->holder, waiters, 0, interval_us);
 	}
 	t->seen_switch = g->switches;
 }
 
+/* A wait began (gt_sm_wait_begins() was true): the waiter's run delay and
+ * its holder's (GT_SM_NO_RD: not read). See "CPU waits" above. */
+static inline void gt_sm_cpu_begin(struct gt_sm_gil *g, struct gt_sm_thread *t, __u64 rd,
+				   __u64 rd_holder)
+{
+	t->rd0 = t->rd_seen = rd;
+	t->rd_mark = GT_SM_NO_RD;
+	if (rd == GT_SM_NO_RD)
+		return;
+	if (!g->holder) { /* nobody's delay to count before the next hold */
+		t->rd_mark = g->preempt_acc;
+		return;
+	}
+	if (rd_holder == GT_SM_NO_RD)
+		return;
+	if (!g->hold_rd_ok) {
+		g->hold_rd0 = rd_holder;
+		g->hold_rd_ok = 1;
+	}
+	t->rd_mark = g->preempt_acc;
+	if (g->hold_q_ok && rd_holder > g->hold_rdq)
+		t->rd_mark += rd_holder - g->hold_rdq;
+}
+
+/* The waiter's timed wait returned (M held again): it is on a CPU, and its
+ * run delay rd says how long it waited for one since it last looked. */
+static inline void gt_sm_cpu_woke(struct gt_sm_gil *g, struct gt_sm_thread *t, unsigned k,
+				  __u64 now, __u64 rd)
+{
+	if (t->rd_seen == GT_SM_NO_RD || rd == GT_SM_NO_RD || rd <= t->rd_seen)
+		return;
+	__u64 d = rd - t->rd_seen;
+	t->rd_seen = rd;
+	gt_sm_emit(t, GT_EV_CPU_WAIT, k, 0, gt_sm_order(g, now), 0, (__u32)d, (__u32)(d >> 32), 0);
+}
+
+/* Does a timed wait that ran out need the holder's run delay? When it makes
+ * the first drop request of a hold whose delays are being counted. */
+static inline int gt_sm_timeout_needs_rd(const struct gt_sm_gil *g, const struct gt_sm_thread *t)
+{
+	return g->holder && g->switches == t->seen_switch && g->hold_rd_ok && !g->hold_q_ok;
+}
+
 /* The timed wait ran out (M is held again). CPython sets the drop request
- * exactly when the GIL is held and has not changed hands during the wait. */
+ * exactly when the GIL is held and has not changed hands during the wait.
+ * rd_holder: the holder's run delay, if gt_sm_timeout_needs_rd(). */
 static inline void gt_sm_wait_timed_out(struct gt_sm_gil *g, struct gt_sm_thread *t, unsigned k,
-					__u64 now)
+					__u64 now, __u64 rd_holder)
 {
 	t->timeouts++;
 	if (g->holder && g->switches == t->seen_switch) {
 		g->drop_requested = 1;
+		if (g->hold_rd_ok && !g->hold_q_ok && rd_holder != GT_SM_NO_RD) {
+			g->hold_rdq = rd_holder;
+			g->hold_q_ok = 1;
+		}
 		gt_sm_emit(t, GT_EV_DROP_REQUEST, k, 0, gt_sm_order(g, now), g->holder, g->waiters,
 			   0, 0);
 	}
@@ -122,9 +198,36 @@ static inline int gt_sm_acquire_is_plain(const struct gt_sm_gil *g, const struct
 	return t->gstate != (k | GT_TS_WAITED) && !g->flow_open && g->last_holder == t->tid;
 }
 
-/* take_gil locked the switch mutex holding M: the thread has the GIL. */
+/* The wait that ends now: its CPU waits, as a GT_EV_SCHED companion
+ * of the event that ends it (see "CPU waits" above). Holds that ended during it are all in
+ * preempt_acc by now. */
+static inline void gt_sm_cpu_wait_ends(const struct gt_sm_gil *g, struct gt_sm_thread *t,
+				       unsigned k)
+{
+	if (t->rd0 == GT_SM_NO_RD || t->rd_seen < t->rd0)
+		return;
+	__u64 held = t->rd_mark == GT_SM_NO_RD || g->preempt_acc < t->rd_mark
+			     ? GT_SM_NO_RD
+			     : g->preempt_acc - t->rd_mark;
+	__u64 own = t->rd_seen - t->rd0;
+	gt_sm_emit(t, GT_EV_SCHED, k, 0, 0, (__u32)held, (__u32)own, (__u32)(own >> 32),
+		   (__u32)(held >> 32));
+	t->rd0 = GT_SM_NO_RD;
+}
+
+/* Does an acquire need the thread's run delay? When others wait behind it
+ * and it did not wait itself (its last wake-up's reading serves then): its
+ * hold has a waiter from the start. */
+static inline int gt_sm_acquire_needs_rd(const struct gt_sm_gil *g, const struct gt_sm_thread *t,
+					 unsigned k)
+{
+	return g->waiters && t->gstate != (k | GT_TS_WAITED);
+}
+
+/* take_gil locked the switch mutex holding M: the thread has the GIL.
+ * rd: its run delay, if gt_sm_acquire_needs_rd() (else GT_SM_NO_RD). */
 static inline void gt_sm_acquire(struct gt_sm_gil *g, struct gt_sm_thread *t, unsigned k,
-				 __u64 now)
+				 __u64 now, __u64 rd)
 {
 	__u64 ts = gt_sm_order(g, now);
 	__u32 me = t->tid;
@@ -145,8 +248,21 @@ static inline void gt_sm_acquire(struct gt_sm_gil *g, struct gt_sm_thread *t, un
 		g->last_holder = me;
 	}
 	g->holder = me;
+	if (__builtin_expect(flags & GT_F_WAITED, 0)) {
+		gt_sm_cpu_wait_ends(g, t, k);
+		rd = t->rd_seen;
+	}
 	gt_sm_emit(t, GT_EV_ACQUIRE, k, flags, ts, g->last_releaser, g->waiters, g->release_seq,
 		   timeouts);
+	/* The holder's run delay from here, if someone waits already. (With
+	 * nobody waiting hold_rd_ok is 0 already: it is set only while a
+	 * thread waits, and cleared by the release or abandon that leaves
+	 * none; so the plain acquire writes nothing more.) */
+	if (__builtin_expect(g->waiters != 0, 0)) {
+		g->hold_rd_ok = rd != GT_SM_NO_RD;
+		g->hold_rd0 = rd;
+		g->hold_q_ok = 0;
+	}
 }
 
 /* drop_gil signals C: the thread no longer has the GIL. interval_us: the
@@ -156,8 +272,16 @@ static inline void gt_sm_acquire(struct gt_sm_gil *g, struct gt_sm_thread *t, un
  * FORCE_SWITCHING handshake exactly when a drop request is pending, which is
  * known now; the handshake itself may come much later if the thread is
  * preempted right after unlocking. */
+/* Does a release need the holder's run delay? When its hold had a waiter
+ * and the delay then is known. */
+static inline int gt_sm_release_needs_rd(const struct gt_sm_gil *g)
+{
+	return g->waiters && g->hold_rd_ok;
+}
+
+/* rd: the releasing thread's run delay, if gt_sm_release_needs_rd(). */
 static inline void gt_sm_release(struct gt_sm_gil *g, struct gt_sm_thread *t, unsigned k,
-				 __u64 now, __u32 interval_us)
+				 __u64 now, __u32 interval_us, __u64 rd)
 {
 	__u64 ts = gt_sm_order(g, now);
 	__u32 flags = g->drop_requested ? GT_F_DROP_PENDING : 0;
@@ -167,6 +291,15 @@ static inline void gt_sm_release(struct gt_sm_gil *g, struct gt_sm_thread *t, un
 	g->holder = 0;
 	g->last_releaser = t->tid;
 	t->gstate = k | GT_TS_RELEASED;
+	if (__builtin_expect(waiters != 0, 0)) {
+		if (g->hold_rd_ok && rd != GT_SM_NO_RD && rd >= g->hold_rd0) {
+			__u64 d = rd - g->hold_rd0;
+			__u64 from = g->hold_q_ok && g->hold_rdq <= rd ? g->hold_rdq : g->hold_rd0;
+			g->preempt_acc += rd - from;
+			gt_sm_emit(t, GT_EV_SCHED, k, 0, 0, 0, (__u32)d, (__u32)(d >> 32), 0);
+		}
+		g->hold_rd_ok = g->hold_q_ok = 0;
+	}
 	gt_sm_emit(t, GT_EV_RELEASE, k, flags, ts, 0, waiters, seq, interval_us);
 }
 
@@ -194,7 +327,10 @@ static inline void gt_sm_abandon(struct gt_sm_gil *g, struct gt_sm_thread *t, un
 {
 	__u64 ts = gt_sm_order(g, now);
 	__u32 flags = gt_sm_leave_waiters(g, t, k) & GT_F_CONTENTION_END;
+	gt_sm_cpu_wait_ends(g, t, k);
 	gt_sm_emit(t, GT_EV_ABANDON, k, flags, ts, 0, g->waiters, 0, t->timeouts);
+	if (!g->waiters)
+		g->hold_rd_ok = g->hold_q_ok = 0;
 	t->gstate = k;
 }
 

@@ -90,6 +90,10 @@ static inline __u64 gt_flow_id(__u32 pid, unsigned slot, __u32 seq)
 #define GT_NAME_HOLD "GIL hold"         /* thread track */
 #define GT_NAME_DROP_REQUEST "drop request" /* instant, holder track */
 #define GT_NAME_CONTENDED "contended"   /* contended track */
+/* Thread track, inside a GIL wait: the thread was runnable but had no CPU
+ * (the run delay the kernel counted up to a wake-up, placed just before
+ * it; see docs/metrics.md, "CPU waits"). */
+#define GT_NAME_CPU_WAIT "waiting for a CPU"
 #define GT_NAME_START "giltrace start"  /* instant, metadata track */
 #define GT_NAME_END "giltrace end"      /* instant, metadata track */
 /* instant on the run's own metadata track (gt_uuid_meta(0), no process):
@@ -107,6 +111,12 @@ static inline __u64 gt_flow_id(__u32 pid, unsigned slot, __u32 seq)
 #define GT_AN_ENDED "ended"           /* hold end, abandoned wait end */
 #define GT_AN_REQUESTED_BY "requested_by" /* drop request */
 #define GT_AN_PREV_HOLDER "prev_holder"   /* holder slice after a switch */
+/* Run delays, ns (only when the recorder read them): wait end, the waiter's
+ * own during the wait; hold end, the holder's while a thread waited. */
+#define GT_AN_CPU_WAIT "cpu_wait_ns"
+/* wait end: the GIL's holders' run delay during the wait (absent if
+ * unknown) */
+#define GT_AN_HOLDER_CPU_WAIT "holder_cpu_wait_ns"
 #define GT_AN_GIL "gil"               /* GIL instant: the slot */
 #define GT_AN_INTERP_ID "interp_id"   /* GIL instant */
 /* Start and end records. */
@@ -121,6 +131,9 @@ static inline __u64 gt_flow_id(__u32 pid, unsigned slot, __u32 seq)
 #define GT_AN_DROPPED "events_dropped"    /* end only */
 #define GT_AN_THREADS "threads"           /* end only */
 #define GT_AN_UNTRACED "gils_untraced"    /* end only, when not 0 */
+/* end only, when a wait was recorded: whether waits are split into
+ * waiting for the GIL and for a CPU ("on"), or why not */
+#define GT_AN_CPU_SPLIT "cpu_split"
 /* start only, when the trace is the last part of a longer recording
  * (giltrace run --keep / --max-size): when recording began, ns BOOTTIME. */
 #define GT_AN_RUN_START "run_start"

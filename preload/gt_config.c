@@ -131,6 +131,8 @@ void gt_config_load_early(void)
 	parse_log();
 	parse_bool("GILTRACE_DISABLE", &gt_cfg.disable);
 	parse_bool("GILTRACE_CHILDREN", &gt_cfg.children);
+	gt_cfg.cpu_split = 1;
+	parse_bool("GILTRACE_CPU_SPLIT", &gt_cfg.cpu_split);
 	unsigned root = 0;
 	parse_uint("GILTRACE_ROOT_PID", &root, 1, 0x7fffffff);
 	gt_cfg.root_pid = (int)root;

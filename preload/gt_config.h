@@ -26,6 +26,7 @@ struct gt_config {
 	int debug;             /* GILTRACE_DEBUG */
 	int disable;           /* GILTRACE_DISABLE: pass everything through */
 	int no_tsc;            /* GILTRACE_CLOCK=boottime: never read the TSC */
+	int cpu_split;         /* GILTRACE_CPU_SPLIT: read run delays (default 1) */
 	int log;               /* GILTRACE_LOG: where messages go (enum gt_log_to) */
 	char log_path[PATH_MAX]; /* GILTRACE_LOG=PATH (absolute) */
 };

@@ -44,6 +44,7 @@
 #include "gt_python.h"
 #include "gt_real.h"
 #include "gt_ring.h"
+#include "gt_sched.h"
 #include "gt_tls.h"
 #include "gt_tracer.h"
 #include "gt_writer.h"
@@ -197,7 +198,11 @@ static GT_GIL_PATH int switch_mutex_lock_general(pthread_mutex_t *m, unsigned k)
 		const pthread_mutex_t *gil_mutex = gt_gil_mutex(k);
 		struct gt_gil *g = &gt_gils[k];
 		if (gil_mutex && gil_mutex->__data.__owner == (int)my_tid()) {
-			gt_sm_acquire(&g->sm, &gt_tls.sm, k, gt_clock_now());
+			uint64_t now = gt_clock_now();
+			uint64_t rd = gt_sched_on && gt_sm_acquire_needs_rd(&g->sm, &gt_tls.sm, k)
+					      ? gt_sched_self()
+					      : GT_SM_NO_RD;
+			gt_sm_acquire(&g->sm, &gt_tls.sm, k, now, rd);
 			if (g->check_interp)
 				gt_gil_check_interp(g);
 		} else {
@@ -219,7 +224,7 @@ static GT_GIL_PATH int switch_mutex_lock(pthread_mutex_t *m, unsigned k)
 	 * never passes the plain test. */
 	if (likely(gt_tracing() && gil_mutex && gil_mutex->__data.__owner == (int)gt_tls.sm.tid &&
 		   ring_has_room() && gt_sm_acquire_is_plain(&g->sm, &gt_tls.sm, k))) {
-		gt_sm_acquire(&g->sm, &gt_tls.sm, k, now);
+		gt_sm_acquire(&g->sm, &gt_tls.sm, k, now, GT_SM_NO_RD);
 		return gt_real.mutex_lock(m);
 	}
 	return switch_mutex_lock_general(m, k);
@@ -239,9 +244,11 @@ GT_EXPORT int pthread_mutex_lock(pthread_mutex_t *m)
 static GT_GIL_PATH int gil_signal_general(pthread_cond_t *c, unsigned k)
 {
 	if (gt_tracing()) {
+		struct gt_gil *g = &gt_gils[k];
 		my_tid();
-		gt_sm_release(&gt_gils[k].sm, &gt_tls.sm, k, gt_clock_now(),
-			      interval_in_force(&gt_gils[k]));
+		uint64_t now = gt_clock_now();
+		uint64_t rd = gt_sm_release_needs_rd(&g->sm) ? gt_sched_self() : GT_SM_NO_RD;
+		gt_sm_release(&g->sm, &gt_tls.sm, k, now, interval_in_force(g), rd);
 		/* The writer was stopped for a fork() and no hook without the
 		 * GIL has started it since (CPython on Linux rarely locks other
 		 * mutexes): start it here, with M held, rather than let the
@@ -260,11 +267,13 @@ static GT_GIL_PATH int gil_signal(pthread_cond_t *c, unsigned k)
 {
 	uint64_t now = gt_clock_tsc(); /* first: see switch_mutex_lock() */
 	/* ring_has_room() last: an atomic load after it would make the
-	 * compiler test the ring again in gt_sm_emit(). */
+	 * compiler test the ring again in gt_sm_emit(). A hold others waited
+	 * behind ends in the general path, which reads the run delay. */
 	if (likely(gt_tracing() &&
 		   !atomic_load_explicit(&gt_writer_restart_due, memory_order_relaxed) &&
-		   ring_has_room())) {
-		gt_sm_release(&gt_gils[k].sm, &gt_tls.sm, k, now, interval_in_force(&gt_gils[k]));
+		   !gt_sm_release_needs_rd(&gt_gils[k].sm) && ring_has_room())) {
+		gt_sm_release(&gt_gils[k].sm, &gt_tls.sm, k, now, interval_in_force(&gt_gils[k]),
+			      GT_SM_NO_RD);
 		return gt_real.cond_signal(c);
 	}
 	return gil_signal_general(c, k);
@@ -283,12 +292,30 @@ static GT_GIL_PATH int gil_timedwait(pthread_cond_t *c, pthread_mutex_t *m,
 {
 	struct gt_gil *g = &gt_gils[k];
 	my_tid();
-	uint32_t interval = gt_sm_wait_begins(&gt_tls.sm, k) ? interval_us(g, abstime) : 0;
+	int begins = gt_sm_wait_begins(&gt_tls.sm, k);
+	uint32_t interval = begins ? interval_us(g, abstime) : 0;
 	gt_sm_wait(&g->sm, &gt_tls.sm, k, gt_clock_now(), interval);
+	/* The wait's CPU waits: its own run delay now and at each wake-up,
+	 * its holder's now (model/gt_gil_sm.h, "CPU waits"). */
+	if (begins && gt_sched_on) {
+		uint64_t rd = gt_sched_self();
+		gt_sm_cpu_begin(&g->sm, &gt_tls.sm, rd,
+				g->sm.holder && rd != GT_SM_NO_RD ? gt_sched_thread(g->sm.holder)
+								  : GT_SM_NO_RD);
+	} else if (begins) {
+		gt_sched_unsplit_wait();
+	}
 	int rc = gt_real.cond_timedwait(c, m, abstime);
 	/* glibc re-took M before returning, so g is stable again. */
-	if (rc == ETIMEDOUT)
-		gt_sm_wait_timed_out(&g->sm, &gt_tls.sm, k, gt_clock_now());
+	if (gt_tls.sm.rd_seen != GT_SM_NO_RD && gt_sched_on)
+		gt_sm_cpu_woke(&g->sm, &gt_tls.sm, k, gt_clock_now(), gt_sched_self());
+	if (rc == ETIMEDOUT) {
+		uint64_t now = gt_clock_now();
+		gt_sm_wait_timed_out(&g->sm, &gt_tls.sm, k, now,
+				     gt_sched_on && gt_sm_timeout_needs_rd(&g->sm, &gt_tls.sm)
+					     ? gt_sched_thread(g->sm.holder)
+					     : GT_SM_NO_RD);
+	}
 	return rc;
 }
 

@@ -29,6 +29,7 @@
 #include "gt_python.h"
 #include "gt_real.h"
 #include "gt_ring.h"
+#include "gt_sched.h"
 #include "gt_signals.h"
 #include "gt_tls.h"
 #include "gt_writer.h"
@@ -191,6 +192,7 @@ static __attribute__((constructor(101))) void gt_init(void)
 	gt_log_hold(); /* until we know where messages go */
 	gt_real_resolve();
 	gt_config_load_early();
+	gt_sched_init(gt_cfg.cpu_split);
 	gt_proc.pid = (int)getpid();
 	gt_proc.is_root = !gt_cfg.root_pid || gt_cfg.root_pid == gt_proc.pid;
 	int wanted = !gt_cfg.disable && (gt_proc.is_root || gt_cfg.children);

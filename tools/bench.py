@@ -19,11 +19,18 @@ drifts by tens of percent over minutes.
               the recording adds, with the writer never behind
   writer      tests/bench/encode_bench: the writer's ns per event to encode
               and compress, and bytes per event
+  CPU waits   what splitting waits into waiting for the GIL and for a CPU
+              costs (docs/metrics.md#cpu-waits): one run-delay read
+              (tests/bench/sched_read), the reads per contended wait
+              (counted with strace, when installed), and the countdown and
+              convoy under giltrace run with and without the split
+              (GILTRACE_CPU_SPLIT=0), interleaved
 """
 import argparse
 import json
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -180,6 +187,39 @@ def bench_hot_path(build, reps, tmp):
             "spread": [round((x - med["base"]) / 2, 1) for x in sorted(per_cycle["run"])]}
 
 
+def bench_split(build, py, reps, tmp):
+    """The split's cost: per read, reads per wait, and end to end."""
+    giltrace = os.path.join(build, "giltrace")
+    out = subprocess.run([os.path.join(build, "tests", "sched_read")], check=True,
+                         stdout=subprocess.PIPE, universal_newlines=True).stdout.split()
+    res = {"read_self_ns": float(out[1]), "read_other_ns": float(out[3]), "rows": []}
+    trace = os.path.join(tmp, "split.pftrace")
+    for title, args in (("countdown", [os.path.join(WORK, "countdown.py")]),
+                        ("convoy", [os.path.join(WORK, "convoy.py"), "100", "25000000"])):
+        cmd = [giltrace, "run", "-q", "--no-report", "-o", trace, "--", py] + args
+        times, _ = interleaved([("split", cmd, {}), ("off", cmd, {"GILTRACE_CPU_SPLIT": "0"})],
+                               reps)
+        doc = json.loads(subprocess.run([giltrace, "report", "--json", trace], check=True,
+                                        stdout=subprocess.PIPE).stdout)
+        waits = sum(t["wait_count"] for t in doc["threads"])
+        reads = None
+        if shutil.which("strace"):
+            log = os.path.join(tmp, "strace.log")
+            subprocess.run(["strace", "-f", "-qq", "-e", "trace=openat", "-o", log] + cmd,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+            with open(log) as f:
+                reads = sum("schedstat" in line for line in f)
+            doc2 = json.loads(subprocess.run([giltrace, "report", "--json", trace], check=True,
+                                             stdout=subprocess.PIPE).stdout)
+            reads /= max(1, sum(t["wait_count"] for t in doc2["threads"]))
+        diff = statistics.median(a - b for a, b in zip(times["split"], times["off"]))
+        res["rows"].append({"workload": title, "waits": waits, "reads_per_wait": reads,
+                            "ratio": statistics.median(a / b for a, b in
+                                                       zip(times["split"], times["off"])),
+                            "us_per_wait": diff * 1e6 / waits if waits else 0})
+    return res
+
+
 def bench_reader(build, py, tmp):
     """giltrace report on a ~10 M-event trace (the pipe loop, 2.5 M pairs):
     events per second and peak memory, best of three."""
@@ -260,6 +300,7 @@ def main():
         rows = bench_workloads(build, a.python, a.reps, tmp)
         hot = bench_hot_path(build, a.reps, tmp)
         reader = bench_reader(build, a.python, tmp)
+        split = bench_split(build, a.python, a.reps, tmp)
     writer = bench_writer(build)
 
     print("| workload | without | giltrace run | ratio | then its summary | plain LD_PRELOAD "
@@ -288,6 +329,13 @@ def main():
           "%.1f MB"
           % (reader["events"], reader["bytes"] / 1e6, reader["dropped"], reader["seconds"],
              reader["events"] / reader["seconds"] / 1e6, reader["rss_mb"]))
+    print("\nCPU waits: one run-delay read %.0f ns (the thread's own), %.0f ns (another "
+          "running thread's)" % (split["read_self_ns"], split["read_other_ns"]))
+    for r in split["rows"]:
+        rpw = "%.1f reads per wait (strace), " % r["reads_per_wait"] if r["reads_per_wait"] else ""
+        print("  %s: %d waits, %sgiltrace run with the split / without %.3f (%+.1f us per "
+              "wait, end to end: noise-bound)" % (r["workload"], r["waits"], rpw, r["ratio"],
+                                                 r["us_per_wait"]))
     print("\nwriter (encode_bench, uncontended release/acquire stream):")
     for level, ns, b in writer:
         print("  compression %s: %.1f ns per event, %.2f bytes per event"

@@ -2,77 +2,64 @@
 /*
  * cmd_check.c — `giltrace check`: fail a CI job when GIL contention regresses.
  *
- * The metrics come from a trace (or from the JSON `report --json` wrote for
- * it) and are compared with a baseline JSON, with absolute limits, or both.
- * A metric regresses against its baseline when it grew by more than BOTH
- * its relative and its absolute tolerance, so a baseline near zero does not
+ * The metrics come from traces (or from the JSON `report --json` wrote for
+ * them; check_load.c) and are compared with a baseline, with absolute
+ * limits, or both. Several runs on a side are compared by their medians. A
+ * metric regresses against its baseline when it grew by more than BOTH its
+ * relative and its absolute tolerance, so a baseline near zero does not
  * flap on noise (docs/ci.md explains the defaults).
  */
 #include <getopt.h>
-#include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "check.h"
 #include "cli.h"
 #include "format.h"
-#include "report.h"
 
-enum unit { U_RATIO, U_COUNT, U_US, U_RATE };
+#define gates check_gates
+#define NGATES check_ngates
 
-struct gate {
-	const char *name; /* as in --max-NAME and --tolerance NAME=... */
-	const char *key;  /* in report --json */
-	enum unit unit;
-	double rel, abs;  /* default tolerances; abs in the JSON's unit */
-	int opt_in;       /* compared with the baseline only if asked to */
-};
-
-/* Every metric here is "higher is worse". */
-static const struct gate gates[] = {
-	/* Defaults measured, not guessed (docs/ci.md): reruns of the test
-	 * workloads on a shared 2-vCPU VM; real regressions move these metrics
-	 * by 100% and more. */
-	{"contention-ratio", "contention_ratio", U_RATIO, 0.30, 0.05, 0},
-	{"mean-waiters", "mean_waiters", U_COUNT, 0.35, 0.20, 0},
-	{"wait-weighted-mean", "wait_weighted_mean_us", U_US, 0.40, 1000, 0},
-	/* The plain mean and the tail are compared only when asked for
-	 * (--tolerance or --max): the mean moves with the number of
-	 * microsecond waits a run happens to have (a thread taking the GIL
-	 * back just after a blocking call), and waits come in whole switch
-	 * intervals, so p99 of a few hundred waits jumps between modes. */
-	{"wait-mean", "wait_mean_us", U_US, 0.40, 1000, 1},
-	{"wait-p99", "wait_p99_us", U_US, 0.50, 5000, 1},
-	{"forced-per-s", "forced_per_s", U_RATE, 0.35, 10, 0},
-	{"convoy-delay-ratio", "convoy_delay_ratio", U_RATIO, 0.35, 0.02, 0},
-};
-#define NGATES (sizeof(gates) / sizeof(gates[0]))
+/* Above this share of its GIL waiting spent waiting for a CPU, a run is
+ * said to have been starved of CPU (docs/metrics.md, "CPU waits"). */
+#define STARVED_SHARE 0.10
 
 static const char check_usage[] =
-	"usage: giltrace check FILE [--baseline BASE.json] [--max-METRIC VALUE]...\n"
-	"                            [--tolerance METRIC=REL[,ABS]]... [--process PID|NAME]\n"
-	"                            [--markdown]\n"
+	"usage: giltrace check FILE... [--baseline BASE.json]... [--max-METRIC VALUE]...\n"
+	"                               [--tolerance METRIC=REL[,ABS]]... [--process PID|NAME]\n"
+	"                               [--raw] [--markdown]\n"
 	"\n"
 	"Compares the GIL metrics of FILE (a trace, or the JSON of giltrace report\n"
 	"--json) with a baseline written by giltrace report --json, and/or with\n"
-	"absolute limits. A metric regresses when it exceeds its --max, or when it\n"
-	"grew past the baseline by more than both its relative and its absolute\n"
-	"tolerance.\n"
+	"absolute limits. Several FILEs (runs of the same program) and several\n"
+	"--baseline files are compared by their medians. A metric regresses when it\n"
+	"exceeds its --max, or when it grew past the baseline by more than both its\n"
+	"relative and its absolute tolerance.\n"
+	"\n"
+	"The first four leave out the time a waiting thread, or the holder it waited\n"
+	"for, was runnable without a CPU: a busy CI runner does not make them grow\n"
+	"(docs/metrics.md#cpu-waits).\n"
 	"\n"
 	"metrics (default tolerances: relative, absolute):\n"
-	"  contention-ratio    share of time with a thread waiting     (30%, 0.05)\n"
-	"  mean-waiters        threads waiting, on average             (35%, 0.2)\n"
-	"  wait-weighted-mean  mean wait, weighted by its length: the  (40%, 1ms)\n"
-	"                      wait a waiting thread is typically in\n"
-	"  wait-mean           mean length of a wait                   (40%, 1ms)\n"
-	"  wait-p99            99th percentile of all waits            (50%, 5ms)\n"
-	"                      wait-mean and wait-p99 only with --tolerance or --max:\n"
-	"                      too noisy to compare by default\n"
-	"  forced-per-s        forced releases per second              (35%, 10)\n"
-	"  convoy-delay-ratio  share of time lost to convoys           (35%, 0.02)\n"
+	"  contention-ratio      share of time with a thread waiting   (30%, 0.05)\n"
+	"  mean-waiters          threads waiting, on average           (35%, 0.2)\n"
+	"  wait-weighted-median  the wait a waiting thread is          (40%, 1ms)\n"
+	"                        typically in: the median of the time spent waiting\n"
+	"  wait-weighted-mean    mean wait, weighted by its length     (40%, 1ms)\n"
+	"  wait-mean             mean length of a wait                 (40%, 1ms)\n"
+	"  wait-p99              99th percentile of all waits          (50%, 5ms)\n"
+	"                        wait-weighted-mean, wait-mean and wait-p99 only with\n"
+	"                        --tolerance or --max: too noisy to compare by default\n"
+	"  forced-per-s          forced releases per second            (35%, 10)\n"
+	"  convoy-delay-ratio    share of time lost to convoys         (35%, 0.02)\n"
+	"  raw-contention-ratio, raw-mean-waiters, raw-wait-weighted-median,\n"
+	"  raw-wait-weighted-mean  the first four with CPU waits in; only with\n"
+	"                        --tolerance or --max\n"
 	"\n"
-	"  --baseline FILE      the baseline (JSON from giltrace report --json)\n"
+	"  --baseline FILE      a baseline (JSON from giltrace report --json); repeat it\n"
+	"                       for the median of several\n"
 	"  --max-METRIC VALUE   an absolute limit, e.g. --max-contention-ratio 0.2,\n"
 	"                       --max-wait-p99 5ms (ratios also as 20%; a duration\n"
 	"                       needs its unit, a ratio above 1 needs %)\n"
@@ -81,199 +68,147 @@ static const char check_usage[] =
 	"                       name or a word of whose command line is NAME (e.g.\n"
 	"                       worker.py); its baseline: giltrace report --json\n"
 	"                       --process NAME\n"
+	"  --raw                gate the first four with CPU waits in, as measured\n"
 	"  --markdown           print the table as markdown (for a CI job summary)\n" GT_CONVOY_USAGE
 	"  -h, --help           this help\n"
 	"\n"
 	"Exit status: 0 within limits, 1 a regression, 2 a usage or input error.\n"
 	"See docs/ci.md.\n";
 
-static int find_gate(const char *name, size_t len)
+/* One line of the table. */
+static void row(int markdown, const char *name, const char *b, const char *c, const char *ch,
+		const char *lim, const char *verdict)
 {
-	for (size_t g = 0; g < NGATES; g++)
-		if (strlen(gates[g].name) == len && !strncmp(gates[g].name, name, len))
-			return (int)g;
-	return -1;
-}
-
-/* A user's value for gate g, in the JSON's unit: 0, -1, or a
- * GT_PARSE_* code. */
-static int parse_value(int g, const char *s, double *v)
-{
-	int rc;
-	if (gates[g].unit == U_US) {
-		double sec;
-		if ((rc = gt_parse_duration(s, &sec)))
-			return rc;
-		*v = sec * 1e6;
-		return sec < 0 ? -1 : 0;
-	}
-	if (gates[g].unit == U_RATIO)
-		return (rc = gt_parse_ratio(s, v)) ? rc : *v < 0 ? -1 : 0;
-	return gt_parse_number(s, v) || *v < 0 ? -1 : 0;
-}
-
-/* One line saying what is wrong with VALUE given to WHAT for gate g. */
-static void bad_value(const char *what, int g, const char *value, int rc)
-{
-	if (rc == GT_PARSE_NO_UNIT)
-		gt_err("check: %s %s has no unit: write %sms, %ss or %sus", what, value, value,
-		       value, value);
-	else if (rc == GT_PARSE_ABOVE_ONE)
-		gt_err("check: %s %s is above 1: write %s%% for a percentage (a ratio is from "
-		       "0 to 1)",
-		       what, value, value);
+	if (markdown)
+		printf("| %s | %s | %s | %s | %s | %s |\n", name, b, c, ch, lim,
+		       !strcmp(verdict, "REGRESSION") ? "**regression**" : verdict);
 	else
-		gt_err("check: %s needs a %s (got '%s')", what,
-		       gates[g].unit == U_US	  ? "duration, e.g. 5ms"
-		       : gates[g].unit == U_RATIO ? "ratio, e.g. 0.2 or 20%"
-						  : "number",
-		       value);
+		printf("  %-24s %10s %10s %9s %10s  %s\n", name, b, c, ch, lim, verdict);
 }
 
-static void show(char *buf, size_t n, int g, double v)
-{
-	switch (gates[g].unit) {
-	case U_RATIO:
-		snprintf(buf, n, "%.3f", v);
-		break;
-	case U_US:
-		gt_fmt_duration(buf, n, (uint64_t)(v * 1e3 + 0.5));
-		break;
-	case U_COUNT:
-		snprintf(buf, n, "%.2f", v);
-		break;
-	case U_RATE:
-		snprintf(buf, n, "%.1f", v);
-		break;
-	}
-}
+/* One side of the comparison: its runs' numbers, and the value of each
+ * gate there (the median over its runs). */
+struct side {
+	struct check_run *runs;
+	size_t n;
+	double v[CHECK_MAX_GATES];
+	int raw;       /* CPU waits are in the first four (not split, or --raw) */
+	int unsplit;   /* ... because some run's waits are not split */
+	const char *note; /* that run's reason */
+	double cpu_share; /* median share of GIL waiting spent waiting for a CPU */
+};
 
-/* Reads the gate metrics of a report JSON, and which processes it covers
- * (its "process", "" for all) into proc. */
-static int from_json(json_t *doc, const char *path, double *v, char *proc, size_t procn,
-		     char *err, size_t errlen)
+static int load_side(struct side *sd, char **paths, size_t n, const char *process,
+		     const struct gt_convoy_opts *co, const char *what)
 {
-	json_t *sv = json_object_get(doc, "schema_version");
-	if (!json_is_object(doc) || !json_is_integer(sv)) {
-		snprintf(err, errlen, "%s: not the JSON of giltrace report --json", path);
+	char err[600];
+	sd->runs = calloc(n, sizeof(*sd->runs));
+	sd->n = n;
+	if (!sd->runs) {
+		gt_err("check: out of memory");
 		return -1;
 	}
-	if (json_integer_value(sv) != GT_REPORT_SCHEMA_VERSION) {
-		snprintf(err, errlen, "%s: schema_version %lld, this giltrace reads %d", path,
-			 (long long)json_integer_value(sv), GT_REPORT_SCHEMA_VERSION);
-		return -1;
-	}
-	for (size_t g = 0; g < NGATES; g++) {
-		json_t *x = json_object_get(doc, gates[g].key);
-		if (!json_is_number(x)) {
-			snprintf(err, errlen, "%s: no number \"%s\" in it", path, gates[g].key);
+	for (size_t i = 0; i < n; i++) {
+		if (check_load(paths[i], process, co, &sd->runs[i], err, sizeof(err))) {
+			gt_err("check: %s%s", what, err);
 			return -1;
 		}
-		v[g] = json_number_value(x);
-		if (!isfinite(v[g]) || v[g] < 0) {
-			snprintf(err, errlen, "%s: \"%s\" is %g", path, gates[g].key, v[g]);
-			return -1;
+		if (!sd->runs[i].split && !sd->unsplit) {
+			sd->unsplit = 1;
+			sd->note = sd->runs[i].split_note;
 		}
 	}
-	const char *p = json_string_value(json_object_get(doc, "process"));
-	snprintf(proc, procn, "%s", p ? p : "");
 	return 0;
 }
 
-static int load_json_file(const char *path, double *v, char *proc, size_t procn, char *err,
-			  size_t errlen)
+/* The medians, with CPU waits in (raw) or out. */
+static void medians(struct side *sd, int raw)
 {
-	json_error_t je;
-	json_t *doc = json_load_file(path, 0, &je);
-	if (!doc) {
-		snprintf(err, errlen, "%s: %s (line %d)", path, je.text, je.line);
-		return -1;
+	double *x = calloc(sd->n, sizeof(*x));
+	if (!x)
+		abort(); /* a handful of doubles */
+	sd->raw = raw;
+	for (size_t g = 0; g < NGATES; g++) {
+		int use_raw = raw && gates[g].raw_key;
+		for (size_t i = 0; i < sd->n; i++)
+			x[i] = use_raw ? sd->runs[i].raw[g] : sd->runs[i].value[g];
+		sd->v[g] = check_median(x, sd->n);
 	}
-	int rc = from_json(doc, path, v, proc, procn, err, errlen);
-	json_decref(doc);
-	return rc;
+	for (size_t i = 0; i < sd->n; i++)
+		x[i] = sd->runs[i].cpu_wait_share;
+	sd->cpu_share = check_median(x, sd->n);
+	free(x);
 }
 
-/* Does path hold JSON (rather than a protobuf trace)? */
-static int looks_like_json(const char *path)
+/* What the table's reader must know besides it. */
+static void notes(const struct side *cur, const struct side *base, int force_raw, const char *pre)
 {
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return 0;
-	int c;
-	while ((c = fgetc(f)) == ' ' || c == '\n' || c == '\r' || c == '\t')
-		;
-	fclose(f);
-	return c == '{';
-}
-
-static int load_current(const char *path, const char *process, const struct gt_convoy_opts *co,
-			double *v, char *proc, size_t procn, int *warn_dropped,
-			int *warn_incomplete, char *err, size_t errlen)
-{
-	if (looks_like_json(path)) {
-		if (process) {
-			snprintf(err, errlen,
-				 "%s is JSON: --process selects the processes of a trace (write "
-				 "the JSON with giltrace report --json --process %s)",
-				 path, process);
-			return -1;
-		}
-		return load_json_file(path, v, proc, procn, err, errlen);
+	int dropped = 0, incomplete = 0;
+	for (size_t i = 0; i < cur->n; i++)
+		dropped |= cur->runs[i].dropped, incomplete |= cur->runs[i].incomplete;
+	if (dropped)
+		printf("%swarning: events were dropped while recording; the metrics are lower "
+		       "bounds\n",
+		       pre);
+	if (incomplete)
+		printf("%swarning: a trace has no end record (the program was killed?)\n", pre);
+	if (!force_raw && cur->unsplit)
+		printf("%snote: waits were not split into waiting for the GIL and for a CPU (%s): "
+		       "the metrics include CPU waits%s\n",
+		       pre, cur->note, base ? " on both sides" : "");
+	else if (!force_raw && base && base->unsplit)
+		printf("%snote: the baseline's waits are not split (%s): it is compared with its "
+		       "CPU waits in (docs/ci.md#busy-runners-and-baselines)\n",
+		       pre, base->note);
+	if (cur->cpu_share >= STARVED_SHARE &&
+	    (!base || cur->cpu_share >= base->cpu_share + STARVED_SHARE / 2)) {
+		char c[16], b[16];
+		gt_fmt_percent(c, sizeof(c), cur->cpu_share);
+		if (base)
+			gt_fmt_percent(b, sizeof(b), base->cpu_share);
+		printf("%snote: this run was CPU-starved: %s of its GIL waiting was waiting for a "
+		       "CPU%s%s%s; %s\n",
+		       pre, c, base ? " (the baseline: " : "", base ? b : "", base ? ")" : "",
+		       cur->raw ? "the metrics include it" : "the gated metrics leave it out");
 	}
-	struct gt_metrics m;
-	struct gt_summary s;
-	char e2[400];
-	if (gt_report_load_processes(path, &m, co, 0, process, e2, sizeof(e2))) {
-		snprintf(err, errlen, "%s: %s", path, e2);
-		gt_metrics_free(&m);
-		return -1;
-	}
-	if (gt_summarize(&m, &s)) {
-		snprintf(err, errlen, "out of memory");
-		gt_metrics_free(&m);
-		return -1;
-	}
-	/* The same numbers report --json writes, through the same JSON. */
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *mem = open_memstream(&buf, &len);
-	struct gt_report_opts o = {.trace_path = path, .docs = gt_cli_docs(), .process = process};
-	int rc = !mem || gt_report_json(mem, &m, &s, &o);
-	if (mem)
-		fclose(mem);
-	*warn_dropped = m.events_dropped > 0;
-	*warn_incomplete = !m.has_end;
-	gt_summary_free(&s);
-	gt_metrics_free(&m);
-	if (rc) {
-		free(buf);
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	json_error_t je;
-	json_t *doc = json_loadb(buf, len, 0, &je);
-	free(buf);
-	rc = doc ? from_json(doc, path, v, proc, procn, err, errlen) : -1;
-	if (!doc)
-		snprintf(err, errlen, "internal error: %s", je.text);
-	json_decref(doc);
-	return rc;
+	if (!base)
+		return;
+	/* Apples and oranges: a whole run against one process, or two
+	 * different processes. */
+	const char *bp = base->runs[0].proc, *cp = cur->runs[0].proc;
+	if (strcmp(bp, cp))
+		printf("%swarning: the baseline covers %s%s, this run %s%s\n", pre,
+		       bp[0] ? "process " : "every process", bp, cp[0] ? "process " : "every process",
+		       cp);
 }
 
 int cmd_check(int argc, char **argv)
 {
-	const char *path = NULL, *baseline = NULL, *process = NULL;
-	int markdown = 0;
-	double max[NGATES], rel[NGATES], abs_tol[NGATES];
-	int has_max[NGATES] = {0}, has_tol[NGATES] = {0};
+	const char *process = NULL;
+	char **paths = calloc((size_t)argc + 1, sizeof(*paths));
+	char **bases = calloc((size_t)argc + 1, sizeof(*bases));
+	size_t npaths = 0, nbases = 0;
+	int markdown = 0, force_raw = 0;
+	double max[CHECK_MAX_GATES], rel[CHECK_MAX_GATES], abs_tol[CHECK_MAX_GATES];
+	int has_max[CHECK_MAX_GATES] = {0}, has_tol[CHECK_MAX_GATES] = {0};
 	struct gt_convoy_opts co = GT_CONVOY_DEFAULTS;
+	if (!paths || !bases) {
+		gt_err("check: out of memory");
+		return GT_EXIT_USAGE;
+	}
 	for (size_t g = 0; g < NGATES; g++)
 		rel[g] = gates[g].rel, abs_tol[g] = gates[g].abs;
 	/* --max-METRIC for every gate, then the fixed options. */
-	enum { OPT_MARKDOWN = GT_OPT_FIRST_FREE, OPT_BASELINE, OPT_TOLERANCE, OPT_PROCESS, OPT_MAX };
-	static char max_names[NGATES][48];
-	static struct option longopts[NGATES + 9];
+	enum {
+		OPT_MARKDOWN = GT_OPT_FIRST_FREE,
+		OPT_BASELINE,
+		OPT_TOLERANCE,
+		OPT_PROCESS,
+		OPT_RAW,
+		OPT_MAX
+	};
+	static char max_names[CHECK_MAX_GATES][48];
+	static struct option longopts[CHECK_MAX_GATES + 10];
 	size_t n = 0;
 	for (size_t g = 0; g < NGATES; g++) {
 		snprintf(max_names[g], sizeof(max_names[g]), "max-%s", gates[g].name);
@@ -284,6 +219,7 @@ int cmd_check(int argc, char **argv)
 	longopts[n++] = (struct option){"baseline", required_argument, NULL, OPT_BASELINE};
 	longopts[n++] = (struct option){"tolerance", required_argument, NULL, OPT_TOLERANCE};
 	longopts[n++] = (struct option){"process", required_argument, NULL, OPT_PROCESS};
+	longopts[n++] = (struct option){"raw", no_argument, NULL, OPT_RAW};
 	longopts[n++] = (struct option){"help", no_argument, NULL, 'h'};
 	const struct option convoy_opts[] = {GT_CONVOY_LONGOPTS};
 	for (size_t k = 0; k < 3; k++)
@@ -301,11 +237,11 @@ int cmd_check(int argc, char **argv)
 			continue;
 		if (c >= OPT_MAX && c < OPT_MAX + (int)NGATES) {
 			int g = c - OPT_MAX;
-			int rc = parse_value(g, optarg, &max[g]);
+			int rc = check_parse_value(g, optarg, &max[g]);
 			if (rc) {
 				char what[64];
 				snprintf(what, sizeof(what), "--max-%s", gates[g].name);
-				bad_value(what, g, optarg, rc);
+				check_bad_value(what, g, optarg, rc);
 				return GT_EXIT_USAGE;
 			}
 			has_max[g] = 1;
@@ -314,8 +250,10 @@ int cmd_check(int argc, char **argv)
 			return GT_EXIT_OK;
 		} else if (c == OPT_MARKDOWN) {
 			markdown = 1;
+		} else if (c == OPT_RAW) {
+			force_raw = 1;
 		} else if (c == OPT_BASELINE) {
-			baseline = optarg;
+			bases[nbases++] = optarg;
 		} else if (c == OPT_PROCESS) {
 			if (!optarg[0]) {
 				gt_err("check: --process needs a pid or a name");
@@ -323,137 +261,111 @@ int cmd_check(int argc, char **argv)
 			}
 			process = optarg;
 		} else if (c == OPT_TOLERANCE) {
-			const char *t = optarg;
-			const char *eq = strchr(t, '=');
-			int g = eq ? find_gate(t, (size_t)(eq - t)) : -1;
-			char relv[64] = "", absv[64] = "";
-			const char *comma = eq ? strchr(eq + 1, ',') : NULL;
-			if (eq) {
-				size_t rl = comma ? (size_t)(comma - eq - 1) : strlen(eq + 1);
-				snprintf(relv, sizeof(relv), "%.*s", (int)(rl < 63 ? rl : 63), eq + 1);
-				if (comma)
-					snprintf(absv, sizeof(absv), "%s", comma + 1);
-			}
-			char what[192];
-			int rc_rel = g < 0 ? -1 : gt_parse_ratio(relv, &rel[g]);
-			int rc_abs = g < 0 || !comma ? 0 : parse_value(g, absv, &abs_tol[g]);
-			if (rc_rel == GT_PARSE_ABOVE_ONE) {
-				snprintf(what, sizeof(what), "--tolerance %s: the relative part", t);
-				bad_value(what, g, relv, rc_rel);
+			if (check_parse_tolerance(optarg, rel, abs_tol, has_tol))
 				return GT_EXIT_USAGE;
-			}
-			if (rc_abs == GT_PARSE_NO_UNIT || rc_abs == GT_PARSE_ABOVE_ONE) {
-				snprintf(what, sizeof(what), "--tolerance %s: the absolute part", t);
-				bad_value(what, g, absv, rc_abs);
-				return GT_EXIT_USAGE;
-			}
-			if (g < 0 || rc_rel || rel[g] < 0 || rc_abs) {
-				gt_err("check: --tolerance needs METRIC=REL[,ABS], e.g. "
-				       "wait-p99=50%%,2ms (got '%s')",
-				       t);
-				return GT_EXIT_USAGE;
-			}
-			has_tol[g] = 1;
 		} else {
 			return gt_cli_bad_option("check", c, argv, longopts);
 		}
 	}
-	for (int i = optind; i < argc; i++) {
-		if (path) {
-			gt_err("check: one trace at a time ('%s' and '%s')", path, argv[i]);
-			return GT_EXIT_USAGE;
-		}
-		path = argv[i];
-	}
+	for (int i = optind; i < argc; i++)
+		paths[npaths++] = argv[i];
 	int any_max = 0;
 	for (size_t g = 0; g < NGATES; g++)
 		any_max |= has_max[g];
-	if (!path) {
+	if (!npaths) {
 		gt_err("check: no trace given (usage: giltrace check FILE --baseline BASE.json)");
 		return GT_EXIT_USAGE;
 	}
-	if (!baseline && !any_max) {
+	if (!nbases && !any_max) {
 		gt_err("check: nothing to check against: give --baseline or a --max-METRIC limit");
 		return GT_EXIT_USAGE;
 	}
-	double cur[NGATES], base[NGATES];
-	char err[600], base_proc[256] = "", cur_proc[256] = "";
-	int dropped = 0, incomplete = 0;
-	if (baseline && load_json_file(baseline, base, base_proc, sizeof(base_proc), err,
-				       sizeof(err))) {
-		gt_err("check: baseline %s", err);
+	struct side base = {0}, cur = {0};
+	if ((nbases && load_side(&base, bases, nbases, NULL, &co, "baseline ")) ||
+	    load_side(&cur, paths, npaths, process, &co, ""))
 		return GT_EXIT_USAGE;
-	}
-	if (load_current(path, process, &co, cur, cur_proc, sizeof(cur_proc), &dropped,
-			 &incomplete, err, sizeof(err))) {
-		gt_err("check: %s", err);
-		return GT_EXIT_USAGE;
-	}
-	if (process)
-		snprintf(cur_proc, sizeof(cur_proc), "%s", process);
+	/* Like with like: CPU waits in on both sides if the current runs'
+	 * are not split; an unsplit baseline alone is compared as it is. */
+	medians(&cur, force_raw || cur.unsplit);
+	if (nbases)
+		medians(&base, force_raw || cur.unsplit || base.unsplit);
+	const char *cur_proc = cur.runs[0].proc;
 
-	int regressions = 0;
+	int regressions = 0, missing = 0;
+	char runs[80] = "";
+	if (npaths > 1 || nbases > 1)
+		snprintf(runs, sizeof(runs), " (medians: %zu run%s, %zu baseline%s)", npaths,
+			 npaths > 1 ? "s" : "", nbases, nbases == 1 ? "" : "s");
 	if (markdown)
 		fputs("| metric | baseline | current | change | limit | verdict |\n"
 		      "|---|---:|---:|---:|---:|---|\n",
 		      stdout);
 	else
-		printf("giltrace check: %s%s%s%s%s\n\n  %-19s %10s %10s %9s %10s  %s\n", path,
-		       cur_proc[0] ? ", process " : "", cur_proc, baseline ? " against " : "",
-		       baseline ? baseline : "", "METRIC", "BASELINE", "CURRENT", "CHANGE", "LIMIT",
-		       "VERDICT");
+		printf("giltrace check: %s%s%s%s%s%s%s%s\n\n  %-24s %10s %10s %9s %10s  %s\n",
+		       paths[0], npaths > 1 ? " ..." : "", cur_proc[0] ? ", process " : "", cur_proc,
+		       nbases ? " against " : "", nbases ? bases[0] : "", nbases > 1 ? " ..." : "", runs,
+		       "METRIC", "BASELINE",
+		       "CURRENT", "CHANGE", "LIMIT", "VERDICT");
 	for (size_t g = 0; g < NGATES; g++) {
 		char b[32] = "-", c[32], ch[32] = "-", lim[32] = "-";
 		const char *verdict = "ok";
 		double limit = INFINITY;
-		show(c, sizeof(c), (int)g, cur[g]);
-		if (baseline) {
-			show(b, sizeof(b), (int)g, base[g]);
-			if (base[g] > 0)
-				snprintf(ch, sizeof(ch), "%+.0f%%", (cur[g] / base[g] - 1) * 100);
-			else if (cur[g] > 0)
+		/* The raw-* gates are not shown unless asked for. */
+		if (gates[g].opt_in && !strncmp(gates[g].name, "raw-", 4) && !has_tol[g] &&
+		    !has_max[g])
+			continue;
+		check_show(c, sizeof(c), (int)g, cur.v[g]);
+		if (isnan(cur.v[g]) || (nbases && isnan(base.v[g]) && !has_max[g])) {
+			/* A JSON of an older giltrace, without this metric. */
+			if (nbases && !isnan(base.v[g]))
+				check_show(b, sizeof(b), (int)g, base.v[g]);
+			missing++;
+			row(markdown, gates[g].name, b, isnan(cur.v[g]) ? "-" : c, "-", "-", "n/a");
+			continue;
+		}
+		if (nbases && !isnan(base.v[g])) {
+			check_show(b, sizeof(b), (int)g, base.v[g]);
+			if (base.v[g] > 0)
+				snprintf(ch, sizeof(ch), "%+.0f%%", (cur.v[g] / base.v[g] - 1) * 100);
+			else if (cur.v[g] > 0)
 				snprintf(ch, sizeof(ch), "new");
 			else
 				snprintf(ch, sizeof(ch), "0");
 		}
-		if (baseline && (!gates[g].opt_in || has_tol[g])) {
-			double allowed = fmax(abs_tol[g], rel[g] * base[g]);
-			limit = base[g] + allowed;
-			if (cur[g] < base[g] - allowed)
+		if (nbases && !isnan(base.v[g]) && (!gates[g].opt_in || has_tol[g])) {
+			double allowed = fmax(abs_tol[g], rel[g] * base.v[g]);
+			limit = base.v[g] + allowed;
+			if (cur.v[g] < base.v[g] - allowed)
 				verdict = "better";
-		} else if (baseline && !has_max[g]) {
+		} else if (nbases && !has_max[g]) {
 			verdict = "info";
 		}
 		if (has_max[g] && max[g] < limit)
 			limit = max[g];
 		if (isfinite(limit))
-			show(lim, sizeof(lim), (int)g, limit);
-		if (cur[g] > limit) {
+			check_show(lim, sizeof(lim), (int)g, limit);
+		if (cur.v[g] > limit) {
 			verdict = "REGRESSION";
 			regressions++;
 		}
-		if (markdown)
-			printf("| %s | %s | %s | %s | %s | %s |\n", gates[g].name, b, c, ch, lim,
-			       !strcmp(verdict, "REGRESSION") ? "**regression**" : verdict);
-		else
-			printf("  %-19s %10s %10s %9s %10s  %s\n", gates[g].name, b, c, ch, lim,
-			       verdict);
+		/* Which version of the metric was compared, when not the usual. */
+		char name[48];
+		snprintf(name, sizeof(name), "%s%s", gates[g].name,
+			 gates[g].raw_key && cur.raw ? " (raw)" : "");
+		row(markdown, name, b, c, ch, lim, verdict);
 	}
 	const char *pre = markdown ? "\n" : "\n  ";
-	if (dropped)
-		printf("%swarning: events were dropped while recording; the metrics are lower "
-		       "bounds\n",
+	if (missing)
+		printf("%snote: n/a: a JSON of an older giltrace lacks the metric: not compared "
+		       "(re-record the baseline)\n",
 		       pre);
-	if (incomplete)
-		printf("%swarning: the trace has no end record (the program was killed?)\n", pre);
-	/* Apples and oranges: a whole run against one process, or two
-	 * different processes. */
-	if (baseline && strcmp(base_proc, cur_proc))
-		printf("%swarning: the baseline covers %s%s, this run %s%s\n", pre,
-		       base_proc[0] ? "process " : "every process", base_proc,
-		       cur_proc[0] ? "process " : "every process", cur_proc);
+	notes(&cur, nbases ? &base : NULL, force_raw, pre);
 	printf("%s%s\n", pre,
 	       regressions ? "GIL contention regressed (see docs/ci.md)" : "within limits");
 	fflush(stdout);
+	free(cur.runs);
+	free(base.runs);
+	free(paths);
+	free(bases);
 	return regressions ? GT_EXIT_REGRESSION : GT_EXIT_OK;
 }

@@ -63,14 +63,18 @@ static void waiters_counter(struct gt_enc *e, struct gt_pb *b, unsigned gil, uin
 
 /* ---- events ------------------------------------------------------------- */
 
+#define NO_CPU_WAIT (~(uint64_t)0)
+
+/* cpu_wait: the holder's run delay while a thread waited (NO_CPU_WAIT:
+ * not known). */
 static void end_hold(struct gt_enc *e, struct gt_enc_thread *th, uint64_t ts, unsigned gil,
-		     enum gt_end_reason why, uint32_t flow_seq, int flow)
+		     enum gt_end_reason why, uint32_t flow_seq, int flow, uint64_t cpu_wait)
 {
 	uint8_t buf[GT_ENC_PKT_MAX];
 	struct gt_pb b;
 
 	templates_for(e, th, gil);
-	if (!flow && gt_enc_emit_fast(e, th, ts, TMPL_HOLD_END + why) &&
+	if (!flow && cpu_wait == NO_CPU_WAIT && gt_enc_emit_fast(e, th, ts, TMPL_HOLD_END + why) &&
 	    gt_enc_emit_fast(e, th, ts, TMPL_HOLDER_END)) {
 		th->in_hold = 0;
 		return;
@@ -79,6 +83,8 @@ static void end_hold(struct gt_enc *e, struct gt_enc_thread *th, uint64_t ts, un
 	gt_enc_pkt_init(e, &b, buf, sizeof(buf));
 	size_t m = gt_enc_thread_event_begin(&b, th, ts, PF_TE_SLICE_END);
 	gt_enc_an_ended(&b, why);
+	if (cpu_wait != NO_CPU_WAIT)
+		gt_enc_an_uint(&b, AN_CPU_WAIT, cpu_wait);
 	if (flow)
 		gt_pb_fixed64(&b, PF_TE_FLOW_IDS, gt_flow_id(e->pid, gil, flow_seq));
 	gt_pb_end(&b, m);
@@ -87,13 +93,17 @@ static void end_hold(struct gt_enc *e, struct gt_enc_thread *th, uint64_t ts, un
 	gt_enc_pkt_init(e, &b, buf, sizeof(buf));
 	m = gt_enc_thread_event_begin(&b, th, ts, PF_TE_SLICE_END);
 	gt_pb_uint(&b, PF_TE_TRACK_UUID, gt_uuid_gil(e->pid, gil, GT_TRACK_HOLDER));
+	if (cpu_wait != NO_CPU_WAIT) /* on both: the GIL's tracks are read alone */
+		gt_enc_an_uint(&b, AN_CPU_WAIT, cpu_wait);
 	gt_pb_end(&b, m);
 	gt_enc_emit(e, &b);
 	th->in_hold = 0;
 }
 
+/* sched: the event ending the wait has a GT_EV_SCHED before it, whose run
+ * delays the wait carries. */
 static void end_wait(struct gt_enc *e, struct gt_enc_thread *th, uint64_t ts, uint32_t timeouts,
-		     uint32_t waiters, enum gt_end_reason why)
+		     uint32_t waiters, enum gt_end_reason why, int sched)
 {
 	uint8_t buf[GT_ENC_PKT_MAX];
 	struct gt_pb b;
@@ -101,6 +111,11 @@ static void end_wait(struct gt_enc *e, struct gt_enc_thread *th, uint64_t ts, ui
 	gt_enc_pkt_init(e, &b, buf, sizeof(buf));
 	size_t m = gt_enc_thread_event_begin(&b, th, ts, PF_TE_SLICE_END);
 	gt_enc_an_uint(&b, AN_TIMEOUTS, timeouts);
+	if (sched && th->sched_valid) {
+		gt_enc_an_uint(&b, AN_CPU_WAIT, th->sched_own);
+		if (th->sched_held != NO_CPU_WAIT)
+			gt_enc_an_uint(&b, AN_HOLDER_CPU_WAIT, th->sched_held);
+	}
 	if (why)
 		gt_enc_an_ended(&b, why);
 	waiters_counter(e, &b, th->gil, waiters);
@@ -119,7 +134,7 @@ static void settle(struct gt_enc *e, struct gt_enc_thread *th, enum gt_end_reaso
 	if (th->pending_forced && why != GT_END_THREAD_EXIT)
 		why = GT_END_FORCED;
 	end_hold(e, th, th->pending_ts, th->pending_gil, why, th->pending_seq,
-		 th->pending_count > 0);
+		 th->pending_count > 0, th->pending_cpu_wait);
 }
 
 void gt_enc_thread_settle(struct gt_enc *e, struct gt_enc_thread *th)
@@ -167,7 +182,7 @@ static void on_wait(struct gt_enc *e, struct gt_enc_thread *th, const struct gt_
 
 	settle(e, th, GT_END_VOLUNTARY);
 	if (th->in_wait) /* a lost acquire; keep the slices balanced */
-		end_wait(e, th, ts, 0, ev->count, GT_END_ABANDONED);
+		end_wait(e, th, ts, 0, ev->count, GT_END_ABANDONED, 0);
 	gil_interval(e, th, ev->gil, ts, ev->arg);
 	th->gil = ev->gil;
 	gt_enc_pkt_init(e, &b, buf, sizeof(buf));
@@ -212,13 +227,13 @@ static void on_acquire(struct gt_enc *e, struct gt_enc_thread *th, const struct 
 
 	settle(e, th, GT_END_VOLUNTARY);
 	if (th->in_hold) /* a lost release; keep the slices balanced */
-		end_hold(e, th, ts, th->gil, GT_END_VOLUNTARY, 0, 0);
+		end_hold(e, th, ts, th->gil, GT_END_VOLUNTARY, 0, 0, NO_CPU_WAIT);
 	/* (Release numbers wrap after 2^32 handoffs; a flow across a cut
 	 * right then only loses its arrow.) */
 	const struct gt_enc_gil *g = &e->gils[ev->gil];
 	int flow_in = (ev->flags & GT_F_FLOW_IN) && (!g->cut || (int32_t)(ev->seq - g->cut_seq) > 0);
 	if (th->in_wait)
-		end_wait(e, th, ts, ev->arg, ev->count, 0);
+		end_wait(e, th, ts, ev->arg, ev->count, 0, 1);
 	if (ev->flags & GT_F_CONTENTION_END)
 		contended_span(e, th, ev->gil, th->contended_since, ts);
 	th->gil = ev->gil;
@@ -269,6 +284,21 @@ static void on_drop_request(struct gt_enc *e, struct gt_enc_thread *th, const st
 	gt_enc_emit(e, &b);
 }
 
+/* A wake-up's wait for a CPU (d ns, ending at ts): a slice inside the
+ * thread's GIL wait, never before what its sequence said last. */
+static void cpu_wait_slice(struct gt_enc *e, struct gt_enc_thread *th, uint64_t ts, uint64_t d)
+{
+	uint64_t t0 = ts > d ? ts - d : 0;
+
+	if (!th->in_wait)
+		return;
+	gt_enc_thread_slice(e, th, t0 < th->last_ts ? th->last_ts : t0, PF_TE_SLICE_BEGIN,
+			    NAME_CPU_WAIT);
+	gt_enc_thread_slice(e, th, ts, PF_TE_SLICE_END, 0);
+}
+
+static uint64_t wide(uint32_t lo, uint32_t hi) { return lo | (uint64_t)hi << 32; }
+
 void gt_enc_event(struct gt_enc *e, struct gt_enc_thread *th, const struct gt_event *ev,
 		  uint64_t ts)
 {
@@ -276,6 +306,12 @@ void gt_enc_event(struct gt_enc *e, struct gt_enc_thread *th, const struct gt_ev
 		return;
 	if (ev->kind == GT_EV_CONTENDED_SINCE) { /* the past: not clamped */
 		th->contended_since = ts;
+		return;
+	}
+	if (ev->kind == GT_EV_SCHED) { /* for the event that follows */
+		th->sched_valid = 1;
+		th->sched_own = wide(ev->count, ev->seq);
+		th->sched_held = wide(ev->peer, ev->arg);
 		return;
 	}
 	if (ts < th->last_ts) /* never let a thread's own slices go backwards */
@@ -298,6 +334,7 @@ void gt_enc_event(struct gt_enc *e, struct gt_enc_thread *th, const struct gt_ev
 		th->pending_ts = ts;
 		th->pending_seq = ev->seq;
 		th->pending_count = ev->count;
+		th->pending_cpu_wait = th->sched_valid ? th->sched_own : NO_CPU_WAIT;
 		if ((int32_t)(ev->seq - e->gils[ev->gil].rel_seq) > 0)
 			e->gils[ev->gil].rel_seq = ev->seq;
 		break;
@@ -313,16 +350,20 @@ void gt_enc_event(struct gt_enc *e, struct gt_enc_thread *th, const struct gt_ev
 	case GT_EV_ABANDON:
 		settle(e, th, GT_END_VOLUNTARY);
 		if (th->in_wait)
-			end_wait(e, th, ts, ev->arg, ev->count, GT_END_ABANDONED);
+			end_wait(e, th, ts, ev->arg, ev->count, GT_END_ABANDONED, 1);
 		if (ev->flags & GT_F_CONTENTION_END)
 			contended_span(e, th, ev->gil, th->contended_since, ts);
 		break;
 	case GT_EV_THREAD_EXIT:
 		gt_enc_thread_end(e, th, ts, GT_END_THREAD_EXIT);
 		break;
+	case GT_EV_CPU_WAIT:
+		cpu_wait_slice(e, th, ts, wide(ev->count, ev->seq));
+		break;
 	default:
 		break;
 	}
+	th->sched_valid = 0;
 }
 
 void gt_enc_cut_flows(struct gt_enc *e)
@@ -343,7 +384,7 @@ void gt_enc_thread_end(struct gt_enc *e, struct gt_enc_thread *th, uint64_t ts,
 	/* A thread's last release is how it left the GIL at exit. */
 	settle(e, th, why == GT_END_THREAD_EXIT ? GT_END_THREAD_EXIT : GT_END_VOLUNTARY);
 	if (th->in_wait)
-		end_wait(e, th, ts, 0, 0, why);
+		end_wait(e, th, ts, 0, 0, why, 0);
 	if (th->in_hold)
-		end_hold(e, th, ts, th->gil, why, 0, 0);
+		end_hold(e, th, ts, th->gil, why, 0, 0, NO_CPU_WAIT);
 }

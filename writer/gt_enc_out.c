@@ -280,3 +280,16 @@ size_t gt_enc_thread_event_begin(struct gt_pb *b, struct gt_enc_thread *th, uint
 	gt_pb_uint(b, PF_TE_TYPE, type);
 	return m;
 }
+
+void gt_enc_thread_slice(struct gt_enc *e, struct gt_enc_thread *th, uint64_t ts, unsigned type,
+			 unsigned name_iid)
+{
+	uint8_t buf[GT_ENC_PKT_MAX];
+	struct gt_pb b;
+	gt_enc_pkt_init(e, &b, buf, sizeof(buf));
+	size_t m = gt_enc_thread_event_begin(&b, th, ts, type);
+	if (name_iid)
+		gt_pb_uint(&b, PF_TE_NAME_IID, name_iid);
+	gt_pb_end(&b, m);
+	gt_enc_emit(e, &b);
+}

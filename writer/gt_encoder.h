@@ -70,6 +70,11 @@ struct gt_enc_thread {
 	uint32_t pending_seq;
 	uint64_t pending_ts;
 	uint64_t contended_since; /* from the last GT_EV_CONTENDED_SINCE */
+	/* From a GT_EV_SCHED, for the event that follows it: run delays (ns)
+	 * of the thread and of its holders (~0: unknown). */
+	uint8_t sched_valid;
+	uint64_t sched_own, sched_held;
+	uint64_t pending_cpu_wait; /* the held-back release's (~0: none) */
 	/* The switch interval this sequence last said for GIL interval_gil
 	 * (0xff: none yet). */
 	uint8_t interval_gil;
@@ -130,6 +135,7 @@ struct gt_enc_meta {
 	uint64_t events_dropped;    /* events lost: rings full, no slot */
 	uint32_t threads;           /* threads seen */
 	uint32_t gils_untraced;     /* GILs created beyond GT_MAX_GILS: not traced */
+	const char *cpu_split;      /* end only: "on", or why waits are not split */
 	int final;                  /* 1 for the end-of-trace record */
 	/* A start record that opens a window of a longer recording (giltrace
 	 * run --keep): when recording began. 0: the trace starts with it. */

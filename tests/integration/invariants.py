@@ -9,7 +9,9 @@ problems allowed) and checks, in SQL:
   - every flow goes from the end of a hold to a later hold's start;
   - the waiter counter stays between 0 and the number of threads;
   - a hold during which a drop request was made never ends "voluntary"
-    (CPython makes that release a forced switch, or the thread exits).
+    (CPython makes that release a forced switch, or the thread exits);
+  - every `waiting for a CPU` slice lies inside a `GIL wait`, and a wait's
+    ones never add up to more than its `cpu_wait_ns`.
 It returns a dict of facts for the caller's own assertions. A trace may hold
 several processes (`giltrace run` writes a run's processes into one): each
 image has its own start and end record, and the facts say which pids it has.
@@ -75,15 +77,31 @@ FROM slice s JOIN args a ON a.arg_set_id = s.arg_set_id
 WHERE s.name = 'giltrace end' ORDER BY s.ts, s.id"""
 
 
+# CPU waits (docs/metrics.md#cpu-waits): where each one is, and how much.
+Q_CPU_WAITS = """
+SELECT count(*) AS n, sum(p.id IS NULL OR p.name != 'GIL wait') AS outside
+FROM slice c LEFT JOIN slice p ON p.id = c.parent_id
+WHERE c.name = 'waiting for a CPU'"""
+Q_CPU_WAIT_SUMS = """
+SELECT count(*) AS n FROM (
+  SELECT w.id, (SELECT a.int_value FROM args a WHERE a.arg_set_id = w.arg_set_id
+                AND a.key = 'debug.cpu_wait_ns') AS said,
+         (SELECT coalesce(sum(c.dur), 0) FROM slice c WHERE c.parent_id = w.id
+                AND c.name = 'waiting for a CPU') AS shown
+  FROM slice w WHERE w.name = 'GIL wait')
+WHERE said IS NOT NULL AND shown > said"""
+
+
 def check_trace(trace, max_threads=None, lossy=False):
     """The invariants every giltrace trace keeps. lossy: events were dropped,
     so a hold whose release was lost runs on into the next holder's, and a
     flow or drop request may miss its end: only what each thread's own
     events guarantee is checked."""
     (slices, open_, overlap, held, wall, wait_ends, threads, ended, flows, waiters,
-     drop_voluntary, meta) = tp_query(trace, Q_SLICES, Q_OPEN, Q_HOLDER_OVERLAP, Q_HELD,
-                                      Q_WALL, Q_WAIT_ENDS, Q_THREAD_WAITS, Q_ENDED, Q_FLOWS,
-                                      Q_WAITERS, Q_DROP_VOLUNTARY, Q_META)
+     drop_voluntary, meta, cpu, cpu_sums) = tp_query(
+         trace, Q_SLICES, Q_OPEN, Q_HOLDER_OVERLAP, Q_HELD, Q_WALL, Q_WAIT_ENDS,
+         Q_THREAD_WAITS, Q_ENDED, Q_FLOWS, Q_WAITERS, Q_DROP_VOLUNTARY, Q_META, Q_CPU_WAITS,
+         Q_CPU_WAIT_SUMS)
     check(open_[0]["n"] == 0, "%d slices were never closed" % open_[0]["n"])
     check(lossy or overlap[0]["n"] == 0,
           "%d holds overlap or touch the previous hold" % overlap[0]["n"])
@@ -100,6 +118,10 @@ def check_trace(trace, max_threads=None, lossy=False):
           % flows[0]["bad"])
     check(lossy or drop_voluntary[0]["n"] == 0,
           "%d holds that got a drop request ended voluntary" % drop_voluntary[0]["n"])
+    check(not cpu[0]["outside"], "%s of %s CPU waits lie outside a GIL wait" %
+          (cpu[0]["outside"], cpu[0]["n"]))
+    check(lossy or cpu_sums[0]["n"] == 0,
+          "%d waits show more CPU waits than their cpu_wait_ns" % cpu_sums[0]["n"])
     if waiters[0]["n"]:
         check(waiters[0]["lo"] >= 0, "waiter count below 0")
         if max_threads:
@@ -115,6 +137,7 @@ def check_trace(trace, max_threads=None, lossy=False):
         "threads": threads,
         "ended": {r["ended"]: r["n"] for r in ended},
         "flows": flows[0]["n"],
+        "cpu_waits": cpu[0]["n"],
         "waiters": waiters[0],
         "meta": metas[0] if metas else {},  # the first process image's end record
         "metas": metas,

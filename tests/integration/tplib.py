@@ -22,6 +22,21 @@ class Failure(Exception):
     pass
 
 
+class Hogs:
+    """One CPU-bound process per core while in use: a busy shared runner
+    (test_check's busy case, tools/bench_gate.py)."""
+
+    def __enter__(self):
+        self.procs = [subprocess.Popen([sys.executable, "-c", "while True: pass"])
+                      for _ in range(os.cpu_count() or 1)]
+        return self
+
+    def __exit__(self, *exc):
+        for p in self.procs:
+            p.kill()
+            p.wait()
+
+
 def check(cond, what):
     if not cond:
         raise Failure(what)

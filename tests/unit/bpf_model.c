@@ -31,9 +31,9 @@ __attribute__((section("uprobe"), used)) int model(void *ctx)
 {
 	(void)ctx;
 	gt_sm_wait(&gil, &thread, 0, 1, 5000);
-	gt_sm_wait_timed_out(&gil, &thread, 0, 2);
-	gt_sm_acquire(&gil, &thread, 0, 3);
-	gt_sm_release(&gil, &thread, 0, 4, 5000);
+	gt_sm_wait_timed_out(&gil, &thread, 0, 2, GT_SM_NO_RD);
+	gt_sm_acquire(&gil, &thread, 0, 3, GT_SM_NO_RD);
+	gt_sm_release(&gil, &thread, 0, 4, 5000, GT_SM_NO_RD);
 	gt_sm_handshake(&thread, 0);
 	gt_sm_abandon(&gil, &thread, 0, 5);
 	const __u32 name[4] = {0};

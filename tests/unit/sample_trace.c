@@ -10,11 +10,18 @@
  *   worker (4243): acquire 1500 (a switch from 4242); release 7050 (1 waiter,
  *                  flow out), forced; exits 8000.
  *
+ * CPU waits (the kernel's run delays, as the recorder reads them): main
+ * waits 300 for a CPU after its timed wait runs out (6700..7000) and 50
+ * after the signal (7050..7100), 350 in all; the worker, holding the GIL
+ * with main waiting, is runnable without a CPU for 1000, of which 40 after
+ * main's drop request kept main waiting.
+ *
  * Hand-computed metrics: wall 10000 (start record 0, end record 10000);
  * holds: main 1000 + 1900 = 2900, worker 5550, held 8450 = 84.5%;
  * contended 2000..7100 = 5100 = 51%; main waited once for 5100 with one
  * timeout and caused one drop request; worker suffered 1 forced release;
- * 2 switches; releases: 1 forced, 2 voluntary, 0 at thread exit.
+ * 2 switches; releases: 1 forced, 2 voluntary, 0 at thread exit. Without
+ * CPU waits: main's wait 5100 - 350 - 40 = 4710; contended 5100 - 1000.
  */
 #include "sample_trace.h"
 
@@ -97,9 +104,13 @@ uint8_t *sample_trace(int compress_level, size_t *len)
 	ev(&e, &m, GT_EV_RELEASE, T(1000), 0, 0, 0, 1, 0, 0);
 	ev(&e, &w, GT_EV_ACQUIRE, T(1500), 0, SAMPLE_MAIN, 0, 1, 0, 0);
 	ev(&e, &m, GT_EV_WAIT, T(2000), 0, SAMPLE_WORKER, 1, 0, 5000, 0);
+	ev1(&e, &w, GT_EV_SCHED, 0, 0, 1000 * 1000, 0, 0, 0);
 	ev(&e, &w, GT_EV_RELEASE, T(7050), 0, 0, 1, 2, 0, GT_F_DROP_PENDING);
 	ev(&e, &w, GT_EV_FORCED, 0, 0, 0, 0, 0, 0, 0);
+	ev1(&e, &m, GT_EV_CPU_WAIT, T(7000), 0, 300 * 1000, 0, 0, 0);
 	ev(&e, &m, GT_EV_DROP_REQUEST, T(7000), 0, SAMPLE_WORKER, 1, 0, 0, 0);
+	ev1(&e, &m, GT_EV_CPU_WAIT, T(7100), 0, 50 * 1000, 0, 0, 0);
+	ev1(&e, &m, GT_EV_SCHED, 0, 40 * 1000, 350 * 1000, 0, 0, 0);
 	ev(&e, &m, GT_EV_ACQUIRE, T(7100), T(2000), SAMPLE_WORKER, 0, 2, 1,
 	   GT_F_WAITED | GT_F_CONTENTION_END | GT_F_FLOW_IN);
 	ev(&e, &w, GT_EV_THREAD_EXIT, T(8000), 0, 0, 0, 0, 0, 0);
@@ -109,7 +120,8 @@ uint8_t *sample_trace(int compress_level, size_t *len)
 	gt_enc_thread_end(&e, &w, T(10000), GT_END_PROCESS_EXIT);
 	struct gt_enc_meta end = start;
 	end.final = 1;
-	end.events = 11;
+	end.events = 15;
+	end.cpu_split = "on";
 	end.threads = 2;
 	gt_enc_meta(&e, T(10000), &end);
 	gt_enc_flush(&e);

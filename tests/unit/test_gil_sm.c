@@ -17,7 +17,7 @@ static size_t out_len;
 
 static const char *const kind_name[GT_EV_KIND_MAX] = {
 	"NONE", "WAIT", "ACQUIRE", "RELEASE", "FORCED", "DROP_REQUEST", "THREAD_EXIT",
-	"ABANDON", "CONTENDED_SINCE", "STACK",
+	"ABANDON", "CONTENDED_SINCE", "STACK", "CPU_WAIT", "SCHED",
 };
 
 
@@ -62,13 +62,13 @@ static void uncontended(void)
 {
 	reset();
 	CHECK(!gt_sm_acquire_is_plain(&gil, &a, K)); /* first acquire: no last holder */
-	gt_sm_acquire(&gil, &a, K, 1000);
-	gt_sm_release(&gil, &a, K, 2000, 5000);
+	gt_sm_acquire(&gil, &a, K, 1000, GT_SM_NO_RD);
+	gt_sm_release(&gil, &a, K, 2000, 5000, GT_SM_NO_RD);
 	CHECK_STR(events(), "ACQUIRE t101 @1000 g3 peer=0 count=0 seq=0 arg=0\n"
 			    "RELEASE t101 @2000 g3 peer=0 count=0 seq=1 arg=5000\n");
 	CHECK(gt_sm_acquire_is_plain(&gil, &a, K));
-	gt_sm_acquire(&gil, &a, K, 3000);
-	gt_sm_release(&gil, &a, K, 4000, 5000);
+	gt_sm_acquire(&gil, &a, K, 3000, GT_SM_NO_RD);
+	gt_sm_release(&gil, &a, K, 4000, 5000, GT_SM_NO_RD);
 	CHECK_STR(events(), "ACQUIRE t101 @3000 g3 peer=101 count=0 seq=1 arg=0\n"
 			    "RELEASE t101 @4000 g3 peer=0 count=0 seq=2 arg=5000\n");
 	CHECK_U64(gil.switches, 1);
@@ -80,12 +80,12 @@ static void uncontended(void)
 static void contended_wait(void)
 {
 	reset();
-	gt_sm_acquire(&gil, &a, K, 1000);
+	gt_sm_acquire(&gil, &a, K, 1000, GT_SM_NO_RD);
 	CHECK(gt_sm_wait_begins(&b, K));
 	gt_sm_wait(&gil, &b, K, 1100, 5000);
-	gt_sm_release(&gil, &a, K, 1500, 5000);
+	gt_sm_release(&gil, &a, K, 1500, 5000, GT_SM_NO_RD);
 	CHECK(!gt_sm_acquire_is_plain(&gil, &b, K));
-	gt_sm_acquire(&gil, &b, K, 1600);
+	gt_sm_acquire(&gil, &b, K, 1600, GT_SM_NO_RD);
 	CHECK_STR(events(), "ACQUIRE t101 @1000 g3 peer=0 count=0 seq=0 arg=0\n"
 			    "WAIT t102 @1100 g3 peer=101 count=1 seq=0 arg=5000\n"
 			    "RELEASE t101 @1500 g3 peer=0 count=1 seq=1 arg=5000\n"
@@ -101,14 +101,14 @@ static void contended_wait(void)
 static void forced_switch(void)
 {
 	reset();
-	gt_sm_acquire(&gil, &a, K, 1000);
+	gt_sm_acquire(&gil, &a, K, 1000, GT_SM_NO_RD);
 	gt_sm_wait(&gil, &b, K, 1100, 5000);
-	gt_sm_wait_timed_out(&gil, &b, K, 6100);
+	gt_sm_wait_timed_out(&gil, &b, K, 6100, GT_SM_NO_RD);
 	CHECK(!gt_sm_wait_begins(&b, K)); /* take_gil waits again: the same wait */
 	gt_sm_wait(&gil, &b, K, 6101, 5000);
-	gt_sm_release(&gil, &a, K, 6200, 5000);
+	gt_sm_release(&gil, &a, K, 6200, 5000, GT_SM_NO_RD);
 	gt_sm_handshake(&a, K);
-	gt_sm_acquire(&gil, &b, K, 6300);
+	gt_sm_acquire(&gil, &b, K, 6300, GT_SM_NO_RD);
 	gt_sm_handshake(&a, K); /* a second handshake: nothing more to say */
 	CHECK_STR(events(), "ACQUIRE t101 @1000 g3 peer=0 count=0 seq=0 arg=0\n"
 			    "WAIT t102 @1100 g3 peer=101 count=1 seq=0 arg=5000\n"
@@ -127,13 +127,13 @@ static void forced_switch(void)
 static void late_handshake(void)
 {
 	reset();
-	gt_sm_acquire(&gil, &a, K, 1000);
+	gt_sm_acquire(&gil, &a, K, 1000, GT_SM_NO_RD);
 	gt_sm_wait(&gil, &b, K, 1100, 5000);
-	gt_sm_wait_timed_out(&gil, &b, K, 6100);
-	gt_sm_release(&gil, &a, K, 6200, 5000);
-	gt_sm_acquire(&gil, &b, K, 6300);
-	gt_sm_release(&gil, &b, K, 6400, 5000);
-	gt_sm_acquire(&gil, &b, K, 6500);
+	gt_sm_wait_timed_out(&gil, &b, K, 6100, GT_SM_NO_RD);
+	gt_sm_release(&gil, &a, K, 6200, 5000, GT_SM_NO_RD);
+	gt_sm_acquire(&gil, &b, K, 6300, GT_SM_NO_RD);
+	gt_sm_release(&gil, &b, K, 6400, 5000, GT_SM_NO_RD);
+	gt_sm_acquire(&gil, &b, K, 6500, GT_SM_NO_RD);
 	gt_sm_handshake(&a, K);
 	const char *ev = events();
 	CHECK(strstr(ev, "RELEASE t101 @6200 g3 peer=0 count=1 seq=1 arg=5000 drop-pending\n"
@@ -143,9 +143,9 @@ static void late_handshake(void)
 	/* A timed wait that runs out after the GIL changed hands is no drop
 	 * request (CPython checks switch_number). */
 	gt_sm_wait(&gil, &c, K, 7000, 5000);
-	gt_sm_release(&gil, &b, K, 7100, 5000);
-	gt_sm_acquire(&gil, &a, K, 7200);
-	gt_sm_wait_timed_out(&gil, &c, K, 12000);
+	gt_sm_release(&gil, &b, K, 7100, 5000, GT_SM_NO_RD);
+	gt_sm_acquire(&gil, &a, K, 7200, GT_SM_NO_RD);
+	gt_sm_wait_timed_out(&gil, &c, K, 12000, GT_SM_NO_RD);
 	CHECK(strstr(events(), "DROP_REQUEST") == NULL);
 	CHECK_U64(c.timeouts, 1);
 }
@@ -155,17 +155,17 @@ static void late_handshake(void)
 static void abandoned_take(void)
 {
 	reset();
-	gt_sm_acquire(&gil, &a, K, 1000);
+	gt_sm_acquire(&gil, &a, K, 1000, GT_SM_NO_RD);
 	gt_sm_wait(&gil, &b, K, 1100, 5000);
 	gt_sm_wait(&gil, &c, K, 1200, 5000);
-	gt_sm_release(&gil, &a, K, 1300, 5000);
-	gt_sm_acquire(&gil, &b, K, 1400);
+	gt_sm_release(&gil, &a, K, 1300, 5000, GT_SM_NO_RD);
+	gt_sm_acquire(&gil, &b, K, 1400, GT_SM_NO_RD);
 	unsigned k = 99;
 	CHECK(gt_sm_waiting(&c, &k));
 	CHECK_U64(k, K);
 	CHECK(!gt_sm_waiting(&b, &k));
 	/* C's wait began before B's switch: its time-out requests no drop. */
-	gt_sm_wait_timed_out(&gil, &c, K, 6200);
+	gt_sm_wait_timed_out(&gil, &c, K, 6200, GT_SM_NO_RD);
 	gt_sm_abandon(&gil, &c, K, 6300);
 	CHECK(!gt_sm_waiting(&c, &k));
 	CHECK_STR(events(), "ACQUIRE t101 @1000 g3 peer=0 count=0 seq=0 arg=0\n"
@@ -187,10 +187,10 @@ static void abandoned_take(void)
 static void fork_child(void)
 {
 	reset();
-	gt_sm_acquire(&gil, &a, K, 1000);
+	gt_sm_acquire(&gil, &a, K, 1000, GT_SM_NO_RD);
 	gt_sm_wait(&gil, &b, K, 1100, 5000);
-	gt_sm_wait_timed_out(&gil, &b, K, 6100);
-	gt_sm_release(&gil, &a, K, 6200, 5000);
+	gt_sm_wait_timed_out(&gil, &b, K, 6100, GT_SM_NO_RD);
+	gt_sm_release(&gil, &a, K, 6200, 5000, GT_SM_NO_RD);
 	events();
 	struct gt_sm_thread child = a;
 	gt_sm_fork_child(&child);
@@ -198,7 +198,7 @@ static void fork_child(void)
 	struct gt_sm_gil child_gil = {0};
 	gt_sm_handshake(&child, K);
 	CHECK(!gt_sm_waiting(&child, &(unsigned){0}));
-	gt_sm_acquire(&child_gil, &child, K, 7000);
+	gt_sm_acquire(&child_gil, &child, K, 7000, GT_SM_NO_RD);
 	CHECK_STR(events(), "ACQUIRE t201 @7000 g3 peer=0 count=0 seq=0 arg=0\n");
 }
 
@@ -207,16 +207,107 @@ static void fork_child(void)
 static void ordered_timestamps(void)
 {
 	reset();
-	gt_sm_acquire(&gil, &a, K, 1000);
-	gt_sm_release(&gil, &a, K, 990, 5000);
-	gt_sm_acquire(&gil, &b, K, 1000);
+	gt_sm_acquire(&gil, &a, K, 1000, GT_SM_NO_RD);
+	gt_sm_release(&gil, &a, K, 990, 5000, GT_SM_NO_RD);
+	gt_sm_acquire(&gil, &b, K, 1000, GT_SM_NO_RD);
 	CHECK_STR(events(), "ACQUIRE t101 @1000 g3 peer=0 count=0 seq=0 arg=0\n"
 			    "RELEASE t101 @1008 g3 peer=0 count=0 seq=1 arg=5000\n"
 			    "ACQUIRE t102 @1016 g3 peer=101 count=0 seq=1 arg=0\n");
 }
 
+/* CPU waits, by hand (run delays in ns as a recorder would read them).
+ * A holds; B starts waiting (A's run delay 2000 then); A is preempted for
+ * 400 ns, which does not delay B: B's timed wait runs out on the wall
+ * clock all the same. B waits 300 ns for a CPU, makes the drop request
+ * (A's delay 2400); A is preempted 300 ns more before it releases: that
+ * kept B waiting. B waits 200 ns for a CPU after the signal and takes the
+ * GIL: 500 ns its own CPU wait, 300 ns its holder's; A's hold had 700 ns
+ * of delay in all while B waited. */
+static void cpu_waits(void)
+{
+	reset();
+	gt_sm_acquire(&gil, &a, K, 1000, GT_SM_NO_RD);
+	gt_sm_wait(&gil, &b, K, 1100, 5000);
+	CHECK(!gil.hold_rd_ok);
+	gt_sm_cpu_begin(&gil, &b, 500, 2000);
+	gt_sm_cpu_woke(&gil, &b, K, 6100, 800);
+	CHECK(gt_sm_timeout_needs_rd(&gil, &b));
+	gt_sm_wait_timed_out(&gil, &b, K, 6100, 2400);
+	gt_sm_wait(&gil, &b, K, 6101, 5000); /* the wait goes on: not a new begin */
+	CHECK(gt_sm_release_needs_rd(&gil));
+	gt_sm_release(&gil, &a, K, 6200, 5000, 2700);
+	gt_sm_cpu_woke(&gil, &b, K, 6300, 1000);
+	CHECK(!gt_sm_acquire_needs_rd(&gil, &b, K)); /* its wake-up's reading serves */
+	gt_sm_acquire(&gil, &b, K, 6300, GT_SM_NO_RD);
+	CHECK_STR(events(), "ACQUIRE t101 @1000 g3 peer=0 count=0 seq=0 arg=0\n"
+			    "WAIT t102 @1100 g3 peer=101 count=1 seq=0 arg=5000\n"
+			    "CPU_WAIT t102 @6100 g3 peer=0 count=300 seq=0 arg=0\n"
+			    "DROP_REQUEST t102 @6108 g3 peer=101 count=1 seq=0 arg=0\n"
+			    "SCHED t101 @0 g3 peer=0 count=700 seq=0 arg=0\n"
+			    "RELEASE t101 @6200 g3 peer=0 count=1 seq=1 arg=5000 drop-pending\n"
+			    "CPU_WAIT t102 @6300 g3 peer=0 count=200 seq=0 arg=0\n"
+			    "CONTENDED_SINCE t102 @1100 g3 peer=0 count=0 seq=0 arg=0\n"
+			    "SCHED t102 @0 g3 peer=300 count=500 seq=0 arg=0\n"
+			    "ACQUIRE t102 @6308 g3 peer=101 count=0 seq=1 arg=1 waited "
+			    "contention-end flow-in\n");
+	CHECK(!gil.hold_rd_ok && !gil.hold_q_ok && gil.preempt_acc == 300);
+
+	/* Two waiters behind B: C from B's delay 1100, A from 1400. C's drop
+	 * request finds B at 1500, B releases at 1600: 100 ns kept both
+	 * waiting. C's hold, with A behind it, ends voluntarily: all of its
+	 * 400 ns delay kept A waiting. */
+	gt_sm_wait(&gil, &c, K, 7000, 5000);
+	gt_sm_cpu_begin(&gil, &c, 0, 1100);
+	gt_sm_wait(&gil, &a, K, 7500, 5000);
+	gt_sm_cpu_begin(&gil, &a, 2700, 1400);
+	gt_sm_cpu_woke(&gil, &c, K, 12000, 0); /* no delay: no event */
+	gt_sm_wait_timed_out(&gil, &c, K, 12000, 1500);
+	gt_sm_wait(&gil, &c, K, 12001, 5000);
+	gt_sm_release(&gil, &b, K, 12100, 5000, 1600);
+	gt_sm_cpu_woke(&gil, &c, K, 12200, 50);
+	gt_sm_acquire(&gil, &c, K, 12200, GT_SM_NO_RD);
+	CHECK(gil.hold_rd_ok && gil.hold_rd0 == 50); /* A still waits behind C */
+	gt_sm_cpu_woke(&gil, &a, K, 12500, 2700);
+	CHECK(!gt_sm_timeout_needs_rd(&gil, &a)); /* the GIL changed hands */
+	gt_sm_wait_timed_out(&gil, &a, K, 12500, GT_SM_NO_RD);
+	gt_sm_wait(&gil, &a, K, 12501, 5000);
+	gt_sm_release(&gil, &c, K, 14000, 5000, 450);
+	gt_sm_cpu_woke(&gil, &a, K, 14100, 2700);
+	gt_sm_acquire(&gil, &a, K, 14100, GT_SM_NO_RD);
+	CHECK_STR(events(), "WAIT t103 @7000 g3 peer=102 count=1 seq=0 arg=5000\n"
+			    "WAIT t101 @7500 g3 peer=102 count=2 seq=0 arg=5000\n"
+			    "DROP_REQUEST t103 @12000 g3 peer=102 count=2 seq=0 arg=0\n"
+			    "SCHED t102 @0 g3 peer=0 count=500 seq=0 arg=0\n"
+			    "RELEASE t102 @12100 g3 peer=0 count=2 seq=2 arg=5000 drop-pending\n"
+			    "CPU_WAIT t103 @12200 g3 peer=0 count=50 seq=0 arg=0\n"
+			    "SCHED t103 @0 g3 peer=100 count=50 seq=0 arg=0\n"
+			    "ACQUIRE t103 @12208 g3 peer=102 count=1 seq=2 arg=1 waited flow-in\n"
+			    "SCHED t103 @0 g3 peer=0 count=400 seq=0 arg=0\n"
+			    "RELEASE t103 @14000 g3 peer=0 count=1 seq=3 arg=5000\n"
+			    "CONTENDED_SINCE t101 @7000 g3 peer=0 count=0 seq=0 arg=0\n"
+			    "SCHED t101 @0 g3 peer=500 count=0 seq=0 arg=0\n"
+			    "ACQUIRE t101 @14100 g3 peer=103 count=0 seq=3 arg=1 waited "
+			    "contention-end flow-in\n");
+	CHECK(!gil.hold_rd_ok && gil.preempt_acc == 800);
+}
+
+/* No run delay known (the split is off): no CPU_WAIT, no SCHED. */
+static void cpu_waits_off(void)
+{
+	reset();
+	gt_sm_acquire(&gil, &a, K, 1000, GT_SM_NO_RD);
+	gt_sm_wait(&gil, &b, K, 1100, 5000);
+	CHECK(!gt_sm_release_needs_rd(&gil));
+	gt_sm_release(&gil, &a, K, 6200, 5000, GT_SM_NO_RD);
+	gt_sm_cpu_woke(&gil, &b, K, 6300, 1000);
+	gt_sm_acquire(&gil, &b, K, 6300, GT_SM_NO_RD);
+	CHECK(!strstr(events(), "SCHED"));
+}
+
 int main(void)
 {
+	cpu_waits();
+	cpu_waits_off();
 	uncontended();
 	contended_wait();
 	forced_switch();

@@ -1,4 +1,5 @@
-"""countdown.py [N] [THREADS] [--seconds S] [--tiny-interval S] -- classic GIL contention.
+"""countdown.py [N] [THREADS] [--seconds S] [--tiny-interval S] [--switch-interval S]
+-- classic GIL contention.
 
 THREADS (default 2) pure-Python CPU-bound threads, cpu-0, cpu-1, ..., each
 count down from N (default 8000000). None of them ever blocks, so every GIL
@@ -15,7 +16,8 @@ what the benchmark wants: the same work traced and untraced.
 With --seconds T --tiny-interval S the main thread sets the switch
 interval to 1 µs for the last S of the T seconds, as a test suite does for
 one test: the interval a report finds last in the file is not the one in
-force for most of the run.
+force for most of the run. --switch-interval S calls sys.setswitchinterval(S)
+first (a regression the CI-gate benchmark plants, tools/bench_gate.py).
 """
 import sys
 import threading
@@ -64,6 +66,9 @@ def main():
     argv = sys.argv[1:]
     seconds = pop_option(argv, "--seconds", float)
     tiny = pop_option(argv, "--tiny-interval", float)
+    interval = pop_option(argv, "--switch-interval", float)
+    if interval:
+        sys.setswitchinterval(interval)
     n = int(argv[0]) if len(argv) > 0 else 8000000
     nthreads = int(argv[1]) if len(argv) > 1 else 2
     if seconds is None:
