@@ -236,9 +236,13 @@ int gt_summarize(const struct gt_metrics *m, struct gt_summary *s)
 		gs->held_ratio = ratio(secs(g->held_ns), pw);
 		gs->contention_ratio = ratio(secs(g->contended_ns), pw);
 		gs->mean_waiters = ratio(secs(g->wait_ns), pw);
+		/* Without CPU waits, per second of the program's own time: the
+		 * wall time less the time the holder had no CPU while others
+		 * waited, when no thread of it could run Python. */
 		uint64_t busy = g->holder_off_ns < g->contended_ns ? g->holder_off_ns : g->contended_ns;
-		gs->contention_ratio_excl = ratio(secs(g->contended_ns - busy), pw);
-		gs->mean_waiters_excl = ratio(secs(g->wait_excl_ns), pw);
+		double own = pw - secs(busy) > 0 ? pw - secs(busy) : pw;
+		gs->contention_ratio_excl = ratio(secs(g->contended_ns - busy), own);
+		gs->mean_waiters_excl = ratio(secs(g->wait_excl_ns), own);
 		gs->holder_off_share = ratio(secs(busy), secs(g->contended_ns));
 		gs->switches_per_s = ratio((double)g->switches, pw);
 		gs->interval_s = gt_metrics_main_interval_us(g, &gs->interval_other_share) / 1e6;

@@ -22,7 +22,7 @@
 #include "gt_ring.h"
 #include "gt_sched.h"
 
-int gt_sched_on;
+atomic_int gt_sched_on;
 static int off_by_config;
 
 void gt_sched_init(int enabled)

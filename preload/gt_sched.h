@@ -13,11 +13,12 @@
 #ifndef GT_SCHED_H
 #define GT_SCHED_H
 
+#include <stdatomic.h>
 #include <stdint.h>
 
 /* Reads may be tried: GILTRACE_CPU_SPLIT is not 0, and no read has found
  * schedstat missing, not counting, or failing. */
-extern int gt_sched_on;
+extern atomic_int gt_sched_on;
 
 /* Decides gt_sched_on from the configuration (constructor). */
 void gt_sched_init(int enabled);

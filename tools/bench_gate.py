@@ -103,6 +103,9 @@ def main():
     ap.add_argument("--python", action="append")
     ap.add_argument("--workload", action="append", choices=sorted(WORKLOADS))
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--program", action="append", choices=["unchanged", "interval", "thread"],
+                    help="only these programs (default: all)")
+    ap.add_argument("--hogs", choices=["yes", "no"], help="only with or only without them")
     ap.add_argument("--json", help="write the tallies here too")
     a = ap.parse_args()
     if a.quick:
@@ -129,6 +132,10 @@ def main():
                     for regression in (None, "interval", "thread"):
                         if regression is None and not busy:
                             continue  # the baseline's own conditions
+                        if a.program and (regression or "unchanged") not in a.program:
+                            continue
+                        if a.hogs and (a.hogs == "yes") != busy:
+                            continue
                         runs_per_job = a.runs if regression is None else 1
                         for _ in range(a.jobs):
                             if busy:

@@ -21,7 +21,8 @@
  * contended 2000..7100 = 5100 = 51%; main waited once for 5100 with one
  * timeout and caused one drop request; worker suffered 1 forced release;
  * 2 switches; releases: 1 forced, 2 voluntary, 0 at thread exit. Without
- * CPU waits: main's wait 5100 - 350 - 40 = 4710; contended 5100 - 1000.
+ * CPU waits: main's wait 5100 - 350 - 40 = 4710; contended 5100 - 1000,
+ * over the program's own time 10000 - 1000.
  */
 #include "sample_trace.h"
 
