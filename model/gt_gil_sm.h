@@ -68,6 +68,10 @@
 #include "gt_event.h"
 #include "gt_gil_state.h"
 
+/* The acquire and release are inlined even where the compiler would rather
+ * call them: the preload library's fast paths rely on it (gt_hooks.c). */
+#define GT_SM_ALWAYS_INLINE static inline __attribute__((always_inline))
+
 /* Defined by the including file: record one event of thread t. */
 static inline void gt_sm_emit(struct gt_sm_thread *t, __u32 kind, __u32 gil, __u32 flags,
 			      __u64 ts, __u32 peer, __u32 count, __u32 seq, __u32 arg);
@@ -195,14 +199,24 @@ static inline __u32 gt_sm_leave_waiters(struct gt_sm_gil *g, struct gt_sm_thread
 static inline int gt_sm_acquire_is_plain(const struct gt_sm_gil *g, const struct gt_sm_thread *t,
 					 unsigned k)
 {
-	return t->gstate != (k | GT_TS_WAITED) && !g->flow_open && g->last_holder == t->tid;
+	/* (Nobody waits then, since a waiter keeps flow_open set; saying so
+	 * lets the compiler drop the CPU-wait bookkeeping too.) */
+	return t->gstate != (k | GT_TS_WAITED) && !g->flow_open && g->last_holder == t->tid &&
+	       !g->waiters;
+}
+
+/* Is a release the plain one: nobody waits? Then it is a few stores, and a
+ * recorder may take it in a leaf path as gt_sm_acquire_is_plain() says. */
+static inline int gt_sm_release_is_plain(const struct gt_sm_gil *g)
+{
+	return !g->waiters;
 }
 
 /* The wait that ends now: its CPU waits, as a GT_EV_SCHED companion
  * of the event that ends it (see "CPU waits" above). Holds that ended during it are all in
  * preempt_acc by now. */
-static inline void gt_sm_cpu_wait_ends(const struct gt_sm_gil *g, struct gt_sm_thread *t,
-				       unsigned k)
+GT_SM_ALWAYS_INLINE void gt_sm_cpu_wait_ends(const struct gt_sm_gil *g, struct gt_sm_thread *t,
+					     unsigned k)
 {
 	if (t->rd0 == GT_SM_NO_RD || t->rd_seen < t->rd0)
 		return;
@@ -226,8 +240,8 @@ static inline int gt_sm_acquire_needs_rd(const struct gt_sm_gil *g, const struct
 
 /* take_gil locked the switch mutex holding M: the thread has the GIL.
  * rd: its run delay, if gt_sm_acquire_needs_rd() (else GT_SM_NO_RD). */
-static inline void gt_sm_acquire(struct gt_sm_gil *g, struct gt_sm_thread *t, unsigned k,
-				 __u64 now, __u64 rd)
+GT_SM_ALWAYS_INLINE void gt_sm_acquire(struct gt_sm_gil *g, struct gt_sm_thread *t, unsigned k,
+				       __u64 now, __u64 rd)
 {
 	__u64 ts = gt_sm_order(g, now);
 	__u32 me = t->tid;
@@ -280,8 +294,8 @@ static inline int gt_sm_release_needs_rd(const struct gt_sm_gil *g)
 }
 
 /* rd: the releasing thread's run delay, if gt_sm_release_needs_rd(). */
-static inline void gt_sm_release(struct gt_sm_gil *g, struct gt_sm_thread *t, unsigned k,
-				 __u64 now, __u32 interval_us, __u64 rd)
+GT_SM_ALWAYS_INLINE void gt_sm_release(struct gt_sm_gil *g, struct gt_sm_thread *t, unsigned k,
+				       __u64 now, __u32 interval_us, __u64 rd)
 {
 	__u64 ts = gt_sm_order(g, now);
 	__u32 flags = g->drop_requested ? GT_F_DROP_PENDING : 0;

@@ -267,11 +267,11 @@ static GT_GIL_PATH int gil_signal(pthread_cond_t *c, unsigned k)
 {
 	uint64_t now = gt_clock_tsc(); /* first: see switch_mutex_lock() */
 	/* ring_has_room() last: an atomic load after it would make the
-	 * compiler test the ring again in gt_sm_emit(). A hold others waited
-	 * behind ends in the general path, which reads the run delay. */
+	 * compiler test the ring again in gt_sm_emit(). A release to a
+	 * waiter takes the general path (a flow, and the run delay). */
 	if (likely(gt_tracing() &&
 		   !atomic_load_explicit(&gt_writer_restart_due, memory_order_relaxed) &&
-		   !gt_sm_release_needs_rd(&gt_gils[k].sm) && ring_has_room())) {
+		   gt_sm_release_is_plain(&gt_gils[k].sm) && ring_has_room())) {
 		gt_sm_release(&gt_gils[k].sm, &gt_tls.sm, k, now, interval_in_force(&gt_gils[k]),
 			      GT_SM_NO_RD);
 		return gt_real.cond_signal(c);

@@ -11,8 +11,8 @@ For each interpreter and workload, as a CI job would:
                 program, checked against the baseline by their medians
                 (giltrace check RUN... --baseline BASE... ); a job that
                 fails is a false alarm
-  detection     N jobs of one run each of the program with a planted
-                regression, idle and busy: a job that passes is a miss.
+  detection     N jobs of one run each (--detect-runs) of the program with a
+                planted regression, idle and busy: a job that passes is a miss.
                 Planted: sys.setswitchinterval(0.05), one more CPU-bound
                 thread
 Each job is judged twice from the same traces: with check's defaults (CPU
@@ -102,6 +102,8 @@ def main():
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--python", action="append")
     ap.add_argument("--workload", action="append", choices=sorted(WORKLOADS))
+    ap.add_argument("--detect-runs", type=int, default=1,
+                    help="runs per detection job (default 1: harder than the recipe's 3)")
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--program", action="append", choices=["unchanged", "interval", "thread"],
                     help="only these programs (default: all)")
@@ -136,7 +138,7 @@ def main():
                             continue
                         if a.hogs and (a.hogs == "yes") != busy:
                             continue
-                        runs_per_job = a.runs if regression is None else 1
+                        runs_per_job = a.runs if regression is None else a.detect_runs
                         for _ in range(a.jobs):
                             if busy:
                                 with Hogs():
