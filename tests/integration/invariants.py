@@ -61,15 +61,29 @@ Q_WAITERS = """
 SELECT count(*) AS n, min(c.value) AS lo, max(c.value) AS hi
 FROM counter c JOIN counter_track t ON c.track_id = t.id
 WHERE t.name LIKE 'GIL waiters%'"""
+# For each drop request, the last hold its holder began before it (a
+# thread's holds never overlap or touch): a window over one sorted pass,
+# not a search of the holder's track per request, which took minutes on a
+# long trace.
 Q_DROP_VOLUNTARY = """
-SELECT count(*) AS n FROM slice d
-JOIN args ah ON ah.arg_set_id = d.arg_set_id AND ah.key = 'debug.holder_tid'
-JOIN thread t ON t.tid = ah.int_value
-JOIN thread_track tt ON tt.utid = t.utid
-JOIN slice h ON h.track_id = tt.id AND h.name = 'GIL hold'
-            AND h.ts <= d.ts AND d.ts <= h.ts + h.dur
-JOIN args ae ON ae.arg_set_id = h.arg_set_id AND ae.key = 'debug.ended'
-WHERE d.name = 'drop request' AND ae.string_value = 'voluntary'"""
+WITH ev AS (
+  SELECT t.tid AS tid, h.ts AS ts, 0 AS is_drop,
+         (ae.string_value = 'voluntary') AS vol, h.ts + h.dur AS hend
+  FROM slice h JOIN thread_track tt ON h.track_id = tt.id JOIN thread t USING (utid)
+  JOIN args ae ON ae.arg_set_id = h.arg_set_id AND ae.key = 'debug.ended'
+  WHERE h.name = 'GIL hold'
+  UNION ALL
+  SELECT ah.int_value, d.ts, 1, NULL, NULL FROM slice d
+  JOIN args ah ON ah.arg_set_id = d.arg_set_id AND ah.key = 'debug.holder_tid'
+  WHERE d.name = 'drop request'),
+last AS (
+  SELECT is_drop, ts, tid,
+         MAX(CASE WHEN is_drop = 0 THEN ts END)
+           OVER (PARTITION BY tid ORDER BY ts, is_drop ROWS UNBOUNDED PRECEDING) AS hold_ts
+  FROM ev)
+SELECT count(*) AS n FROM last l JOIN ev h
+  ON h.is_drop = 0 AND h.tid = l.tid AND h.ts = l.hold_ts
+WHERE l.is_drop = 1 AND l.ts <= h.hend AND h.vol"""
 Q_META = """
 SELECT s.id AS record, a.key AS key,
        coalesce(a.string_value, cast(a.int_value AS text)) AS value
@@ -83,13 +97,11 @@ SELECT count(*) AS n, sum(p.id IS NULL OR p.name != 'GIL wait') AS outside
 FROM slice c LEFT JOIN slice p ON p.id = c.parent_id
 WHERE c.name = 'waiting for a CPU'"""
 Q_CPU_WAIT_SUMS = """
-SELECT count(*) AS n FROM (
-  SELECT w.id, (SELECT a.int_value FROM args a WHERE a.arg_set_id = w.arg_set_id
-                AND a.key = 'debug.cpu_wait_ns') AS said,
-         (SELECT coalesce(sum(c.dur), 0) FROM slice c WHERE c.parent_id = w.id
-                AND c.name = 'waiting for a CPU') AS shown
-  FROM slice w WHERE w.name = 'GIL wait')
-WHERE said IS NOT NULL AND shown > said"""
+WITH kids AS (SELECT parent_id AS id, sum(dur) AS shown FROM slice
+              WHERE name = 'waiting for a CPU' GROUP BY parent_id)
+SELECT count(*) AS n FROM kids JOIN slice w ON w.id = kids.id
+JOIN args a ON a.arg_set_id = w.arg_set_id AND a.key = 'debug.cpu_wait_ns'
+WHERE kids.shown > a.int_value"""
 
 
 def check_trace(trace, max_threads=None, lossy=False):

@@ -202,23 +202,30 @@ def case_signal(tmp, sig, name):
 
 
 def asleep(pid, timeout=30):
-    """Waits until the sleeper behind pid (itself, or the command giltrace
-    run started) is in its time.sleep(). A signal that comes earlier, while
+    """Waits until the sleeper, pid or a Python process under it (giltrace
+    run's child), is in its time.sleep(). A signal that comes earlier, while
     its main thread is between its last check for signals and the sleep
     (seconds, beside a hog, if it waits for the GIL after printing), is
     handled only when the hour-long sleep ends: CPython's own race, traced
     or not, and a human presses Ctrl-C at a sleeping program."""
+    def read(path):
+        try:
+            with open(path) as f:
+                return f.read()
+        except OSError:
+            return ""
+
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        try:
-            with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
-                kids = f.read().split()
-            target = int(kids[0]) if kids else pid
-            with open("/proc/%d/wchan" % target) as f:
-                if "nanosleep" in f.read():
-                    return
-        except (OSError, ValueError):
-            pass
+        todo = [pid]
+        while todo:
+            p = todo.pop()
+            todo += [int(k) for k in read("/proc/%d/task/%d/children" % (p, p)).split()]
+            # time.sleep(): clock_nanosleep (3.11+) or select() (before);
+            # not a futex, which is the GIL or a lock.
+            if read("/proc/%d/comm" % p).startswith("python") and any(
+                    w in read("/proc/%d/wchan" % p) for w in ("nanosleep", "select", "poll")):
+                return
         time.sleep(0.01)
     raise Failure("pid %d never went to sleep" % pid)
 

@@ -75,7 +75,7 @@ def test():
         # Plain LD_PRELOAD: the library starts its own writer thread from a
         # hook and wakes it from hooks; errno stays the program's.
         trace = os.path.join(tmp, "plain.pftrace")
-        s, out, err = run([FAKEGIL, "200000", "2", "0"],
+        s, out, err = run([FAKEGIL, "20000", "2", "0"],
                           env_extra=preloaded(dict(TINY, GILTRACE_OUTPUT=trace)))
         check(s == 0, "fakegil under LD_PRELOAD: %d %r %s" % (s, out, err))
         check_trace(trace, max_threads=2, lossy=True)
