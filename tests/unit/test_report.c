@@ -220,6 +220,22 @@ static void weighted_mean_wait(void)
 	gt_metrics_free(&m);
 }
 
+/* What report --json writes for these metrics, parsed back (NULL if not). */
+static json_t *json_of(const struct gt_metrics *m, const struct gt_summary *s)
+{
+	char *buf = NULL;
+	size_t n = 0;
+	FILE *mem = open_memstream(&buf, &n);
+	struct gt_report_opts o = {.trace_path = "sample"};
+	int rc = !mem || gt_report_json(mem, m, s, &o);
+	if (mem)
+		fclose(mem);
+	json_error_t je;
+	json_t *doc = !rc && buf ? json_loads(buf, 0, &je) : NULL;
+	free(buf);
+	return doc;
+}
+
 /* CPU waits on the sample trace (sample_trace.c says how they were
  * computed by hand): main waited 5100 µs, 350 of them for a CPU, 40 for a
  * holder without one; the worker's hold had no CPU for 1000 µs of the 5100
@@ -252,22 +268,13 @@ static void cpu_waits(void)
 	NEAR(s.wait_weighted_mean_excl_s, 4710e-6, 1e-12);
 	NEAR(s.cpu_wait_share, 390.0 / 5100, 1e-9);
 	/* The JSON says it all, for check to read back. */
-	char *buf = NULL;
-	size_t n = 0;
-	FILE *mem = open_memstream(&buf, &n);
-	struct gt_report_opts o = {.trace_path = "sample"};
-	CHECK(mem && !gt_report_json(mem, &m, &s, &o));
-	if (mem)
-		fclose(mem);
-	json_error_t je;
-	json_t *doc = buf ? json_loads(buf, 0, &je) : NULL;
+	json_t *doc = json_of(&m, &s);
 	CHECK(doc != NULL);
 	CHECK_STR(json_string_value(json_object_get(doc, "cpu_split")), "on");
 	NEAR(json_real_value(json_object_get(doc, "wait_weighted_mean_excl_cpu_us")), 4710, 1e-6);
 	NEAR(json_real_value(json_object_get(doc, "contention_ratio_excl_cpu")), 4100.0 / 9000,
 	     1e-9);
 	json_decref(doc);
-	free(buf);
 	gt_summary_free(&s);
 	gt_metrics_free(&m);
 	free(t);
@@ -295,18 +302,9 @@ static void cpu_waits_unknown(void)
 	CHECK(!m.split);
 	CHECK(strstr(m.split_note, "does not count") != NULL);
 	CHECK(!gt_summarize(&m, &s));
-	char *buf = NULL;
-	size_t n = 0;
-	FILE *mem = open_memstream(&buf, &n);
-	struct gt_report_opts o = {.trace_path = "x"};
-	CHECK(mem && !gt_report_json(mem, &m, &s, &o));
-	if (mem)
-		fclose(mem);
-	json_error_t je;
-	json_t *doc = buf ? json_loads(buf, 0, &je) : NULL;
+	json_t *doc = json_of(&m, &s);
 	CHECK(doc && json_is_null(json_object_get(doc, "wait_weighted_mean_excl_cpu_us")));
 	json_decref(doc);
-	free(buf);
 	gt_summary_free(&s);
 	gt_metrics_free(&m);
 }
