@@ -108,8 +108,17 @@ static void on_thread(void *ctx, const struct gt_rd_thread *th)
 static void on_gil(void *ctx, const struct gt_rd_gil *g)
 {
 	struct gt_gil_stats *s = gt_metrics_gil(ctx, g->pid, g->slot);
-	if (s)
+	if (s && g->interp_id >= 0) { /* a GIL record, not just its track */
 		s->interp_id = g->interp_id;
+		gt_metrics_gil_interp(ctx, s, g->interp_id);
+	}
+}
+
+static void on_interp(void *ctx, const struct gt_rd_gil *g)
+{
+	struct gt_gil_stats *s = gt_metrics_gil(ctx, g->pid, g->slot);
+	if (s)
+		gt_metrics_gil_interp(ctx, s, g->interp_id);
 }
 
 /* A wait's CPU waits (docs/metrics.md, "CPU waits"): its own run delay
@@ -312,7 +321,7 @@ static void on_meta(void *ctx, const struct gt_rd_meta *md)
 struct gt_rd_callbacks gt_metrics_callbacks(struct gt_metrics *m)
 {
 	struct gt_rd_callbacks cb = {m,	 on_thread, on_gil, on_slice, on_counter,
-				     on_meta, gt_metrics_on_process};
+				     on_meta, gt_metrics_on_process, on_interp};
 	return cb;
 }
 

@@ -55,7 +55,11 @@ struct gt_convoy_pair {
 struct gt_gil_stats {
 	uint32_t pid;
 	unsigned slot;
-	int64_t interp_id;
+	int64_t interp_id; /* -1 if unknown */
+	/* The interpreters that run under it, sorted: its own and any that
+	 * share it (legacy subinterpreters); empty if none is known. */
+	int64_t *interps;
+	size_t ninterps, interps_cap;
 	uint64_t held_ns, holds, contended_ns, wait_ns, switches, drop_requests;
 	/* CPU waits: its waits less their CPU waits; its holders' run delay
 	 * while a thread waited (the contention with no Python running). */
@@ -70,6 +74,13 @@ struct gt_gil_stats {
 	struct gt_hist hold_hist;
 	uint64_t bucket_holds[GT_HOLD_BUCKETS], bucket_ns[GT_HOLD_BUCKETS];
 };
+
+/* The main interpreter's GIL: interpreter 0, or where no interpreter is
+ * known (3.6, a version with no layout), the process's first GIL. */
+static inline int gt_gil_is_main(const struct gt_gil_stats *g)
+{
+	return g->interp_id == 0 || (g->interp_id < 0 && g->slot == 0);
+}
 
 /* One process of the trace (every image of its pid). */
 struct gt_proc_stats {
@@ -145,6 +156,13 @@ struct gt_rd_callbacks gt_metrics_callbacks(struct gt_metrics *m);
 void gt_metrics_finish(struct gt_metrics *m, const struct gt_rd_summary *sum);
 
 struct gt_gil_stats *gt_metrics_gil(struct gt_metrics *m, uint32_t pid, unsigned slot);
+/* Interpreter id runs under GIL g (kept once, sorted). */
+void gt_metrics_gil_interp(struct gt_metrics *m, struct gt_gil_stats *g, int64_t id);
+/* Did a layout of the interpreter's version confirm its GILs? 1 yes, 0 no
+ * (a version or build with no row: found by behaviour alone, no interpreter
+ * ids), -1 not known (no GIL, the trace does not say, or 3.6, which has no
+ * GIL struct for a layout to describe). */
+int gt_metrics_layout_known(const struct gt_metrics *m);
 /* After finish: a thread by tid (NULL if it never touched the GIL). */
 const struct gt_thread_stats *gt_metrics_thread(const struct gt_metrics *m, uint32_t tid);
 /* The switch interval a GIL's holds and waits are measured against when

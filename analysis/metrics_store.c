@@ -3,6 +3,7 @@
  * metrics_store.c — where the metrics live: the thread and GIL tables (a
  * hash index over the threads while the trace is read), growing arrays.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,6 +21,8 @@ void gt_metrics_free(struct gt_metrics *m)
 		free(m->threads[i].wait_hist);
 	free(m->threads);
 	free(m->index);
+	for (size_t i = 0; i < m->ngils; i++)
+		free(m->gils[i].interps);
 	free(m->gils);
 	free(m->procs);
 	free(m->convoys);
@@ -130,6 +133,7 @@ struct gt_gil_stats *gt_metrics_gil(struct gt_metrics *m, uint32_t pid, unsigned
 	memset(g, 0, sizeof(*g));
 	g->pid = pid;
 	g->slot = slot;
+	g->interp_id = -1; /* until a GIL record says */
 	return g;
 }
 
@@ -139,4 +143,34 @@ const struct gt_thread_stats *gt_metrics_thread(const struct gt_metrics *m, uint
 		if (m->threads[i].tid == tid)
 			return &m->threads[i];
 	return NULL;
+}
+
+int gt_metrics_layout_known(const struct gt_metrics *m)
+{
+	int major = 0, minor = 0;
+	if (!m->gil_method || !m->ngils ||
+	    sscanf(m->python_version, "%d.%d", &major, &minor) != 2 || (major == 3 && minor < 7))
+		return -1;
+	/* The words writer/gt_drain_proc.c gives GT_ID_RUNTIME and
+	 * GT_ID_DEBUG_OFFSETS. */
+	return strstr(m->gil_method, "_PyRuntime offsets") || strstr(m->gil_method, "_Py_DebugOffsets");
+}
+
+void gt_metrics_gil_interp(struct gt_metrics *m, struct gt_gil_stats *g, int64_t id)
+{
+	size_t at = 0;
+	if (id < 0)
+		return;
+	while (at < g->ninterps && g->interps[at] < id)
+		at++;
+	if (at < g->ninterps && g->interps[at] == id)
+		return;
+	if (gt_metrics_reserve((void **)&g->interps, &g->interps_cap, g->ninterps,
+			       sizeof(*g->interps))) {
+		m->oom = 1;
+		return;
+	}
+	memmove(g->interps + at + 1, g->interps + at, (g->ninterps - at) * sizeof(*g->interps));
+	g->interps[at] = id;
+	g->ninterps++;
 }

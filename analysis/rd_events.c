@@ -331,8 +331,13 @@ int rd_parse_track_event(struct rd *r, struct seq *s, uint64_t ts, const uint8_t
 		if (t->kind == TK_META && name && !strcmp(name, GT_NAME_GIL)) {
 			if (a.gil >= 0 && a.gil < GT_MAX_GILS && r->cb->gil) {
 				struct gt_rd_gil g = {t->pid, (unsigned)a.gil,
-						      a.interp_id >= 0 ? a.interp_id : 0};
+						      a.interp_id};
 				r->cb->gil(r->cb->ctx, &g);
+			}
+		} else if (t->kind == TK_META && name && !strcmp(name, GT_NAME_INTERP)) {
+			if (a.gil >= 0 && a.gil < GT_MAX_GILS && a.interp_id >= 0 && r->cb->interp) {
+				struct gt_rd_gil g = {t->pid, (unsigned)a.gil, a.interp_id};
+				r->cb->interp(r->cb->ctx, &g);
 			}
 		} else if (t->kind == TK_META && name && !strcmp(name, GT_NAME_WINDOW)) {
 			struct gt_rd_meta m = {.window = 1, .pid = t->pid, .ts = ts,

@@ -297,9 +297,9 @@ int rd_parse_descriptor(struct rd *r, const uint8_t *p, size_t n)
 		return rd_corrupt(r, "a GIL counter track without a counter descriptor");
 	r->giltrace_seen = 1;
 	/* The GIL exists; which interpreter it belongs to comes as data in
-	 * its GT_NAME_GIL instant (traces of format 1 have none: interp 0). */
+	 * its GT_NAME_GIL instant (traces of format 1 have none: unknown). */
 	if (t->kind == TK_HOLDER && r->cb->gil) {
-		struct gt_rd_gil g2 = {t->pid, slot, 0};
+		struct gt_rd_gil g2 = {t->pid, slot, -1};
 		r->cb->gil(r->cb->ctx, &g2);
 	}
 	return 0;

@@ -81,9 +81,23 @@ static void gil_lines(FILE *out, const struct gt_summary *s, const struct gt_gil
 		snprintf(interval, sizeof(interval), "unknown");
 	if (s->nprocs > 1)
 		fprintf(out, "  the most contended GIL, process %u's%s:\n", g->g->pid,
-			g->g->interp_id > 0 ? " (a subinterpreter's)" : "");
-	else if (s->ngils > 1)
+			gt_gil_is_main(g->g) ? "" : " (a subinterpreter's)");
+	else if (s->ngils > 1 && g->g->interp_id >= 0)
 		fprintf(out, "  GIL of interpreter %lld:\n", (long long)g->g->interp_id);
+	else if (s->ngils > 1)
+		fprintf(out, "  GIL %u (interpreter unknown):\n", g->g->slot);
+	if (g->g->ninterps > 1) {
+		/* Subinterpreters of the legacy configuration share it. */
+		char ids[160];
+		size_t n = 0, i = 0, k = g->g->ninterps;
+		for (; i < k && n < sizeof(ids) - 40; i++)
+			n += (size_t)snprintf(ids + n, sizeof(ids) - n, "%s%lld",
+					      !i ? "" : i + 1 == k ? " and " : ", ",
+					      (long long)g->g->interps[i]);
+		if (i < k) /* a line, not a list of hundreds */
+			snprintf(ids + n, sizeof(ids) - n, " and %zu more", k - i);
+		fprintf(out, "  shared: interpreters %s run under this GIL\n", ids);
+	}
 	fprintf(out, "  GIL held %s of the time, contended (a thread waiting) %s, %.2f threads "
 		     "waiting on average\n",
 		held, cont, g->mean_waiters);
@@ -195,6 +209,10 @@ void gt_report_text(FILE *out, const struct gt_metrics *m, const struct gt_summa
 	fprintf(out, "  CPython %s, %s%zu thread%s, wall time %s, %s recorder\n",
 		m->python_version[0] ? m->python_version : "(unknown)", procs, m->nthreads,
 		m->nthreads == 1 ? "" : "s", wall, m->recorder[0] ? m->recorder : "?");
+	if (gt_metrics_layout_known(m) == 0)
+		fprintf(out, "  no layout known for CPython %s: its GILs were found by their behaviour "
+			     "alone, interpreters not named (docs/cpython-layouts.md)\n",
+			m->python_version);
 	if (m->run_start_ns && m->end_ns > m->run_start_ns) {
 		char all[32];
 		dur(all, sizeof(all), (double)(m->end_ns - m->run_start_ns) / 1e9);

@@ -33,7 +33,13 @@ static json_t *gil_json(const struct gt_gil_summary *g, int split)
 {
 	json_t *o = json_object();
 	integer(o, "pid", g->g->pid);
-	json_object_set_new(o, "interp_id", json_integer(g->g->interp_id));
+	json_object_set_new(o, "interp_id",
+			    g->g->interp_id >= 0 ? json_integer(g->g->interp_id) : json_null());
+	integer(o, "gil", g->g->slot);
+	json_t *ids = json_array(); /* its own and any sharing it */
+	for (size_t i = 0; i < g->g->ninterps; i++)
+		json_array_append_new(ids, json_integer(g->g->interps[i]));
+	json_object_set_new(o, "interpreters", ids);
 	num(o, "gil_held_ratio", g->held_ratio);
 	num(o, "contention_ratio", g->contention_ratio);
 	num(o, "mean_waiters", g->mean_waiters);
@@ -120,6 +126,10 @@ int gt_report_json(FILE *out, const struct gt_metrics *m, const struct gt_summar
 		str(r, "process", o->process);
 	str(r, "giltrace_version", GT_VERSION);
 	str(r, "python_version", m->python_version);
+	/* How each GIL was found, and whether a layout confirmed it. */
+	json_object_set_new(r, "gil_method", m->gil_method ? json_string(m->gil_method) : json_null());
+	int known = gt_metrics_layout_known(m);
+	json_object_set_new(r, "layout_known", known < 0 ? json_null() : json_boolean(known));
 	str(r, "recorder", m->recorder);
 	str(r, "clock", m->clock);
 	json_object_set_new(r, "complete", json_boolean(s->complete));

@@ -112,6 +112,13 @@ static void f_gil(void *ctx, const struct gt_rd_gil *g)
 		f->in.gil(f->in.ctx, g);
 }
 
+static void f_interp(void *ctx, const struct gt_rd_gil *g)
+{
+	struct filter *f = ctx;
+	if (has(f->pids, g->pid) && f->in.interp)
+		f->in.interp(f->in.ctx, g);
+}
+
 static void f_slice(void *ctx, const struct gt_rd_slice *s)
 {
 	struct filter *f = ctx;
@@ -187,7 +194,8 @@ int gt_report_load_processes(const char *path, struct gt_metrics *m,
 		m->convoy_opts = *convoy;
 	m->keep_episodes = keep_episodes;
 	struct filter f = {.in = gt_metrics_callbacks(m), .pids = &fd.found};
-	struct gt_rd_callbacks cb = {&f, f_thread, f_gil, f_slice, f_counter, f_meta, f_process};
+	struct gt_rd_callbacks cb = {&f,      f_thread, f_gil,   f_slice,
+				     f_counter, f_meta,   f_process, f_interp};
 	rc = gt_read_trace(path, &cb, &sum, err, errlen);
 	free(fd.found.v);
 	if (rc)

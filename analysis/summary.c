@@ -18,6 +18,8 @@
 #define TURN_TAKER_WAIT 0.05   /* a thread waiting 5% of the run takes turns */
 #define STARVED_PEERS 2.0      /* ... and (with contention) twice the typical wait */
 #define BUSY_FINDING 0.10      /* a tenth of all waiting was waiting for a CPU */
+#define BUSY_WALL 0.01         /* ... and that was 1% of the wall time: a few
+				* waits of microseconds say nothing of the machine */
 
 static double ratio(double a, double b) { return b > 0 ? a / b : 0.0; }
 static double secs(uint64_t ns) { return (double)ns / 1e9; }
@@ -152,7 +154,8 @@ static void findings(const struct gt_metrics *m, struct gt_summary *s)
 	}
 	for (size_t i = 0; i < s->nprocs; i++)
 		process_findings(m, s, &s->procs[i]);
-	if (s->split && s->cpu_wait_share >= BUSY_FINDING) {
+	if (s->split && s->cpu_wait_share >= BUSY_FINDING &&
+	    s->wait_cpu_s + s->wait_held_s >= BUSY_WALL * s->wall_s) {
 		char own[16], held[16];
 		double own_part = ratio(s->wait_cpu_s, s->wait_cpu_s + s->wait_held_s);
 		gt_fmt_percent(p, sizeof(p), s->cpu_wait_share);
@@ -183,7 +186,7 @@ static void findings(const struct gt_metrics *m, struct gt_summary *s)
 static int main_gil_first(const void *x, const void *y)
 {
 	const struct gt_gil_summary *a = x, *b = y;
-	int ma = a->g->interp_id <= 0, mb = b->g->interp_id <= 0;
+	int ma = gt_gil_is_main(a->g), mb = gt_gil_is_main(b->g);
 	if (ma != mb)
 		return mb - ma;
 	/* Several processes: the most contended main GIL is the headline. */

@@ -65,7 +65,7 @@ struct gt_rd_process {
 struct gt_rd_gil {
 	uint32_t pid;
 	unsigned slot;
-	int64_t interp_id;
+	int64_t interp_id; /* -1: not known (a GIL's track, before its record) */
 };
 
 /* "giltrace start" / "giltrace end" metadata. Strings live until the next
@@ -106,6 +106,9 @@ struct gt_rd_callbacks {
 	void (*counter)(void *ctx, const struct gt_rd_counter *c);
 	void (*meta)(void *ctx, const struct gt_rd_meta *m);
 	void (*process)(void *ctx, const struct gt_rd_process *p); /* may be NULL */
+	/* Interpreter g->interp_id runs under GIL g->slot (an "interpreter"
+	 * record); may be NULL. */
+	void (*interp)(void *ctx, const struct gt_rd_gil *g);
 };
 
 /* What the reader noticed but could read past. */

@@ -29,11 +29,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "gt_cpython.h"
 #include "gt_event.h"
 #include "gt_gil_method.h"
 
 #define GT_SHM_MAGIC 0x67696c7472616365ull /* "giltrace" */
-#define GT_SHM_VERSION 4
+#define GT_SHM_VERSION 5
 /* The name `giltrace run` gives the memfd (seen in /proc/PID/fd). */
 #define GT_SHM_MEMFD_NAME "giltrace"
 /* Bytes of the header's message area (see gt_shm_msg). */
@@ -92,6 +93,7 @@ struct gt_shm_gil {
 	uint32_t method;      /* enum gt_gil_method bits */
 	uint32_t interval_us; /* switch interval when registered, 0 if unknown */
 	int64_t interp_id;    /* -1 if unknown */
+	uint64_t base;        /* its struct _gil_runtime_state, 0 if unknown */
 };
 
 /* One traced process image. The recorder fills it in while CLAIMED and
@@ -115,6 +117,9 @@ struct gt_shm_proc {
 	 * until known: the writer reads thread names from there
 	 * (model/gt_cpy_names.h). Set once, when a thread starts. */
 	_Atomic uint64_t py_modules_slot;
+	/* Where its list of interpreters is (3.12+; head 0 if unknown): the
+	 * writer reads which interpreters run under which GIL. */
+	struct gt_cpy_walk interps;
 	uint64_t anchor_ticks;    /* when tracing started, in recorder ticks */
 	uint64_t anchor_ns;       /* the same moment on CLOCK_BOOTTIME */
 	int64_t monotonic_offset; /* BOOTTIME - MONOTONIC at the anchor */

@@ -31,20 +31,21 @@ _Static_assert(sizeof(struct gt_cpy_gil_mirror) == 208, "gil.size");
 /* 3.7-3.12: offsets inside _PyRuntimeState and PyInterpreterState, keyed
  * by sizeof(_PyRuntimeState). Both pyenv's builds and Debian's stripped
  * 3.11.2 measure the same for their minor version. */
-#define ROW(m, size, rt_gil, main, i_gil, i_id, i_ceval_gil)                             \
+#define ROW(m, size, rt_gil, main, i_gil, i_id, i_ceval_gil, head, next)                 \
 	{.minor = m, .runtime_size = size, .runtime_gil = rt_gil, .main_interp = main,     \
 	 .main_interp_ptr = -1, .interp_gil = i_gil, .interp_id = i_id,                    \
-	 .interp_ceval_gil = i_ceval_gil, .interp_modules = -1, .mirror_fits = 1,          \
-	 .confirms = GT_ID_RUNTIME, .source = "table"}
+	 .interp_ceval_gil = i_ceval_gil, .interp_modules = -1, .interps_head = head,      \
+	 .interp_next = next, .mirror_fits = 1, .confirms = GT_ID_RUNTIME, .source = "table"}
 static const struct gt_cpy_layout rows[] = {
 	/* minor, sizeof(_PyRuntimeState), _PyRuntime.ceval.gil,
-	 * ._main_interpreter, PyInterpreterState._gil, .id, .ceval.gil */
-	ROW(7, 1520, 1264, -1, -1, -1, -1),
-	ROW(8, 1464, 1152, -1, -1, -1, -1),
-	ROW(9, 656, 352, -1, -1, -1, -1),
-	ROW(10, 672, 352, -1, -1, -1, -1),
-	ROW(11, 166688, 360, 58936, -1, -1, -1),
-	ROW(12, 459944, -1, 76392, 1040, 8, 384),
+	 * ._main_interpreter, PyInterpreterState._gil, .id, .ceval.gil,
+	 * _PyRuntime.interpreters.head, PyInterpreterState.next */
+	ROW(7, 1520, 1264, -1, -1, -1, -1, -1, -1),
+	ROW(8, 1464, 1152, -1, -1, -1, -1, -1, -1),
+	ROW(9, 656, 352, -1, -1, -1, -1, -1, -1),
+	ROW(10, 672, 352, -1, -1, -1, -1, -1, -1),
+	ROW(11, 166688, 360, 58936, -1, -1, -1, -1, -1),
+	ROW(12, 459944, -1, 76392, 1040, 8, 384, 40, 0),
 };
 #undef ROW
 
@@ -56,12 +57,12 @@ struct debug_row {
 	unsigned version, free_threaded, runtime_size, interpreters_head;
 	unsigned interp_size, interp_id, interp_ceval_gil, interp_gil, interp_gil_locked;
 	unsigned main_after_head; /* interpreters.main - interpreters.head */
-	unsigned interp_modules;
+	unsigned interp_modules, interp_next;
 };
 static const struct debug_row debug_rows[] = {
-	{13, 8, 16, 24, 40, 48, 56, 112, 120, 136, 8, 88},
-	{14, 8, 16, 24, 40, 48, 56, 120, 128, 144, 8, 96},
-	{15, 8, 16, 24, 40, 48, 56, 120, 128, 144, 8, 96},
+	{13, 8, 16, 24, 40, 48, 56, 112, 120, 136, 8, 88, 64},
+	{14, 8, 16, 24, 40, 48, 56, 120, 128, 144, 8, 96, 64},
+	{15, 8, 16, 24, 40, 48, 56, 120, 128, 144, 8, 96, 64},
 };
 
 int gt_cpy_read_self(void *ctx, uint64_t addr, void *buf, size_t len)
@@ -82,7 +83,7 @@ static int from_debug_offsets(const struct gt_cpy_mem *m, const struct gt_cpy_bu
 			      const struct debug_row *d, struct gt_cpy_layout *l)
 {
 	char cookie[8];
-	uint64_t ver, ft, size, head, isize, id, ceval_gil, gil, locked, modules;
+	uint64_t ver, ft, size, head, isize, id, ceval_gil, gil, locked, modules, next;
 	uint64_t rt = b->runtime;
 	if (m->read(m->ctx, rt, cookie, sizeof(cookie)) || memcmp(cookie, "xdebugpy", 8))
 		return -1;
@@ -90,7 +91,8 @@ static int from_debug_offsets(const struct gt_cpy_mem *m, const struct gt_cpy_bu
 	    rd64(m, rt + d->runtime_size, &size) || rd64(m, rt + d->interpreters_head, &head) ||
 	    rd64(m, rt + d->interp_size, &isize) || rd64(m, rt + d->interp_id, &id) ||
 	    rd64(m, rt + d->interp_ceval_gil, &ceval_gil) || rd64(m, rt + d->interp_gil, &gil) ||
-	    rd64(m, rt + d->interp_gil_locked, &locked) || rd64(m, rt + d->interp_modules, &modules))
+	    rd64(m, rt + d->interp_gil_locked, &locked) || rd64(m, rt + d->interp_modules, &modules) ||
+	    rd64(m, rt + d->interp_next, &next))
 		return -1;
 	/* Another minor version's table read with this row would give
 	 * nonsense: the version field must say this minor, and the runtime's
@@ -115,6 +117,8 @@ static int from_debug_offsets(const struct gt_cpy_mem *m, const struct gt_cpy_bu
 		.interp_id = (int64_t)id,
 		.interp_ceval_gil = (int64_t)ceval_gil,
 		.interp_modules = modules + 8 <= isize ? (int64_t)modules : -1,
+		.interps_head = (int64_t)head,
+		.interp_next = next + 8 <= isize ? (int64_t)next : -1,
 		/* The interpreter's word on where `locked` is. */
 		.mirror_fits = locked >= gil &&
 			       locked - gil == offsetof(struct gt_cpy_gil_mirror, locked),
@@ -227,4 +231,44 @@ uint32_t gt_cpy_check_interp(const struct gt_cpy_mem *m, const struct gt_cpy_lay
 	if (rd64(m, g->interp + (uint64_t)l->interp_ceval_gil, &ptr))
 		return GT_ID_MISMATCH;
 	return ptr == g->base ? GT_ID_INTERP : GT_ID_MISMATCH;
+}
+
+int gt_cpy_walk_of(const struct gt_cpy_build *b, const struct gt_cpy_layout *l,
+		   struct gt_cpy_walk *w)
+{
+	*w = (struct gt_cpy_walk){0};
+	if (!l || !b->runtime || l->interps_head < 0 || l->interp_next < 0 || l->interp_id < 0 ||
+	    l->interp_ceval_gil < 0 || l->interp_gil < 0)
+		return -1;
+	*w = (struct gt_cpy_walk){
+		.head = b->runtime + (uint64_t)l->interps_head,
+		.next = (uint32_t)l->interp_next,
+		.id = (uint32_t)l->interp_id,
+		.ceval_gil = (uint32_t)l->interp_ceval_gil,
+		.gil = (uint32_t)l->interp_gil,
+	};
+	return 0;
+}
+
+int gt_cpy_interps(const struct gt_cpy_mem *m, const struct gt_cpy_walk *w,
+		   struct gt_cpy_interp *out, int max)
+{
+	uint64_t interp;
+	if (!w->head || rd64(m, w->head, &interp))
+		return -1;
+	int n = 0;
+	for (; interp; n++) {
+		uint64_t id, gil;
+		/* Newest first, ids falling: a list that is not is being
+		 * rewritten under us or is not the list. */
+		if (n >= GT_CPY_MAX_INTERPS || rd64(m, interp + w->id, &id) ||
+		    rd64(m, interp + w->ceval_gil, &gil) || id > (1u << 30) ||
+		    (n && n <= max && id >= (uint64_t)out[n - 1].id))
+			return -1;
+		if (n < max)
+			out[n] = (struct gt_cpy_interp){(int64_t)id, interp, gil};
+		if (rd64(m, interp + w->next, &interp))
+			return -1;
+	}
+	return n;
 }

@@ -72,6 +72,8 @@ struct gt_cpy_layout {
 	int64_t interp_ceval_gil; /* 3.12+: PyInterpreterState.ceval.gil */
 	int64_t interp_modules;   /* PyInterpreterState's sys.modules (3.13+;
 				   * before: gt_cpy_interp_modules()) */
+	int64_t interps_head;     /* 3.12+: _PyRuntime.interpreters.head */
+	int64_t interp_next;      /* 3.12+: PyInterpreterState.next */
 	int mirror_fits;          /* the interpreter's own offsets agree with
 				   * struct gt_cpy_gil_mirror (3.13+: where
 				   * `locked` is; rows: measured) */
@@ -122,6 +124,40 @@ void gt_cpy_identify(const struct gt_cpy_mem *m, const struct gt_cpy_build *b,
  * Returns GT_ID_INTERP, GT_ID_MISMATCH, or 0 when it cannot be checked. */
 uint32_t gt_cpy_check_interp(const struct gt_cpy_mem *m, const struct gt_cpy_layout *l,
 			     const struct gt_cpy_gil *g);
+
+/* Where the list of live interpreters is, for gt_cpy_interps(): the
+ * address of _PyRuntime.interpreters.head and offsets inside
+ * PyInterpreterState. Plain numbers, so that a recorder can hand them to
+ * its writer (the preload library's shared memory). */
+struct gt_cpy_walk {
+	uint64_t head;      /* &_PyRuntime.interpreters.head, 0 if unknown */
+	uint32_t next, id, ceval_gil;
+	uint32_t gil;       /* PyInterpreterState._gil: its own GIL */
+};
+
+/* Fills *w for build b under layout l (NULL: none); 0, or -1 if the
+ * version keeps no per-interpreter GILs or its list is not known. */
+int gt_cpy_walk_of(const struct gt_cpy_build *b, const struct gt_cpy_layout *l,
+		   struct gt_cpy_walk *w);
+
+/* One live interpreter: its id and the GIL it runs under
+ * (interp->ceval.gil: its own, or the main interpreter's for one created
+ * with the legacy configuration, which shares it). */
+struct gt_cpy_interp {
+	int64_t id;
+	uint64_t addr; /* the PyInterpreterState */
+	uint64_t gil;  /* the struct _gil_runtime_state it runs under */
+};
+
+#define GT_CPY_MAX_INTERPS 4096 /* a longer list is taken for a corrupt one */
+
+/* Reads the list of live interpreters into out (up to max); returns how
+ * many there are (more than max: only max were stored), or -1 if it cannot
+ * be read or makes no sense (a cycle, an implausible id). The list changes
+ * while it is read: m must be a reader that never faults
+ * (process_vm_readv), never gt_cpy_read_self. */
+int gt_cpy_interps(const struct gt_cpy_mem *m, const struct gt_cpy_walk *w,
+		   struct gt_cpy_interp *out, int max);
 
 /* A read_mem for the calling process's own memory (the preload library):
  * a plain copy, so only ever given addresses the layout derived from

@@ -103,6 +103,11 @@ static inline __u64 gt_flow_id(__u32 pid, unsigned slot, __u32 seq)
 /* Instant on the metadata track when a GIL is declared, its identity as
  * data: GT_AN_GIL, GT_AN_INTERP_ID (absent if unknown). */
 #define GT_NAME_GIL "GIL"
+/* Instant on the metadata track when the writer first sees an interpreter
+ * in the process's list of interpreters: GT_AN_INTERP_ID runs under the GIL
+ * of slot GT_AN_GIL (its own, or the main one's for a subinterpreter that
+ * shares it). */
+#define GT_NAME_INTERP "interpreter"
 
 /* ---- debug annotations ----------------------------------------------------- */
 
@@ -117,8 +122,8 @@ static inline __u64 gt_flow_id(__u32 pid, unsigned slot, __u32 seq)
 /* wait end: the GIL's holders' run delay during the wait (absent if
  * unknown) */
 #define GT_AN_HOLDER_CPU_WAIT "holder_cpu_wait_ns"
-#define GT_AN_GIL "gil"               /* GIL instant: the slot */
-#define GT_AN_INTERP_ID "interp_id"   /* GIL instant */
+#define GT_AN_GIL "gil"               /* GIL and interpreter instants: the slot */
+#define GT_AN_INTERP_ID "interp_id"   /* GIL and interpreter instants */
 /* Start and end records. */
 #define GT_AN_VERSION "giltrace_version"
 #define GT_AN_FORMAT "trace_format"

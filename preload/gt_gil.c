@@ -36,7 +36,7 @@ static void publish(unsigned k)
 	if (!p)
 		return;
 	p->gils[k] = (struct gt_shm_gil){gt_gils[k].method, gt_gils[k].interval_us,
-					 gt_gils[k].interp_id};
+					 gt_gils[k].interp_id, gt_gils[k].base};
 	unsigned n = atomic_load_explicit(&p->ngils, memory_order_relaxed);
 	if (k >= n) /* release: pairs with the writer's acquire */
 		atomic_store_explicit(&p->ngils, k + 1, memory_order_release);

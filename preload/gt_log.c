@@ -140,6 +140,15 @@ void gt_log_release(void)
 	}
 }
 
+void gt_log_discard(void)
+{
+	while (atomic_flag_test_and_set_explicit(&held.lock, memory_order_acquire))
+		;
+	held.on = 0;
+	held.len = 0;
+	atomic_flag_clear_explicit(&held.lock, memory_order_release);
+}
+
 void gt_log_error(const char *fmt, ...)
 {
 	va_list ap;

@@ -21,6 +21,11 @@ void gt_log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * session, or this process's own policy), then releases them. */
 void gt_log_hold(void);
 void gt_log_release(void);
+/* Drops what is held unsaid: an image that is not Python (a launcher's
+ * helpers under plain LD_PRELOAD) leaves the words about the environment
+ * to the interpreter that reads it, so a bad value is said once, not once
+ * per `sed` of a wrapper script. */
+void gt_log_discard(void);
 /* The calling thread (the writer, in a descriptor table of its own) only
  * holds its messages; gt_log_release(), from a thread of the program,
  * delivers them. */

@@ -73,6 +73,7 @@ static void publish_identity(struct gt_shm_proc *p)
 {
 	snprintf(p->python_version, sizeof(p->python_version), "%s", gt_py.version);
 	p->py_minor = gt_py.major == 3 ? (uint32_t)gt_py.minor : 0;
+	gt_cpy_walk_of(&gt_py.build, gt_py.have_layout ? &gt_py.layout : NULL, &p->interps);
 	p->use_tsc = gt_clock_use_tsc;
 	p->anchor_ticks = gt_clock_anchor();
 	p->anchor_ns = gt_clock_anchor_ns();
@@ -233,7 +234,10 @@ static __attribute__((constructor(101))) void gt_init(void)
 			}
 		}
 	}
-	gt_log_release();
+	if (gt_py.found)
+		gt_log_release();
+	else
+		gt_log_discard();
 	gt_tls.busy = 0;
 	errno = saved;
 }

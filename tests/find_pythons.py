@@ -16,7 +16,7 @@ defaults, each overridden by its variable; nothing else is a fixed path):
                      /var/cache/giltrace/sid-root), run through tests/sid/python3.N (as
                      root: a private mount namespace and chroot); tag
                      sid-python3.14
-  PATH               python3.N for N = 6..15 in every directory of PATH
+  PATH               python3.N for every N in every directory of PATH
                      (pyenv's shims are skipped: the versions behind them are
                      found above)
 An interpreter found twice (a symlink, PATH and pyenv) is listed once.
@@ -90,8 +90,12 @@ def candidates():
     for d in os.environ.get("PATH", "").split(os.pathsep):
         if not d or "/shims" in d:
             continue
-        for minor in range(6, 16):
-            py = os.path.join(d, "python3.%d" % minor)
+        # Every python3.N, not only the versions known today: a newer one
+        # (3.16 one day) is listed, and pythons_present.py fails until it
+        # has a layout row.
+        pys = [p for p in glob.glob(os.path.join(glob.escape(d), "python3.*"))
+               if os.path.basename(p)[len("python3."):].isdigit()]
+        for py in sorted(pys, key=lambda p: int(os.path.basename(p)[len("python3."):])):
             if os.path.isfile(py):
                 yield py, None
 

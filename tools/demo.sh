@@ -21,7 +21,8 @@ cat <<MSG
 Open https://ui.perfetto.dev in a browser and drop the file on it (or use
 "Open trace file"). Under the python process: each thread's "GIL wait" and
 "GIL hold" slices with arrows from each release to the acquire it enabled,
-the "GIL holder", "GIL waiters" and "GIL contended" tracks, and under
+the "GIL holder (interp 0)", "GIL waiters (interp 0)" and "GIL contended
+(interp 0)" tracks of the main interpreter's GIL, and under
 "convoys" the episodes in which io-echo waited for cpu-0.
 Summarise it again at any time with: $build/giltrace report $trace
 MSG

@@ -28,7 +28,8 @@ case $dir in
 esac
 # libdeflate0: what a machine with giltrace installed has (plain LD_PRELOAD
 # runs compress their traces with it).
-packages=(python3.14 python3.15 libpython3.14-dev libpython3.15-dev libdeflate0)
+packages=(python3.14 python3.15 libpython3.14-dev libpython3.15-dev libdeflate0
+  libpython3.14-testsuite libpython3.15-testsuite python3.14-dbg)
 marker="giltrace sid root: ${packages[*]}"
 made_by_us() { [[ -f $1/.giltrace-complete ]] && grep -q '^giltrace sid root: ' "$1/.giltrace-complete"; }
 

@@ -282,6 +282,8 @@ static int cycle(struct gt_drain *d, int final, uint64_t until)
 			busy = 1;
 	if (!final && gt_drain_poll_names(d, now) && !busy)
 		busy = GT_DRAIN_SOON;
+	if (!final && gt_drain_poll_interps(d, now) && !busy)
+		busy = GT_DRAIN_SOON;
 	if ((!d->last_disk_ns || now > d->last_disk_ns + DISK_FLUSH_NS) && may_write(d, now)) {
 		gt_enc_flush(&d->enc);
 		d->last_disk_ns = now;
@@ -340,8 +342,14 @@ void gt_drain_close(struct gt_drain *d, uint64_t end_ticks, enum gt_drain_end ho
 			memset(&d->pool->threads[i], 0, sizeof(d->pool->threads[i]));
 	d->open = 0;
 	/* A signal handler must not free(): the process is about to end. */
-	if (may_free)
+	if (may_free) {
 		gt_enc_free(&d->enc);
+		free(d->interps);
+		free(d->walk);
+		d->interps = NULL;
+		d->walk = NULL;
+		d->ninterps = d->interps_cap = d->walk_cap = 0;
+	}
 }
 
 void gt_drain_cut(struct gt_drain *d, enum gt_drain_cut phase, uint64_t run_start)
@@ -417,5 +425,7 @@ void gt_drain_forget(struct gt_drain *d)
 {
 	if (d->open)
 		gt_enc_free(&d->enc);
+	free(d->interps);
+	free(d->walk);
 	memset(d, 0, sizeof(*d));
 }

@@ -81,6 +81,15 @@ struct gt_drain {
 	uint64_t names_ns;         /* when all were last looked up */
 	uint64_t names_quick_ns;   /* when some were last looked up */
 	int names_off;             /* its memory cannot be read: OS names only */
+	/* Interpreters already said (gt_drain_interps.c): their ids, sorted. */
+	int64_t *interps;
+	size_t ninterps, interps_cap;
+	struct gt_cpy_interp *walk; /* the list as last read */
+	size_t walk_cap;
+	int walk_n;                /* interpreters then (-1: unreadable) */
+	uint64_t interps_ns;       /* when the list was last read */
+	uint32_t interps_threads;  /* threads then: a new one reads it again */
+	int interps_off;           /* the list cannot be read: not again */
 	int cut_skip;              /* held back at the last cut (gt_drain_cut()) */
 	uint64_t cut_ns;           /* the last cut, on the trace's clock */
 };

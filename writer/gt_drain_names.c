@@ -34,7 +34,7 @@ _Static_assert(GT_CPY_NAME_MAX <= GT_THREAD_NAME_MAX, "a Python name fits a trac
 #define NAMES_SEARCH_SOON_NS 100000000ull
 #define NAMES_SEARCH_NS 1000000000ull
 
-static int read_remote(void *ctx, uint64_t addr, void *buf, size_t len)
+int gt_drain_read_mem(void *ctx, uint64_t addr, void *buf, size_t len)
 {
 	const struct gt_drain *d = ctx;
 	struct iovec local = {buf, len}, remote = {(void *)(uintptr_t)addr, len};
@@ -150,7 +150,7 @@ int gt_drain_poll_names(struct gt_drain *d, uint64_t now_ns)
 		d->names_ns = now_ns;
 	d->names.minor = (int)e->py_minor;
 	d->names.modules_slot = slot;
-	struct gt_cpy_mem mem = {read_remote, d};
+	struct gt_cpy_mem mem = {gt_drain_read_mem, d};
 	int saved = errno;
 	errno = 0;
 	if (gt_cpy_thread_names(&d->names, &mem, all ? NULL : want_young_both, one_name_both, &b) <

@@ -114,8 +114,14 @@ static void gil_track(struct gt_enc *e, uint64_t ts, unsigned slot, enum gt_gil_
 	char name[64];
 	int64_t interp = e->gils[slot].interp_id;
 
-	if (interp > 0)
+	/* Named by interpreter wherever the layout knows it, the main one
+	 * too: a process with subinterpreters shows "interp 0", "interp 1"...
+	 * Where it does not (3.6, a version with no layout row), a second GIL
+	 * is told apart by its slot and never given an interpreter's name. */
+	if (interp >= 0)
 		snprintf(name, sizeof(name), "%s (interp %lld)", what, (long long)interp);
+	else if (slot > 0)
+		snprintf(name, sizeof(name), "%s (GIL %u)", what, slot);
 	else
 		snprintf(name, sizeof(name), "%s", what);
 	gt_enc_pkt_init(e, &b, buf, sizeof(buf));
@@ -136,6 +142,21 @@ static void gil_track(struct gt_enc *e, uint64_t ts, unsigned slot, enum gt_gil_
 	gt_enc_emit(e, &b);
 }
 
+
+void gt_enc_interp(struct gt_enc *e, uint64_t ts, int64_t interp_id, unsigned slot)
+{
+	if (slot >= GT_MAX_GILS || !e->gils[slot].declared || interp_id < 0)
+		return;
+	uint8_t buf[GT_ENC_PKT_MAX];
+	struct gt_pb b;
+	e->capturing = 1; /* every part of a --keep recording says it */
+	size_t te = meta_instant(e, &b, buf, sizeof(buf), ts, GT_NAME_INTERP);
+	gt_enc_an_uint_named(&b, GT_AN_INTERP_ID, (uint64_t)interp_id);
+	gt_enc_an_uint_named(&b, GT_AN_GIL, slot);
+	gt_pb_end(&b, te);
+	gt_enc_emit(e, &b);
+	e->capturing = 0;
+}
 
 void gt_enc_gil(struct gt_enc *e, uint64_t ts, unsigned slot, int64_t interp_id,
 		uint32_t interval_us)

@@ -21,6 +21,7 @@ from tplib import check, env, giltrace_run, kept_on_failure, main, preloaded, ru
 
 PY, SUITE = sys.argv[1], sys.argv[2]
 CASE = re.compile(r"^(test\w+ \([\w.]+\)) \.\.\. (.*)$", re.M)
+DURATION = re.compile(r"^\d+(\.\d+)?s$")
 COMPLAINTS = ("failed", "Bad file descriptor", "cannot")
 
 
@@ -28,7 +29,9 @@ def outcomes(text):
     """test case -> ok / FAIL / ERROR / skipped / ..."""
     result = {}
     for name, outcome in CASE.findall(text):
-        word = outcome.split()[0] if outcome else outcome
+        # 3.14's unittest puts a slow case's duration first: "... 0.06s ok".
+        words = [w for w in outcome.split() if not DURATION.match(w)]
+        word = words[0] if words else outcome
         result[name] = "skipped" if word.startswith("skipped") else word
     return result
 

@@ -3,7 +3,10 @@
 # were installed on this machine, for the test suite.
 #
 # Invoked through the symlinks tests/sid/python3.14 and python3.15, which
-# tests/find_pythons.py lists when the root exists. The interpreter runs in
+# tests/find_pythons.py lists when the root exists, and python3.14-dbg
+# (Debian's debug build). As tests/sid/sid-exec PROGRAM ARGS... it runs a
+# program built on this machine (an absolute path: a C program embedding
+# the root's libpython) in the root the same way. The interpreter runs in
 # the root (its own glibc 2.4x; giltrace's library, built here, loads there),
 # in a private mount namespace (as root; gone when it exits) where /proc,
 # /dev, /tmp, the repository, the working directory and the directories of
@@ -28,11 +31,16 @@ root=${GILTRACE_SID_ROOT:-/var/cache/giltrace/sid-root}
 name=$(basename "$0")
 case $name in
   python3.*) ;;
-  *) fail "run it as tests/sid/python3.N" ;;
+  sid-exec) ;;
+  *) fail "run it as tests/sid/python3.N or tests/sid/sid-exec" ;;
 esac
 
 if [[ ${1-} != --giltrace-sid-ns ]]; then
-  [[ -x $root/usr/bin/$name ]] || fail "no $name in $root (tools/sid-root.sh makes it)"
+  if [[ $name == sid-exec ]]; then
+    [[ ${1-} == /* && -x ${1-} && -f ${1-} ]] || fail "sid-exec: give an executable file's absolute path"
+  else
+    [[ -x $root/usr/bin/$name ]] || fail "no $name in $root (tools/sid-root.sh makes it)"
+  fi
   export GILTRACE_SID_PRELOAD=${LD_PRELOAD-}
   export GILTRACE_SID_HAD_PRELOAD=${LD_PRELOAD+1}
   GILTRACE_SID_OUTER_NS=$(readlink /proc/self/ns/mnt) || fail "cannot read /proc/self/ns/mnt"
@@ -63,6 +71,13 @@ bind /dev
 bind /tmp
 bind "$repo"
 bind "$PWD"
+if [[ $name == sid-exec ]]; then
+  program=$1
+  shift
+  bind "$(dirname "$program")"
+else
+  program=/usr/bin/$name
+fi
 IFS=': ' read -r -a preloads <<<"${GILTRACE_SID_PRELOAD-}"
 for lib in "${preloads[@]}"; do
   [[ -n $lib ]] && bind "$(dirname "$lib")"
@@ -72,6 +87,6 @@ had=${GILTRACE_SID_HAD_PRELOAD-}
 unset GILTRACE_SID_PRELOAD GILTRACE_SID_HAD_PRELOAD
 if [[ -n $had ]]; then
   exec chroot "$root" /bin/sh -c 'cd "$0" && LD_PRELOAD=$1 && export LD_PRELOAD && shift &&
-    exec "$@"' "$PWD" "$preload" "/usr/bin/$name" "$@"
+    exec "$@"' "$PWD" "$preload" "$program" "$@"
 fi
-exec chroot "$root" /bin/sh -c 'cd "$0" && exec "$@"' "$PWD" "/usr/bin/$name" "$@"
+exec chroot "$root" /bin/sh -c 'cd "$0" && exec "$@"' "$PWD" "$program" "$@"

@@ -164,6 +164,16 @@ static void interp_gil_312(void)
 	CHECK_U64(g.interp, main_interp);
 	CHECK_U64(g.interp_id, 0);
 	CHECK_U64(gt_cpy_check_interp(&mem, &l, &g), GT_ID_INTERP);
+	/* Its list of interpreters: interpreters.head at 40, next first. */
+	struct gt_cpy_walk w;
+	CHECK(gt_cpy_walk_of(&b, &l, &w) == 0);
+	CHECK_U64(w.head, RT + 40);
+	CHECK_U64(w.next, 0);
+	put64(RT + 40, main_interp);
+	struct gt_cpy_interp one;
+	CHECK(gt_cpy_interps(&mem, &w, &one, 1) == 1);
+	CHECK_U64(one.id, 0);
+	CHECK_U64(one.gil, base);
 
 	/* A subinterpreter with its own GIL, on the heap. */
 	uint64_t sub = HEAP, sub_base = sub + 1040;
@@ -246,6 +256,43 @@ static void debug_offsets(const struct dbg *d)
 	CHECK_U64(g.method, GT_ID_STRUCT);
 	CHECK_U64(g.interp_id, 4);
 	CHECK_U64(gt_cpy_check_interp(&mem, &l, &g), GT_ID_INTERP);
+	/* The list of interpreters, newest first: sub (its own GIL), a
+	 * legacy subinterpreter (id 3, sharing the main GIL), main. */
+	put64(RT + 64, 7264); /* interpreter_state.next */
+	CHECK(gt_cpy_layout_find(&mem, &b, &l) == 0);
+	struct gt_cpy_walk w;
+	CHECK(gt_cpy_walk_of(&b, &l, &w) == 0);
+	CHECK_U64(w.head, RT + head);
+	CHECK_U64(w.next, 7264);
+	const uint64_t legacy = 0x980000;
+	map(legacy, ISIZE);
+	put64(legacy + 7272, 3);
+	put64(legacy + 16, base);
+	put64(RT + head, sub);
+	put64(sub + 7264, legacy);
+	put64(legacy + 7264, main_interp);
+	struct gt_cpy_interp list[3];
+	CHECK(gt_cpy_interps(&mem, &w, list, 3) == 3);
+	CHECK_U64(list[0].id, 4);
+	CHECK_U64(list[0].gil, sub_base);
+	CHECK_U64(list[1].id, 3);
+	CHECK_U64(list[1].gil, base);
+	CHECK_U64(list[2].id, 0);
+	CHECK_U64(list[2].addr, main_interp);
+	CHECK_U64(list[2].gil, base);
+	CHECK_U64(w.gil, 7752);
+	CHECK(gt_cpy_interps(&mem, &w, list, 1) == 3); /* counted, one stored */
+	CHECK_U64(list[0].id, 4);
+	/* A list rewritten under the reader (a cycle), a next pointer into
+	 * nothing, no head: no list. */
+	put64(main_interp + 7264, sub);
+	CHECK(gt_cpy_interps(&mem, &w, list, 3) == -1);
+	put64(main_interp + 7264, 0x40000000);
+	CHECK(gt_cpy_interps(&mem, &w, list, 3) == -1);
+	put64(main_interp + 7264, 0);
+	CHECK(gt_cpy_walk_of(&b, NULL, &w) == -1);
+	CHECK_U64(w.head, 0);
+	CHECK(gt_cpy_interps(&mem, &w, list, 3) == -1);
 	/* interpreters.main unreadable: the main GIL is not confirmed. */
 	put64(RT + head + 8, 0x40000000);
 	identify(&b, &l, base, &g);

@@ -5,6 +5,7 @@
  */
 #include <jansson.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -309,8 +310,38 @@ static void cpu_waits_unknown(void)
 	gt_metrics_free(&m);
 }
 
+/* Whether a layout confirmed the GILs, from the end record's gil_method:
+ * a version with no row (3.16 one day) says so; 3.6 and traces that do not
+ * say are unknown, never "no". */
+static void layout_known(void)
+{
+	static const struct {
+		const char *version, *method;
+		int want;
+	} cases[] = {
+		{"3.14.10", "GIL 0 (interp 0): create_gil init sequence from the interpreter + "
+			    "struct layout + _Py_DebugOffsets + interp->ceval.gil", 1},
+		{"3.11.2", "GIL 0 (interp 0): create_gil init sequence from the interpreter + "
+			   "struct layout + _PyRuntime offsets", 1},
+		{"3.16.0", "GIL 0: create_gil init sequence from the interpreter + struct layout", 0},
+		{"3.6.15", "GIL 0: create_gil init sequence from the interpreter", -1},
+		{"3.14.10", NULL, -1},
+		{"", "GIL 0: create_gil init sequence from the interpreter", -1},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct gt_metrics m;
+		gt_metrics_init(&m);
+		snprintf(m.python_version, sizeof(m.python_version), "%s", cases[i].version);
+		m.gil_method = cases[i].method ? strdup(cases[i].method) : NULL;
+		CHECK(gt_metrics_gil(&m, 1, 0) != NULL);
+		CHECK_U64(gt_metrics_layout_known(&m), cases[i].want);
+		gt_metrics_free(&m);
+	}
+}
+
 int main(void)
 {
+	layout_known();
 	cpu_waits();
 	cpu_waits_unknown();
 	weighted_mean_wait();

@@ -81,6 +81,13 @@ static void identity_round_trip(void)
 	gt_enc_gil(&e, t0, 0, 0, 5000);
 	gt_enc_gil(&e, t0, 5, 7, 5000);
 	gt_enc_gil(&e, t0, 9, -1, 0);
+	/* Interpreters 7 and 8 run under slot 5, 0 and 3 under slot 0 (a
+	 * legacy subinterpreter); one said twice, one under no GIL declared. */
+	gt_enc_interp(&e, t0, 7, 5);
+	gt_enc_interp(&e, t0, 8, 5);
+	gt_enc_interp(&e, t0, 3, 0);
+	gt_enc_interp(&e, t0, 3, 0);
+	gt_enc_interp(&e, t0, 4, 2);
 	struct gt_enc_thread th;
 	gt_enc_thread_start(&e, &th, 321, "MainThread", t0);
 	struct gt_event ev = {.kind = GT_EV_ACQUIRE, .tid = 321, .gil = 5};
@@ -106,11 +113,19 @@ static void identity_round_trip(void)
 		const struct gt_gil_stats *g = &m.gils[i];
 		if (g->slot == 5) {
 			CHECK_U64(g->interp_id, 7);
+			CHECK_U64(g->ninterps, 2);
+			CHECK_U64(g->interps[0], 7);
+			CHECK_U64(g->interps[1], 8);
 			CHECK_U64(g->holds, 1);
 			CHECK_U64(g->held_ns, 2000);
 		} else {
 			CHECK(g->slot == 0 || g->slot == 9);
-			CHECK_U64(g->interp_id, 0);
+			CHECK_U64(g->interp_id, g->slot ? -1 : 0);
+			CHECK_U64(g->ninterps, g->slot ? 0 : 2);
+			if (!g->slot) {
+				CHECK_U64(g->interps[0], 0);
+				CHECK_U64(g->interps[1], 3);
+			}
 			CHECK_U64(g->holds, 0);
 		}
 	}

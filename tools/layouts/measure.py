@@ -111,7 +111,8 @@ def headers(cmd, prefix, tmp):
 # The fields of _Py_DebugOffsets giltrace reads, in the order of
 # measure_layout.c's debug.* lines.
 DEBUG_FIELDS = ("runtime_size", "interpreters_head", "interp_size", "interp_id",
-                "interp_ceval_gil", "interp_gil", "interp_gil_locked", "interp_modules")
+                "interp_ceval_gil", "interp_gil", "interp_gil_locked", "interp_modules",
+                "interp_next")
 
 
 def live_debug_offsets(obj, rt, h):
@@ -166,11 +167,12 @@ def main():
             gil = "/".join(h.get("gil." + f, "-") for f in
                            ("interval", "locked", "cond", "mutex", "switch_cond",
                             "switch_mutex", "size"))
-            rows.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+            rows.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
                 tag, h["version"], gil, h["runtime.size"], sym[1] if sym else "not exported",
                 h.get("runtime.gil", "-"), h.get("runtime.main_interp", "-"),
                 h.get("interp.gil", "-"), h.get("interp.id", "-"),
-                h.get("interp.ceval_gil", "-"), h.get("interp.modules", "-")))
+                h.get("interp.ceval_gil", "-"), h.get("interp.modules", "-"),
+                h.get("runtime.interpreters_head", "-"), h.get("interp.next", "-")))
             if "debug.version" in h:
                 live = live_debug_offsets(obj, sym[0], h) if sym else None
                 where = "/".join(h["debug." + f] for f in ("version", "free_threaded") + DEBUG_FIELDS)
@@ -186,8 +188,9 @@ def main():
     print("| interpreter | version | gil interval/locked/cond/mutex/switch_cond/switch_mutex/size "
           "| sizeof(_PyRuntimeState) (headers) | _PyRuntime st_size (binary) | runtime.ceval.gil "
           "| runtime._main_interpreter | interp._gil | interp.id | interp.ceval.gil "
-          "| interp.modules (3.12+: .imports.modules) |")
-    print("|" + "---|" * 11)
+          "| interp.modules (3.12+: .imports.modules) | runtime.interpreters.head "
+          "| interp.next |")
+    print("|" + "---|" * 13)
     print("\n".join(rows))
     print("\n### _Py_DebugOffsets, 3.13+\n")
     print("| interpreter | where in _Py_DebugOffsets: version/free_threaded/" + "/".join(DEBUG_FIELDS) +

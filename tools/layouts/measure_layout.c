@@ -120,6 +120,7 @@ int main(void)
 #if PY_VERSION_HEX >= 0x030C0000
 	P("interp.gil", offsetof(PyInterpreterState, _gil));
 	P("interp.id", offsetof(PyInterpreterState, id));
+	P("interp.next", offsetof(PyInterpreterState, next));
 	P("interp.ceval_gil", offsetof(PyInterpreterState, ceval.gil));
 	P("interp.size", sizeof(PyInterpreterState));
 	P("runtime.interpreters_head", offsetof(_PyRuntimeState, interpreters.head));
@@ -133,6 +134,7 @@ int main(void)
 	P("debug.interpreters_head", offsetof(_Py_DebugOffsets, runtime_state.interpreters_head));
 	P("debug.interp_size", offsetof(_Py_DebugOffsets, interpreter_state.size));
 	P("debug.interp_id", offsetof(_Py_DebugOffsets, interpreter_state.id));
+	P("debug.interp_next", offsetof(_Py_DebugOffsets, interpreter_state.next));
 	P("debug.interp_ceval_gil", offsetof(_Py_DebugOffsets, interpreter_state.ceval_gil));
 	P("debug.interp_gil", offsetof(_Py_DebugOffsets, interpreter_state.gil_runtime_state));
 	P("debug.interp_modules", offsetof(_Py_DebugOffsets, interpreter_state.imports_modules));
