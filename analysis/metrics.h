@@ -160,8 +160,9 @@ struct gt_gil_stats *gt_metrics_gil(struct gt_metrics *m, uint32_t pid, unsigned
 void gt_metrics_gil_interp(struct gt_metrics *m, struct gt_gil_stats *g, int64_t id);
 /* Did a layout of the interpreter's version confirm its GILs? 1 yes, 0 no
  * (a version or build with no row: found by behaviour alone, no interpreter
- * ids), -1 not known (no GIL, the trace does not say, or 3.6, which has no
- * GIL struct for a layout to describe). */
+ * ids), -1 not known (no GIL, the trace does not say, 3.6, which has no GIL
+ * struct for a layout to describe, or a row the interpreter contradicted:
+ * gil_method says LAYOUT MISMATCH). */
 int gt_metrics_layout_known(const struct gt_metrics *m);
 /* After finish: a thread by tid (NULL if it never touched the GIL). */
 const struct gt_thread_stats *gt_metrics_thread(const struct gt_metrics *m, uint32_t tid);

@@ -151,8 +151,11 @@ int gt_metrics_layout_known(const struct gt_metrics *m)
 	if (!m->gil_method || !m->ngils ||
 	    sscanf(m->python_version, "%d.%d", &major, &minor) != 2 || (major == 3 && minor < 7))
 		return -1;
-	/* The words writer/gt_drain_proc.c gives GT_ID_RUNTIME and
-	 * GT_ID_DEBUG_OFFSETS. */
+	/* The words writer/gt_drain_proc.c gives GT_ID_RUNTIME,
+	 * GT_ID_DEBUG_OFFSETS and GT_ID_MISMATCH: a row the live interpreter
+	 * contradicted is neither known nor missing. */
+	if (strstr(m->gil_method, "LAYOUT MISMATCH"))
+		return -1;
 	return strstr(m->gil_method, "_PyRuntime offsets") || strstr(m->gil_method, "_Py_DebugOffsets");
 }
 

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * rd_events.c — track events: debug annotations decoded, slices pushed on
- * and popped off per-(track, sequence) stacks, completed slices, counters,
- * drop requests and the start and end records handed to the callbacks.
+ * and popped off per-(track, sequence) stacks, completed slices, counters
+ * and drop requests handed to the callbacks (the metadata track's
+ * instants: rd_meta.c).
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -14,10 +15,6 @@
 #include "gt_perfetto_fields.h"
 #include "rd_internal.h"
 
-enum { MS_VERSION, MS_RECORDER, MS_CLOCK, MS_PYTHON, MS_METHOD, MS_NOTES, MS_CPU_SPLIT };
-enum { MN_FORMAT, MN_EVENTS, MN_DROPPED, MN_THREADS, MN_UNTRACED, MN_RUN_START };
-_Static_assert(AK_CPU_SPLIT - AK_VERSION == MS_CPU_SPLIT && AK_RUN_START - AK_FORMAT == MN_RUN_START,
-	       "enum akey lists the metadata in the order of MS_* and MN_*");
 
 static int reason_from_name(const uint8_t *p, size_t n)
 {
@@ -123,43 +120,13 @@ static int parse_annotation(struct rd *r, struct seq *s, const uint8_t *p, size_
 	return 0;
 }
 
-/* Process pid's trace is a window of a longer recording from ts on. */
-static int window_at(struct rd *r, uint32_t pid, uint64_t ts)
-{
-	for (size_t i = 0; i < r->nwindows; i++)
-		if (r->windows[i].pid == pid) {
-			r->windows[i].ts = ts;
-			return 0;
-		}
-	struct rd_window *w = realloc(r->windows, (r->nwindows + 1) * sizeof(*w));
-	if (!w)
-		return -1;
-	r->windows = w;
-	r->windows[r->nwindows++] = (struct rd_window){pid, ts};
-	return 0;
-}
-
-/* Where pid's window begins (0: it has none). Slices come in runs of one
- * process: the last answer is kept. */
-static uint64_t window_of(struct rd *r, uint32_t pid)
-{
-	if (r->win_last < r->nwindows && r->windows[r->win_last].pid == pid)
-		return r->windows[r->win_last].ts;
-	for (size_t i = 0; i < r->nwindows; i++)
-		if (r->windows[i].pid == pid) {
-			r->win_last = i;
-			return r->windows[i].ts;
-		}
-	return 0;
-}
-
 void rd_emit_slice(struct rd *r, enum gt_rd_kind kind, const struct track *t, uint32_t tid,
 		       const struct open_slice *o, uint64_t end, const struct annotations *a,
 		       int flow_out, int open)
 {
 	/* In a window, a contention span written when it ended may have
 	 * begun before the window: only its part inside counts. */
-	uint64_t from = r->nwindows ? window_of(r, t->pid) : 0;
+	uint64_t from = r->nwindows ? rd_window_of(r, t->pid) : 0;
 	if (from && end <= from)
 		return;
 	struct gt_rd_slice sl = {
@@ -328,70 +295,10 @@ int rd_parse_track_event(struct rd *r, struct seq *s, uint64_t ts, const uint8_t
 		return 0;
 	}
 	if (type == PF_TE_INSTANT) {
-		if (t->kind == TK_META && name && !strcmp(name, GT_NAME_GIL)) {
-			if (a.gil >= 0 && a.gil < GT_MAX_GILS && r->cb->gil) {
-				struct gt_rd_gil g = {t->pid, (unsigned)a.gil,
-						      a.interp_id};
-				r->cb->gil(r->cb->ctx, &g);
-			}
-		} else if (t->kind == TK_META && name && !strcmp(name, GT_NAME_INTERP)) {
-			if (a.gil >= 0 && a.gil < GT_MAX_GILS && a.interp_id >= 0 && r->cb->interp) {
-				struct gt_rd_gil g = {t->pid, (unsigned)a.gil, a.interp_id};
-				r->cb->interp(r->cb->ctx, &g);
-			}
-		} else if (t->kind == TK_META && name && !strcmp(name, GT_NAME_WINDOW)) {
-			struct gt_rd_meta m = {.window = 1, .pid = t->pid, .ts = ts,
-					       .run_start = a.num[MN_RUN_START]};
-			if (r->cb->meta)
-				r->cb->meta(r->cb->ctx, &m);
-		} else if (t->kind == TK_META && name &&
-		    (!strcmp(name, GT_NAME_START) || !strcmp(name, GT_NAME_END))) {
-			/* The strings whole, however long (two records a trace). */
-			size_t total = 0;
-			for (int i = 0; i <= MS_CPU_SPLIT; i++)
-				total += a.str_len[i] + 1;
-			char *text = malloc(total), *at = text;
-			const char *str[MS_CPU_SPLIT + 1] = {0};
-			if (!text)
-				return rd_fail(r, "out of memory");
-			for (int i = 0; i <= MS_CPU_SPLIT; i++) {
-				if (!a.str[i])
-					continue;
-				memcpy(at, a.str[i], a.str_len[i]);
-				at[a.str_len[i]] = 0;
-				str[i] = at;
-				at += a.str_len[i] + 1;
-			}
-			int m_final = !strcmp(name, GT_NAME_END);
-			struct gt_rd_meta m = {
-				.final = m_final,
-				.pid = t->pid,
-				.ts = ts,
-				.giltrace_version = str[MS_VERSION],
-				.recorder = str[MS_RECORDER],
-				.clock = str[MS_CLOCK],
-				.python_version = str[MS_PYTHON],
-				.gil_method = str[MS_METHOD],
-				.notes = str[MS_NOTES],
-				.cpu_split = str[MS_CPU_SPLIT],
-				.trace_format = a.num[MN_FORMAT],
-				.events = a.num[MN_EVENTS],
-				.events_dropped = a.num[MN_DROPPED],
-				.threads = a.num[MN_THREADS],
-				.gils_untraced = a.num[MN_UNTRACED],
-				.run_start = m_final ? 0 : a.num[MN_RUN_START],
-			};
-			if (m.final)
-				r->sum->has_end = 1;
-			else
-				r->sum->has_start = 1;
-			if (m.run_start && window_at(r, t->pid, ts))
-				return rd_fail(r, "out of memory");
-			if (r->cb->meta)
-				r->cb->meta(r->cb->ctx, &m);
-			free(text);
-		} else if (t->kind == TK_HOLDER && name && !strcmp(name, GT_NAME_DROP_REQUEST) &&
-			   r->cb->slice) {
+		if (t->kind == TK_META && name)
+			return rd_meta_instant(r, t, ts, name, &a);
+		if (t->kind == TK_HOLDER && name && !strcmp(name, GT_NAME_DROP_REQUEST) &&
+		    r->cb->slice) {
 			struct gt_rd_slice sl = {.kind = GT_RD_DROP_REQUEST, .pid = t->pid,
 						 .tid = tid, .gil = t->gil, .ts = ts,
 						 .holder_tid = a.holder_tid,

@@ -191,6 +191,12 @@ struct annotations {
 };
 
 struct track *rd_seq_track(struct rd *r, struct seq *s, uint64_t uuid);
+
+/* rd_meta.c: an instant on a metadata track, named name; 0 or an error. */
+int rd_meta_instant(struct rd *r, const struct track *t, uint64_t ts, const char *name,
+		    const struct annotations *a);
+/* Where pid's window begins (0: it has none). */
+uint64_t rd_window_of(struct rd *r, uint32_t pid);
 int rd_parse_track_event(struct rd *r, struct seq *s, uint64_t ts, const uint8_t *p, size_t n);
 void rd_emit_slice(struct rd *r, enum gt_rd_kind kind, const struct track *t, uint32_t tid,
 		   const struct open_slice *o, uint64_t end, const struct annotations *a,

@@ -81,7 +81,7 @@ static void gil_lines(FILE *out, const struct gt_summary *s, const struct gt_gil
 		snprintf(interval, sizeof(interval), "unknown");
 	if (s->nprocs > 1)
 		fprintf(out, "  the most contended GIL, process %u's%s:\n", g->g->pid,
-			gt_gil_is_main(g->g) ? "" : " (a subinterpreter's)");
+			g->g->interp_id > 0 ? " (a subinterpreter's)" : "");
 	else if (s->ngils > 1 && g->g->interp_id >= 0)
 		fprintf(out, "  GIL of interpreter %lld:\n", (long long)g->g->interp_id);
 	else if (s->ngils > 1)

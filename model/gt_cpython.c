@@ -253,18 +253,18 @@ int gt_cpy_walk_of(const struct gt_cpy_build *b, const struct gt_cpy_layout *l,
 int gt_cpy_interps(const struct gt_cpy_mem *m, const struct gt_cpy_walk *w,
 		   struct gt_cpy_interp *out, int max)
 {
-	uint64_t interp;
+	uint64_t interp, prev = UINT64_MAX;
 	if (!w->head || rd64(m, w->head, &interp))
 		return -1;
 	int n = 0;
 	for (; interp; n++) {
 		uint64_t id, gil;
 		/* Newest first, ids falling: a list that is not is being
-		 * rewritten under us or is not the list. */
+		 * rewritten under us (a cycle) or is not the list. */
 		if (n >= GT_CPY_MAX_INTERPS || rd64(m, interp + w->id, &id) ||
-		    rd64(m, interp + w->ceval_gil, &gil) || id > (1u << 30) ||
-		    (n && n <= max && id >= (uint64_t)out[n - 1].id))
+		    rd64(m, interp + w->ceval_gil, &gil) || id > (1u << 30) || id >= prev)
 			return -1;
+		prev = id;
 		if (n < max)
 			out[n] = (struct gt_cpy_interp){(int64_t)id, interp, gil};
 		if (rd64(m, interp + w->next, &interp))

@@ -52,56 +52,6 @@ uint64_t gt_drain_dropped(const struct gt_drain *d)
 	return n;
 }
 
-/* What the end record says of the split of waits (gt_shm.h, enum
- * gt_cpu_split), into buf; "" when no wait asked for it. */
-static const char *cpu_split_text(const struct gt_shm_proc *p, char *buf, size_t n)
-{
-	uint32_t err = atomic_load_explicit(&p->cpu_split_errno, memory_order_relaxed);
-	const char *name = err ? strerrorname_np((int)err) : NULL;
-	switch (atomic_load_explicit(&p->cpu_split, memory_order_acquire)) {
-	case GT_CPU_SPLIT_ON:
-		return "on";
-	case GT_CPU_SPLIT_OFF:
-		return "off: GILTRACE_CPU_SPLIT=0";
-	case GT_CPU_SPLIT_MISSING:
-		snprintf(buf, n, "unavailable: no /proc/<tid>/schedstat (%s)", name ? name : "?");
-		return buf;
-	case GT_CPU_SPLIT_NOT_COUNTED:
-		return "unavailable: the kernel does not count run delays (schedstat is 0 0 0)";
-	case GT_CPU_SPLIT_FAILED:
-		snprintf(buf, n, "stopped: reading /proc/<tid>/schedstat failed (%s)",
-			 name ? name : "?");
-		return buf;
-	default:
-		return "";
-	}
-}
-
-static void write_meta(struct gt_drain *d, uint64_t ts, int final, uint64_t run_start)
-{
-	char split[128];
-	/* Room for every GIL's description: never cut short. */
-	char method[GT_MAX_GILS * (48 + GT_METHOD_TEXT_MAX)];
-	char version[sizeof(gt_drain_entry(d)->python_version)];
-	gt_drain_describe_gils(d, method, sizeof(method));
-	memcpy(version, gt_drain_entry(d)->python_version, sizeof(version));
-	version[sizeof(version) - 1] = 0;
-	struct gt_enc_meta m = {
-		.python_version = version,
-		.gil_method = method,
-		.recorder = d->recorder == GT_RECORDER_BPF ? "bpf" : "preload",
-		.clock = d->use_tsc ? "tsc" : "boottime",
-		.events = d->events,
-		.events_dropped = final ? gt_drain_dropped(d) : 0,
-		.threads = d->nthreads,
-		.gils_untraced = atomic_load(&gt_drain_entry(d)->gils_untraced),
-		.cpu_split = cpu_split_text(gt_drain_entry(d), split, sizeof(split)),
-		.final = final,
-		.run_start = run_start,
-	};
-	gt_enc_meta(&d->enc, ts, &m);
-}
-
 /* Is what the encoder holds to be handed to the sink yet? A forked child's
  * trace waits until it is clearly more than a preexec_fn. */
 static int may_write(const struct gt_drain *d, uint64_t now_ns)
@@ -135,7 +85,7 @@ int gt_drain_open(struct gt_drain *d, struct gt_drain_pool *pool, uint32_t proc,
 	 * the writer first ran. */
 	d->start_ns = e->anchor_ns;
 	gt_drain_start_trace(d, d->start_ns);
-	write_meta(d, d->start_ns, 0, 0);
+	gt_drain_write_meta(d, d->start_ns, 0, 0);
 	/* Nothing reaches the sink yet (the caller may be a hook, and the
 	 * file is opened where it is written): the first cycle flushes. */
 	d->last_disk_ns = 0;
@@ -330,7 +280,7 @@ void gt_drain_close(struct gt_drain *d, uint64_t end_ticks, enum gt_drain_end ho
 		r->discarded = 1;
 	} else {
 		uint64_t end_ns = end_threads(d, to_ns(d, end_ticks));
-		write_meta(d, end_ns, 1, 0);
+		gt_drain_write_meta(d, end_ns, 1, 0);
 		gt_enc_flush(&d->enc);
 		r->error = d->enc.error < 0 ? -d->enc.error : d->enc.error;
 	}
@@ -369,7 +319,7 @@ void gt_drain_cut(struct gt_drain *d, enum gt_drain_cut phase, uint64_t run_star
 	uint64_t ts = d->cut_ns;
 	if (phase == GT_CUT_HEAD) {
 		gt_enc_preamble(&d->enc);
-		write_meta(d, ts, 0, run_start);
+		gt_drain_write_meta(d, ts, 0, run_start);
 	}
 	uint32_t high = atomic_load(&d->pool->v.hdr->high);
 	for (uint32_t i = 0, st; i < high; i++) {
@@ -411,7 +361,7 @@ int gt_drain_write_tail(struct gt_drain *d, uint64_t end_ticks)
 	memcpy(saved, d->pool->threads, n * sizeof(*saved));
 	struct gt_drain before = *d; /* the encoder's state, by value */
 	uint64_t end_ns = end_threads(d, to_ns(d, end_ticks));
-	write_meta(d, end_ns, 1, 0);
+	gt_drain_write_meta(d, end_ns, 1, 0);
 	int rc = gt_enc_flush(&d->enc);
 	/* Undo: the encoder's chunk is empty again, its buffers unchanged in
 	 * meaning (libdeflate keeps no state between chunks). */

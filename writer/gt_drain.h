@@ -62,6 +62,12 @@ void gt_drain_pool_release_proc(struct gt_drain_pool *p, uint32_t proc);
  * will feed it from its ring buffer. */
 enum gt_recorder { GT_RECORDER_PRELOAD = 0, GT_RECORDER_BPF };
 
+/* An interpreter said to run under the GIL of a slot. */
+struct gt_drain_interp {
+	int64_t id;
+	unsigned slot;
+};
+
 struct gt_drain {
 	struct gt_drain_pool *pool;
 	uint32_t proc; /* process entry */
@@ -81,8 +87,9 @@ struct gt_drain {
 	uint64_t names_ns;         /* when all were last looked up */
 	uint64_t names_quick_ns;   /* when some were last looked up */
 	int names_off;             /* its memory cannot be read: OS names only */
-	/* Interpreters already said (gt_drain_interps.c): their ids, sorted. */
-	int64_t *interps;
+	/* Interpreters already said to share a GIL (gt_drain_interps.c),
+	 * sorted. */
+	struct gt_drain_interp *interps;
 	size_t ninterps, interps_cap;
 	struct gt_cpy_interp *walk; /* the list as last read */
 	size_t walk_cap;

@@ -33,6 +33,9 @@ int gt_drain_read_mem(void *ctx, uint64_t addr, void *buf, size_t len);
  * (gt_drain_interps.c), and says in the trace under which GIL each new one
  * runs. 1 if it has subinterpreters: come back within GT_DRAIN_SOON_MS. */
 int gt_drain_poll_interps(struct gt_drain *d, uint64_t now_ns);
+/* The process's start record (final 0; run_start: where the recording
+ * began, for a kept part) or end record (final 1), at ts. */
+void gt_drain_write_meta(struct gt_drain *d, uint64_t ts, int final, uint64_t run_start);
 /* "GIL 0 (interp 0): ...; GIL 1 ..." for every GIL of the process. */
 void gt_drain_describe_gils(const struct gt_drain *d, char *out, size_t size);
 

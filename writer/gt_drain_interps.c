@@ -6,8 +6,9 @@
  * the GIL record carries its id. One made with the legacy configuration
  * shares the main interpreter's GIL and creates nothing the hooks could
  * see, so the writer reads the process's list of interpreters
- * (_PyRuntime.interpreters, model/gt_cpython.h) and says once per
- * interpreter, in an "interpreter" record, whose GIL it runs under.
+ * (_PyRuntime.interpreters, model/gt_cpython.h) and says once for each
+ * interpreter that runs under another's GIL, in an "interpreter" record,
+ * which GIL that is.
  *
  * The list is read every INTERPS_POLL_NS, at once when the process has a
  * new thread (subinterpreters usually come with one), and every
@@ -18,37 +19,36 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "gt_drain_internal.h"
 
 #define INTERPS_POLL_NS 100000000ull
 #define INTERPS_SOON_NS (GT_DRAIN_SOON_MS * 1000000ull)
 
-/* Was id said before? If not, remembers it (sorted) and returns 0; -1 if
- * there is no memory to remember it (it is said again next time). */
-static int said(struct gt_drain *d, int64_t id)
+/* Was interpreter id said to run under slot before? If not, remembers
+ * it and returns 0; -1 if there is no memory to remember it (then it is not
+ * said now either, but at a later reading). Keyed by both: an embedding
+ * program that finalizes and initializes Python again starts its ids at 0
+ * again, under a new main GIL. */
+static int said(struct gt_drain *d, int64_t id, unsigned slot)
 {
-	size_t lo = 0, hi = d->ninterps;
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		if (d->interps[mid] == id)
-			return 1;
-		if (d->interps[mid] < id)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
+	size_t at = 0;
+	while (at < d->ninterps && (d->interps[at].id < id ||
+				    (d->interps[at].id == id && d->interps[at].slot < slot)))
+		at++;
+	if (at < d->ninterps && d->interps[at].id == id && d->interps[at].slot == slot)
+		return 1;
 	if (d->ninterps == d->interps_cap) {
 		size_t cap = d->interps_cap ? d->interps_cap * 2 : 8;
-		int64_t *bigger = realloc(d->interps, cap * sizeof(*bigger));
+		struct gt_drain_interp *bigger = realloc(d->interps, cap * sizeof(*bigger));
 		if (!bigger)
 			return -1;
 		d->interps = bigger;
 		d->interps_cap = cap;
 	}
-	for (size_t i = d->ninterps; i > lo; i--)
-		d->interps[i] = d->interps[i - 1];
-	d->interps[lo] = id;
+	memmove(d->interps + at + 1, d->interps + at, (d->ninterps - at) * sizeof(*d->interps));
+	d->interps[at] = (struct gt_drain_interp){id, slot};
 	d->ninterps++;
 	return 0;
 }
@@ -105,8 +105,11 @@ int gt_drain_poll_interps(struct gt_drain *d, uint64_t now_ns)
 		return 1;
 	const struct gt_cpy_interp *list = d->walk;
 	for (int i = 0; i < n; i++) {
+		/* An interpreter under its own GIL: its GIL record says it. */
+		if (list[i].gil == list[i].addr + e->interps.gil)
+			continue;
 		int slot = slot_of(d, list, n, i);
-		if (slot >= 0 && !said(d, list[i].id))
+		if (slot >= 0 && !said(d, list[i].id, (unsigned)slot))
 			gt_enc_interp(&d->enc, now_ns, list[i].id, (unsigned)slot);
 	}
 	return n > 1;

@@ -2,7 +2,8 @@
 /*
  * gt_drain_proc.c — what the drain learns about the traced process for its
  * trace: thread and process names and the whole command line from /proc,
- * and the words for how each GIL was identified.
+ * the words for how each GIL was identified, and its start and end
+ * records.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -128,4 +129,54 @@ void gt_drain_describe_gils(const struct gt_drain *d, char *out, size_t size)
 			break;
 		len += (size_t)w;
 	}
+}
+
+/* What the end record says of the split of waits (gt_shm.h, enum
+ * gt_cpu_split), into buf; "" when no wait asked for it. */
+static const char *cpu_split_text(const struct gt_shm_proc *p, char *buf, size_t n)
+{
+	uint32_t err = atomic_load_explicit(&p->cpu_split_errno, memory_order_relaxed);
+	const char *name = err ? strerrorname_np((int)err) : NULL;
+	switch (atomic_load_explicit(&p->cpu_split, memory_order_acquire)) {
+	case GT_CPU_SPLIT_ON:
+		return "on";
+	case GT_CPU_SPLIT_OFF:
+		return "off: GILTRACE_CPU_SPLIT=0";
+	case GT_CPU_SPLIT_MISSING:
+		snprintf(buf, n, "unavailable: no /proc/<tid>/schedstat (%s)", name ? name : "?");
+		return buf;
+	case GT_CPU_SPLIT_NOT_COUNTED:
+		return "unavailable: the kernel does not count run delays (schedstat is 0 0 0)";
+	case GT_CPU_SPLIT_FAILED:
+		snprintf(buf, n, "stopped: reading /proc/<tid>/schedstat failed (%s)",
+			 name ? name : "?");
+		return buf;
+	default:
+		return "";
+	}
+}
+
+void gt_drain_write_meta(struct gt_drain *d, uint64_t ts, int final, uint64_t run_start)
+{
+	char split[128];
+	/* Room for every GIL's description: never cut short. */
+	char method[GT_MAX_GILS * (48 + GT_METHOD_TEXT_MAX)];
+	char version[sizeof(gt_drain_entry(d)->python_version)];
+	gt_drain_describe_gils(d, method, sizeof(method));
+	memcpy(version, gt_drain_entry(d)->python_version, sizeof(version));
+	version[sizeof(version) - 1] = 0;
+	struct gt_enc_meta m = {
+		.python_version = version,
+		.gil_method = method,
+		.recorder = d->recorder == GT_RECORDER_BPF ? "bpf" : "preload",
+		.clock = d->use_tsc ? "tsc" : "boottime",
+		.events = d->events,
+		.events_dropped = final ? gt_drain_dropped(d) : 0,
+		.threads = d->nthreads,
+		.gils_untraced = atomic_load(&gt_drain_entry(d)->gils_untraced),
+		.cpu_split = cpu_split_text(gt_drain_entry(d), split, sizeof(split)),
+		.final = final,
+		.run_start = run_start,
+	};
+	gt_enc_meta(&d->enc, ts, &m);
 }

@@ -150,11 +150,12 @@ void gt_enc_free(struct gt_enc *e);
 void gt_enc_process(struct gt_enc *e, uint64_t ts, const char *name, const char *const *argv,
 		    int argc);
 
+/* Interpreter interp_id runs under the GIL of slot (declared before),
+ * which is another interpreter's: once per interpreter, kept in the
+ * preamble. */
+void gt_enc_interp(struct gt_enc *e, uint64_t ts, int64_t interp_id, unsigned slot);
 /* Declares a GIL's tracks; write before the first event that uses slot.
  * interval_us: its switch interval, 0 if not known yet. */
-/* Interpreter interp_id runs under the GIL of slot (declared before):
- * once per interpreter, kept in the preamble. */
-void gt_enc_interp(struct gt_enc *e, uint64_t ts, int64_t interp_id, unsigned slot);
 void gt_enc_gil(struct gt_enc *e, uint64_t ts, unsigned slot, int64_t interp_id,
 		uint32_t interval_us);
 

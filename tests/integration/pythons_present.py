@@ -64,8 +64,9 @@ def test():
                 check(known is None, "%s: a 3.6 with a layout? %r" % (tag, known))
             elif known is not True:
                 no_row.append("%s (%s)" % (tag, out.strip()))
-    check(not no_row, "no layout row for %s: measure it with tools/layouts/measure.py and add "
-          "it to model/gt_cpython.c (docs/cpython-layouts.md)" % ", ".join(no_row))
+    check(not no_row, "no layout row for %s (or the interpreter contradicted it: see the "
+          "trace's gil_method): measure it with tools/layouts/measure.py and add it to "
+          "model/gt_cpython.c (docs/cpython-layouts.md)" % ", ".join(no_row))
     missing = ["pyenv CPython %s" % v for v in EXPECTED_PYENV if v not in minors]
     missing += ["the distro's %s" % t for t in EXPECTED_DISTRO if t not in found]
     missing += ["Debian sid's %s (tools/sid-root.sh)" % t[4:] for t in EXPECTED_SID

@@ -75,6 +75,10 @@ def test():
         method = facts["meta"].get("debug.gil_method", "")
         check(method.count("interp->ceval.gil") == 3 and "MISMATCH" not in method,
               "gil_method: %r" % method)
+        # Each under its own GIL: no interpreter shares one.
+        interps, = tp_query(own, Q_INTERPS)
+        check(interps == [{"interps": None}], "own: interpreter records %s" % interps)
+        check_own_gils(own, 3)
 
         shared = os.path.join(tmp, "shared.pftrace")
         cmd[-1] = "shared"
@@ -87,7 +91,7 @@ def test():
         holders = tracks[0]["holders"].split(",")
         check(sum(h.startswith("sub-") for h in holders) == 2, "shared: holders %s" % holders)
         interps, = tp_query(shared, Q_INTERPS)
-        check(interps == [{"interps": "0@0,1@0,2@0"}], "shared: interpreter records %s" % interps)
+        check(interps == [{"interps": "1@0,2@0"}], "shared: interpreter records %s" % interps)
         s, out, err = run([env("GILTRACE"), "report", shared])
         check("shared: interpreters 0, 1 and 2 run under this GIL" in out,
               "shared: the report does not say the GIL is shared:\n%s%s" % (out, err))
@@ -108,6 +112,7 @@ def test():
               "one-by-one 12: tracks %s" % [t["track"] for t in tracks])
         for t in tracks[1:]:
             check(len(t["holders"].split(",")) <= 2, "one-by-one 12: %s" % t)
+        check_own_gils(seq, 13)
 
         many = os.path.join(tmp, "seventy.pftrace")
         cmd[-3:] = ["10000", "one-by-one", "70"]
@@ -122,6 +127,14 @@ def test():
 
         if public_api():
             public(tmp)
+
+
+def check_own_gils(trace, n):
+    """n GILs, each of its own interpreter alone, ids 0..n-1 (the JSON)."""
+    s, js, err = run([env("GILTRACE"), "report", "--json", trace])
+    check(s == 0, "report --json %s: %s" % (trace, err))
+    gils = sorted((g["interp_id"], g["interpreters"]) for g in json.loads(js)["gils"])
+    check(gils == [(i, [i]) for i in range(n)], "%s: GILs and interpreters %s" % (trace, gils))
 
 
 def public_api():

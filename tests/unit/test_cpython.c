@@ -287,6 +287,7 @@ static void debug_offsets(const struct dbg *d)
 	 * nothing, no head: no list. */
 	put64(main_interp + 7264, sub);
 	CHECK(gt_cpy_interps(&mem, &w, list, 3) == -1);
+	CHECK(gt_cpy_interps(&mem, &w, NULL, 0) == -1); /* also with no room */
 	put64(main_interp + 7264, 0x40000000);
 	CHECK(gt_cpy_interps(&mem, &w, list, 3) == -1);
 	put64(main_interp + 7264, 0);

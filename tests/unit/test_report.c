@@ -310,6 +310,43 @@ static void cpu_waits_unknown(void)
 	gt_metrics_free(&m);
 }
 
+/* The busy verdict: a tenth of the waiting was for a CPU, and that was 1%
+ * of the wall time. A few microseconds of it in a program that barely
+ * waits say nothing of the machine. */
+static int busy_said(uint64_t wait_us, uint64_t cpu_us)
+{
+	struct gt_metrics m;
+	struct gt_summary s;
+	struct gt_rd_summary sum = {.has_start = 1, .has_end = 1};
+	gt_metrics_init(&m);
+	struct gt_rd_callbacks cb = gt_metrics_callbacks(&m);
+	const uint64_t t0 = 1000000000ull;
+	struct gt_rd_slice w = {.kind = GT_RD_WAIT, .pid = 1, .tid = 2, .gil = -1, .ts = t0,
+				.dur = wait_us * US, .has_cpu_wait = 1, .cpu_wait = cpu_us * US,
+				.has_holder_cpu_wait = 1};
+	cb.slice(cb.ctx, &w);
+	struct gt_rd_meta end = {.final = 1, .pid = 1, .ts = t0 + 10000 * US, .cpu_split = "on"};
+	cb.meta(cb.ctx, &end);
+	sum.first_ts = t0;
+	sum.last_ts = end.ts;
+	gt_metrics_finish(&m, &sum);
+	CHECK(m.split);
+	CHECK(!gt_summarize(&m, &s));
+	int said = 0;
+	for (size_t i = 0; i < s.nfindings; i++)
+		said |= !strcmp(s.findings[i].anchor, "busy");
+	gt_summary_free(&s);
+	gt_metrics_free(&m);
+	return said;
+}
+
+static void busy_verdict(void)
+{
+	CHECK(busy_said(1000, 500));  /* 5% of the 10 ms wall */
+	CHECK(!busy_said(10, 5));     /* half of the waiting, 0.05% of the wall */
+	CHECK(!busy_said(5000, 400)); /* 8% of the waiting */
+}
+
 /* Whether a layout confirmed the GILs, from the end record's gil_method:
  * a version with no row (3.16 one day) says so; 3.6 and traces that do not
  * say are unknown, never "no". */
@@ -323,10 +360,13 @@ static void layout_known(void)
 			    "struct layout + _Py_DebugOffsets + interp->ceval.gil", 1},
 		{"3.11.2", "GIL 0 (interp 0): create_gil init sequence from the interpreter + "
 			   "struct layout + _PyRuntime offsets", 1},
-		{"3.16.0", "GIL 0: create_gil init sequence from the interpreter + struct layout", 0},
-		{"3.6.15", "GIL 0: create_gil init sequence from the interpreter", -1},
+		{"3.16.0", "GIL 0 (interp -1): create_gil init sequence from the interpreter + "
+			   "struct layout", 0},
+		{"3.12.1", "GIL 0 (interp -1): create_gil init sequence from the interpreter + "
+			   "struct layout + LAYOUT MISMATCH (observed objects used)", -1},
+		{"3.6.15", "GIL 0 (interp -1): create_gil init sequence from the interpreter", -1},
 		{"3.14.10", NULL, -1},
-		{"", "GIL 0: create_gil init sequence from the interpreter", -1},
+		{"", "GIL 0 (interp -1): create_gil init sequence from the interpreter", -1},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct gt_metrics m;
@@ -342,6 +382,7 @@ static void layout_known(void)
 int main(void)
 {
 	layout_known();
+	busy_verdict();
 	cpu_waits();
 	cpu_waits_unknown();
 	weighted_mean_wait();
