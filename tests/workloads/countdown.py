@@ -7,10 +7,13 @@ hand-off is a forced switch: a waiter times out after the switch interval
 (5 ms), requests a drop, and the holder yields at its next eval-breaker check.
 Default run: about 0.75 s wall on CPython 3.11 on a 2-core VM. Prints nothing.
 
-With --seconds S the threads count down in chunks until S seconds after they
-started instead (N is then ignored): all of them are alive for the same span,
-so the share of the run during which the GIL is contended does not depend on
-which thread the scheduler happened to favour. Fixed work (the default) is
+With --seconds S the threads count down in chunks until S seconds after all
+of them have started instead (N is then ignored; they wait for each other
+at a barrier first): all of them count for the same span, so the share of
+the run during which the GIL is contended does not depend on which thread
+the scheduler happened to favour, nor on how late a starved machine ran a
+new thread (one counting alone meanwhile would be a stretch of no
+contention that the next run may not have). Fixed work (the default) is
 what the benchmark wants: the same work traced and untraced.
 
 With --seconds T --tiny-interval S the main thread sets the switch
@@ -47,9 +50,14 @@ def cpu_thread(name, n):
     return threading.Thread(target=_named, args=(countdown, n), name=name)
 
 
-def cpu_thread_until(name, stop):
-    """An unstarted thread `name` counting until stop() is true."""
-    return threading.Thread(target=_named, args=(count_until, stop), name=name)
+def cpu_thread_until(name, stop, start=None):
+    """An unstarted thread `name` counting until stop() is true, after
+    waiting at the barrier start (if any)."""
+    def run():
+        if start:
+            start.wait()
+        count_until(stop)
+    return threading.Thread(target=_named, args=(run,), name=name)
 
 
 def pop_option(argv, flag, convert):
@@ -74,13 +82,18 @@ def main():
     if seconds is None:
         threads = [cpu_thread("cpu-%d" % i, n) for i in range(nthreads)]
     else:
-        deadline = time.monotonic() + seconds
-        threads = [cpu_thread_until("cpu-%d" % i, lambda: time.monotonic() >= deadline)
-                   for i in range(nthreads)]
+        # The clock starts when the last thread reaches the barrier.
+        deadline = []
+        start = threading.Barrier(nthreads,
+                                  action=lambda: deadline.append(time.monotonic() + seconds))
+        threads = [cpu_thread_until("cpu-%d" % i, lambda: time.monotonic() >= deadline[0],
+                                    start) for i in range(nthreads)]
     for t in threads:
         t.start()
     if tiny and seconds:
-        time.sleep(max(0.0, deadline - tiny - time.monotonic()))
+        while not deadline:
+            time.sleep(0.001)
+        time.sleep(max(0.0, deadline[0] - tiny - time.monotonic()))
         sys.setswitchinterval(1e-6)
     for t in threads:
         t.join()
